@@ -1,0 +1,43 @@
+# tandem — see README.md.
+GO       ?= go
+BIN      ?= bin/tandem
+PKGS     ?= ./...
+# Race detector and a bounded test time on the 2-core CI machine.
+TESTFLAGS ?= -race -timeout 20m
+
+.PHONY: build run test bench bench-failover lint fuzz clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/tandem
+
+run: build
+	$(BIN) agent --dev
+
+test:
+	$(GO) vet $(PKGS)
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) test $(TESTFLAGS) $(PKGS)
+
+bench: build
+	bash bench/run.sh
+
+# Failover gap of tandem vs keepalived in network namespaces (root).
+bench-failover:
+	bash bench/failover/run.sh
+
+lint:
+	$(GO) vet $(PKGS)
+	@test -z "$$(gofmt -l .)" || (gofmt -l .; exit 1)
+
+# Short fuzzing of every parser of untrusted input (longer: FUZZTIME=5m).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run XXX -fuzz FuzzLoad -fuzztime $(FUZZTIME) ./config
+	$(GO) test -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME) ./config/haproxy
+
+clean:
+	rm -rf bin
+
+# The docker compose cluster and the failover suite (compose-up, compose-down, e2e).
+include testenv/compose/compose.mk

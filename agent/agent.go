@@ -1,0 +1,296 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tandem-lb/tandem/api"
+	"github.com/tandem-lb/tandem/balancer"
+	"github.com/tandem-lb/tandem/cluster"
+	"github.com/tandem-lb/tandem/config"
+	"github.com/tandem-lb/tandem/health"
+	"github.com/tandem-lb/tandem/vip"
+)
+
+// Config is one node's settings (never replicated).
+type Config struct {
+	// Cluster is this node's membership and Raft settings; Cluster.Node is
+	// the node's name and Cluster.Role decides whether it serves traffic.
+	Cluster cluster.Config
+	// ClusterConfig is applied once the cluster has a leader and no config
+	// yet (dev mode, or the first node of a new cluster); ignored when the
+	// cluster already has one.
+	ClusterConfig *config.Cluster
+	// API is the admin API listener.
+	API api.ServerConfig
+	// DrainTimeout bounds waiting for in-flight work at shutdown (default 10s).
+	DrainTimeout time.Duration
+	// VIP configures virtual IPs; VIPs move only when VIP.Interface is set
+	// (and never on a witness).
+	VIP vip.Config
+}
+
+// Deps are the agent's collaborators.
+type Deps struct {
+	Logger *slog.Logger
+	// Metrics is the registry /metrics serves (nil: a new one with the Go
+	// and process collectors).
+	Metrics *prometheus.Registry
+}
+
+// Agent is one running node.
+type Agent struct {
+	cfg    Config
+	logger *slog.Logger
+	node   *cluster.Node
+	store  store
+	health *health.Monitor
+	lb     *balancer.Balancer
+	vips   *vip.Manager // nil: this node moves no VIP
+	api    *api.Server
+
+	kick      chan struct{} // health changed: reconcile soon
+	ready     chan struct{} // closed once the first config's listeners are bound
+	readyOnce sync.Once
+
+	mu        sync.Mutex
+	applied   *config.Cluster // the config the balancer serves (unresolved, as committed)
+	resolved  *config.Cluster
+	version   uint64
+	configErr string
+}
+
+// New builds a node; it binds nothing and starts no goroutine.
+func New(cfg Config, deps Deps) (*Agent, error) {
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	if cfg.DrainTimeout == 0 {
+		cfg.DrainTimeout = 10 * time.Second
+	}
+	if cfg.ClusterConfig != nil {
+		if err := cfg.ClusterConfig.Validate(); err != nil {
+			return nil, fmt.Errorf("cluster config: %w", err)
+		}
+	}
+	a := &Agent{cfg: cfg, logger: deps.Logger, kick: make(chan struct{}, 1), ready: make(chan struct{})}
+	var err error
+	a.node, err = cluster.New(cfg.Cluster, cluster.Deps{Logger: deps.Logger})
+	if err != nil {
+		return nil, err
+	}
+	a.store = newClusterStore(a.node, cfg.Cluster.Node)
+	a.health, err = health.New(health.Config{}, health.Deps{Logger: deps.Logger, OnTransition: a.onTransition})
+	if err != nil {
+		return nil, fmt.Errorf("create health monitor: %w", err)
+	}
+	a.lb, err = balancer.New(balancer.Config{DrainTimeout: cfg.DrainTimeout}, balancer.Deps{Logger: deps.Logger, OnServerFailure: a.health.ReportFailure})
+	if err != nil {
+		return nil, fmt.Errorf("create balancer: %w", err)
+	}
+	if cfg.VIP.Interface != "" && cfg.Cluster.Role != cluster.RoleWitness {
+		cfg.VIP.Node = cfg.Cluster.Node
+		if a.vips, err = vip.New(cfg.VIP, vip.Deps{Logger: deps.Logger}); err != nil {
+			return nil, fmt.Errorf("virtual IPs: %w", err)
+		}
+	}
+	a.api, err = api.NewServer(cfg.API, nodeAPI{a}, deps.Logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.observe(deps.Metrics); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Ready is closed once the listeners of the first config are bound.
+func (a *Agent) Ready() <-chan struct{} { return a.ready }
+
+// Run serves until ctx is done, then stops in reverse start order.
+func (a *Agent) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errc := make(chan error, 5)
+	run := func(name string, ctx context.Context, f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx); err != nil {
+				errc <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	// Each component gets its own context so that shutdown runs in reverse
+	// start order rather than all at once.
+	clusterCtx, stopCluster := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopCluster()
+	hcCtx, stopHealth := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHealth()
+	lbCtx, stopLB := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopLB()
+	vipCtx, stopVIP := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopVIP()
+	apiCtx, stopAPI := context.WithCancel(ctx)
+	defer stopAPI()
+	// Planned stop: hand the VIPs over first (the next holder announces),
+	// then stop the API, drain the balancer, release addresses, stop the
+	// checks, and leave the cluster last.
+	stopAll := func() {
+		stopAPI()
+		stopLB()
+		stopVIP()
+		stopHealth()
+		stopCluster()
+		wg.Wait()
+	}
+
+	run("cluster", clusterCtx, a.node.Run)
+	// A restarted node serves its last committed config at once, before any
+	// leader exists; a node that cannot bind it fails here, clearly.
+	if err := a.reconcileOnce(); err != nil {
+		stopAll()
+		return err
+	}
+	if a.servesTraffic() {
+		run("health", hcCtx, a.health.Run)
+		run("balancer", lbCtx, a.lb.Run)
+	}
+	if a.vipEnabled() {
+		a.syncVIPs()
+		run("vip", vipCtx, a.vips.Run)
+		run("vip sync", vipCtx, a.runVIPSync)
+	}
+	run("api", apiCtx, a.api.Run)
+	if a.cfg.ClusterConfig != nil {
+		run("seed config", apiCtx, a.seedConfig)
+	}
+	err := a.loop(ctx, errc)
+	a.handOverVIPs(3 * time.Second)
+	stopAll()
+	return err
+}
+
+// servesTraffic is false for witness nodes: they vote, they do not balance.
+func (a *Agent) servesTraffic() bool { return a.cfg.Cluster.Role != cluster.RoleWitness }
+
+// seedConfig applies the initial cluster config once a leader exists, if
+// the cluster has none yet.
+func (a *Agent) seedConfig(ctx context.Context) error {
+	for {
+		if v := a.store.View(); v.Version > 0 {
+			if v.Version > 0 && a.cfg.ClusterConfig != nil {
+				a.logger.Debug("cluster already has a config; initial config not applied", "version", v.Version)
+			}
+			return nil
+		}
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := a.store.ApplyConfig(actx, 0, a.cfg.ClusterConfig, "initial config")
+		cancel()
+		var ce *cluster.ConflictError
+		if err == nil || errors.As(err, &ce) {
+			return nil
+		}
+		a.logger.Debug("initial config not applied yet", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// loop reconciles on every store change or health transition.
+func (a *Agent) loop(ctx context.Context, errc <-chan error) error {
+	resync := time.NewTicker(5 * time.Second) // heals a missed signal
+	defer resync.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errc:
+			return err
+		case <-a.store.Changed():
+		case <-a.kick:
+			a.store.Observe(a.ownHealth())
+		case <-resync.C:
+			a.store.Observe(a.ownHealth())
+		}
+		if err := a.reconcileOnce(); err != nil {
+			a.logger.Error("serve committed config", "err", err)
+		}
+	}
+}
+
+// onTransition is called by the health monitor; it must not block.
+func (a *Agent) onTransition(t health.Transition) {
+	select {
+	case a.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (a *Agent) ownHealth() map[config.ServerKey]config.Health {
+	st := a.health.Status()
+	out := make(map[config.ServerKey]config.Health, len(st))
+	for k, s := range st {
+		out[k] = s.Health
+	}
+	return out
+}
+
+// reconcileOnce hands the committed state to health and the balancer. A
+// config the balancer cannot serve (a listener cannot bind) is refused as a
+// whole: the node keeps serving the previous one and reports why.
+func (a *Agent) reconcileOnce() error {
+	v := a.store.View()
+	if !a.servesTraffic() {
+		a.markReady()
+		return nil
+	}
+	if v.Config == nil {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	cfg := a.resolved
+	if v.Version != a.version || a.applied == nil {
+		cfg = v.Config.Resolve()
+	}
+	d := balancer.Desired{Config: cfg, Servers: desiredServers(cfg, v, a.ownHealth())}
+	if err := a.lb.Apply(d); err != nil {
+		err = fmt.Errorf("config version %d not served, still serving version %d: %w", v.Version, a.version, err)
+		if a.applied == nil {
+			return err
+		}
+		a.configErr = err.Error()
+		return err
+	}
+	if cfg != a.resolved {
+		a.health.Update(cfg)
+		a.applied, a.resolved, a.version, a.configErr = v.Config, cfg, v.Version, ""
+		a.logger.Info("serving config", "version", v.Version)
+	}
+	a.markReady()
+	return nil
+}
+
+// markReady closes ready once: a voter once its first config's listeners
+// are bound, a witness (or a node still without config) at once.
+func (a *Agent) markReady() {
+	a.readyOnce.Do(func() { close(a.ready) })
+}
+
+// errorKind maps agent errors onto the API's kinds.
+func errorKind(err error) error {
+	switch {
+	case errors.Is(err, ErrUnknownServer):
+		return fmt.Errorf("%w: %w", api.ErrNotFound, err)
+	}
+	return err
+}

@@ -1,0 +1,88 @@
+package api
+
+import (
+	"time"
+
+	"github.com/tandem-lb/tandem/config"
+)
+
+// Status is one node's view: its config, frontends and every server.
+type Status struct {
+	Node        string                  `json:"node"`
+	Role        string                  `json:"role"`
+	Version     uint64                  `json:"version"`
+	ConfigError string                  `json:"config_error,omitempty"` // the last committed version this node could not serve, and why
+	Quorum      bool                    `json:"quorum"`
+	Members     []Member                `json:"members,omitempty"`
+	Raft        *RaftStatus             `json:"raft,omitempty"`
+	Deploys     map[string]DeployRecord `json:"deploys,omitempty"`
+	VIPs        []VIPStatus             `json:"vips,omitempty"`
+	Frontends   []FrontendStatus        `json:"frontends"`
+	Servers     []ServerStatus          `json:"servers"`
+}
+
+// FrontendStatus is a frontend on this node.
+type FrontendStatus struct {
+	Name       string   `json:"name"`
+	Bind       []string `json:"bind"`
+	Mode       string   `json:"mode"`
+	Ready      bool     `json:"ready"`
+	CurConns   int64    `json:"cur_conns"`
+	TotalConns uint64   `json:"total_conns"`
+	Requests   uint64   `json:"requests"`
+}
+
+// ServerStatus is a server as this node sees it.
+type ServerStatus struct {
+	Backend string            `json:"backend"`
+	Server  string            `json:"server"`
+	Address string            `json:"address"`
+	Admin   config.AdminState `json:"admin"`
+	Weight  int               `json:"weight"`
+	// Agreed is the cluster's agreed health; Own is this node's checks;
+	// Routed says whether this node sends it new traffic.
+	Agreed config.Health `json:"agreed"`
+	// Views is every LB node's latest report (node → health).
+	Views      map[string]config.Health `json:"views,omitempty"`
+	Own        config.Health            `json:"own"`
+	Routed     bool                     `json:"routed"`
+	LastCheck  string                   `json:"last_check,omitempty"`
+	CheckTime  time.Duration            `json:"check_duration,omitempty"`
+	CurConns   int64                    `json:"cur_conns"`
+	InFlight   int64                    `json:"in_flight"`
+	QueueLen   int64                    `json:"queue_len"`
+	TotalConns uint64                   `json:"total_conns"`
+	Requests   uint64                   `json:"requests"`
+	Errors     uint64                   `json:"errors"`
+}
+
+// ConfigResponse is the current config.
+type ConfigResponse struct {
+	Version uint64          `json:"version"`
+	Config  *config.Cluster `json:"config"`
+}
+
+// ApplyRequest applies a config. ExpectedVersion is the version the edit was
+// based on (0: whatever is current, no check).
+type ApplyRequest struct {
+	ExpectedVersion uint64          `json:"expected_version"`
+	Config          *config.Cluster `json:"config"`
+	Message         string          `json:"message,omitempty"`
+}
+
+// ApplyResponse is the version a successful apply created.
+type ApplyResponse struct {
+	Version uint64 `json:"version"`
+}
+
+// ServerRequest changes a server's admin state and/or weight cluster-wide.
+type ServerRequest struct {
+	Admin  *config.AdminState `json:"admin,omitempty"`
+	Weight *int               `json:"weight,omitempty"`
+}
+
+// ErrorBody is every error's JSON body.
+type ErrorBody struct {
+	Error string `json:"error"`
+	Code  string `json:"code"` // bad_request, not_found, conflict, no_quorum, unauthorized, internal
+}

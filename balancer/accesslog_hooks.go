@@ -1,0 +1,103 @@
+package balancer
+
+import (
+	"errors"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// noServer is the server name logged when none was picked (HAProxy's).
+const noServer = "<NOSRV>"
+
+// since returns t - from, or -1 when either step was not reached.
+func since(from, t time.Time) time.Duration {
+	if from.IsZero() || t.IsZero() {
+		return -1
+	}
+	return t.Sub(from)
+}
+
+// logHTTP writes the access-log line of a finished HTTP exchange (the
+// frontend's access log is on). It runs before the exchange is pooled.
+func (b *Balancer) logHTTP(ex *exchange) {
+	fe := ex.fe
+	if ex.term == "" || fe.alog == nil {
+		return // nothing was received: not a request
+	}
+	now := time.Now()
+	e := accessEntry{
+		client: netip.AddrPortFrom(ex.cc.remote, ex.cc.port), start: ex.tStart,
+		frontend: fe.name, backend: ex.be.name, srv: noServer,
+		tq: since(ex.tStart, ex.tHead), tw: since(ex.tHead, ex.tPicked),
+		tc: since(ex.tPicked, ex.tConn), tr: since(ex.tConn, ex.tResp), tt: now.Sub(ex.tStart),
+		status: ex.code, bytesOut: ex.outBytes, bytesIn: ex.src.n,
+		term: ex.term, retries: ex.retries, json: fe.alogJSON,
+	}
+	if !ex.h2 {
+		e.bytesIn += int64(len(ex.req.buf))
+	}
+	if ex.last != nil {
+		e.srv = ex.last.key.Server
+	}
+	if !ex.tHead.IsZero() {
+		e.method, e.uri, e.proto = ex.req.first[0], ex.req.first[1], ex.req.first[2]
+	}
+	ex.logBuf = appendAccessLine(ex.logBuf[:0], &e)
+	fe.alog.write(ex.logBuf)
+}
+
+var tcpLogBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+// logTCP writes the access-log line of a finished TCP-mode connection, if
+// its frontend logs.
+func (b *Balancer) logTCP(cc *clientConn, ts *tcpSession, term string, in, out int64) {
+	fe := ts.fe
+	if fe.alog == nil {
+		return
+	}
+	e := accessEntry{
+		client: netip.AddrPortFrom(cc.remote, cc.port), start: cc.accepted,
+		frontend: fe.name, backend: ts.be.name, srv: noServer,
+		tq: -1, tw: since(cc.accepted, ts.tPicked), tc: since(ts.tPicked, ts.tConn), tr: -1,
+		tt: time.Since(cc.accepted), bytesOut: out, bytesIn: in,
+		term: term, retries: ts.retries, json: fe.alogJSON,
+	}
+	if ts.s != nil {
+		e.srv = ts.s.key.Server
+	}
+	bp := tcpLogBufPool.Get().(*[]byte)
+	*bp = appendAccessLine((*bp)[:0], &e)
+	fe.alog.write(*bp)
+	tcpLogBufPool.Put(bp)
+}
+
+// failureTerm is the termination state of a request the balancer answered
+// itself because no server could: S = the server side, s = its timeout,
+// P = the proxy; C = connecting, Q = queued, H = waiting for headers.
+func failureTerm(code int, err error) string {
+	switch {
+	case errors.Is(err, errQueueTimeout):
+		return "sQ"
+	case errors.Is(err, errStopping):
+		return "PQ"
+	case code == http503:
+		return "SC"
+	case code == http504:
+		return "sH"
+	}
+	return "SH"
+}
+
+// tunnelTerm is the termination state of a tunnel (TCP mode, WebSocket):
+// "--" when both sides closed, "cD" on inactivity timeout, "CD" on an
+// error (a reset, usually the client's).
+func tunnelTerm(err error) string {
+	switch {
+	case err == nil:
+		return "--"
+	case isTimeout(err):
+		return "cD"
+	}
+	return "CD"
+}

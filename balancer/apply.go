@@ -1,0 +1,254 @@
+package balancer
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/tandem-lb/tandem/config"
+)
+
+// Apply swaps to d atomically. It binds new listeners first; if any cannot
+// bind it returns an error naming frontend and address and nothing changes.
+// Safe to call before Run and concurrently with traffic. Cheap when only
+// Servers changed (same *config.Cluster pointer as last time): no listener
+// work, and policies are rebuilt only for backends whose weights changed.
+func (b *Balancer) Apply(d Desired) error {
+	if d.Config == nil {
+		return errors.New("apply balancer config: nil config")
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done {
+		return ErrStopped
+	}
+	prev := b.cur.Load()
+	if d.Config == prev.cluster {
+		b.applyServers(prev, d.Servers)
+		return nil
+	}
+	return b.applyConfig(d)
+}
+
+// applyServers applies runtime server states to the current config.
+func (b *Balancer) applyServers(prev *snapshot, states map[config.ServerKey]ServerState) {
+	now := time.Now()
+	changed := map[string]*backend{}
+	for i := range prev.cluster.Backends {
+		cb := &prev.cluster.Backends[i]
+		be := prev.backends[cb.Name]
+		weights := false
+		for j := range cb.Servers {
+			cs := &cb.Servers[j]
+			s := be.byName[cs.Name]
+			if s.setState(stateOf(states, s.key, cs), cfgWeight(cs), now, false) {
+				weights = true
+			}
+		}
+		if weights {
+			changed[cb.Name] = be.rebuildPolicies()
+		}
+		be.rt.queue.wakeAll()
+	}
+	b.lastSrv = states
+	if len(changed) == 0 {
+		return
+	}
+	next := &snapshot{cluster: prev.cluster, frontends: map[string]*frontend{}, byAddr: map[string]*frontend{}, backends: map[string]*backend{}}
+	for name, be := range prev.backends {
+		if nb := changed[name]; nb != nil {
+			be = nb
+		}
+		next.backends[name] = be
+	}
+	for name, fe := range prev.frontends {
+		nf := *fe
+		nf.backend = next.backends[fe.backend.name]
+		next.frontends[name] = &nf
+		for _, l := range nf.listeners {
+			next.byAddr[l.key] = &nf
+		}
+	}
+	b.cur.Store(next)
+}
+
+// applyConfig applies a new cluster config: listeners first (all or
+// nothing), then runtimes, then one snapshot store.
+func (b *Balancer) applyConfig(d Desired) error {
+	c := d.Config
+	type feBind struct {
+		keys []string
+		tls  *tls.Config
+	}
+	binds := make([]feBind, len(c.Frontends))
+	owner := map[string]string{}
+	for i := range c.Frontends {
+		f := &c.Frontends[i]
+		if c.Backend(f.DefaultBackend) == nil {
+			return fmt.Errorf("apply frontend %s: default backend %q does not exist", f.Name, f.DefaultBackend)
+		}
+		if len(f.Bind) == 0 {
+			return fmt.Errorf("apply frontend %s: no bind address", f.Name)
+		}
+		for _, a := range f.Bind {
+			key, err := bindKey(a)
+			if err != nil {
+				return fmt.Errorf("apply frontend %s: bind %q: %w", f.Name, a, err)
+			}
+			if o, dup := owner[key]; dup {
+				return fmt.Errorf("apply frontend %s: bind %q: address already used by frontend %s", f.Name, a, o)
+			}
+			owner[key] = f.Name
+			binds[i].keys = append(binds[i].keys, key)
+		}
+		if f.TLS != nil {
+			cert, err := tls.LoadX509KeyPair(f.TLS.Cert, f.TLS.Key)
+			if err != nil {
+				return fmt.Errorf("apply frontend %s: load TLS certificate %s and key %s: %w", f.Name, f.TLS.Cert, f.TLS.Key, err)
+			}
+			tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+			if f.Mode != config.ModeTCP {
+				tc.NextProtos = []string{"h2", "http/1.1"}
+			}
+			binds[i].tls = tc
+		}
+	}
+
+	logs, err := b.openAccessLogs(c)
+	if err != nil {
+		return err
+	}
+	// Bind what is new; undo on the first failure.
+	var fresh []*listener
+	for i := range c.Frontends {
+		for j, key := range binds[i].keys {
+			if b.listeners[key] != nil {
+				continue
+			}
+			ln, err := listen(key)
+			if err != nil {
+				for _, l := range fresh {
+					l.ln.Close()
+				}
+				b.closeUnusedAccessLogs(logs)
+				return fmt.Errorf("apply frontend %s: bind %s: %w", c.Frontends[i].Name, c.Frontends[i].Bind[j], err)
+			}
+			fresh = append(fresh, newListener(key, ln))
+		}
+	}
+
+	// Runtimes.
+	now := time.Now()
+	b.global.setMax(c.Global.MaxConn)
+	keepSrv := map[serverID]bool{}
+	keepBe := map[string]bool{}
+	next := &snapshot{cluster: c, frontends: map[string]*frontend{}, byAddr: map[string]*frontend{}, backends: map[string]*backend{}}
+	for i := range c.Backends {
+		cb := &c.Backends[i]
+		rt := b.backends[cb.Name]
+		if rt == nil {
+			rt = newBackendRT(cb.Name)
+			b.backends[cb.Name] = rt
+		}
+		keepBe[cb.Name] = true
+		for j := range cb.Servers {
+			cs := &cb.Servers[j]
+			id := serverID{config.ServerKey{Backend: cb.Name, Server: cs.Name}, cs.Address}
+			s, existed := b.servers[id]
+			if !existed {
+				s = newServer(id, rt)
+				b.servers[id] = s
+			}
+			keepSrv[id] = true
+			s.maxConn.Store(int32(cs.MaxConn))
+			s.slowStart.Store(int64(cs.SlowStart.D()))
+			cookie := cs.Cookie
+			if cookie == "" {
+				cookie = cs.Name
+			}
+			s.cookie.Store(&cookie)
+			s.setState(stateOf(d.Servers, id.key, cs), cfgWeight(cs), now, !existed)
+		}
+		next.backends[cb.Name] = b.buildBackend(cb, rt)
+		rt.stick.ttl.Store(int64(next.backends[cb.Name].stickExpire))
+	}
+	for _, l := range fresh {
+		b.listeners[l.key] = l
+	}
+	keepFe := map[string]bool{}
+	for i := range c.Frontends {
+		f := &c.Frontends[i]
+		rt := b.frontends[f.Name]
+		if rt == nil {
+			rt = &frontendRT{name: f.Name, lim: newLimiter(f.MaxConn)}
+			b.frontends[f.Name] = rt
+		}
+		rt.lim.setMax(f.MaxConn)
+		keepFe[f.Name] = true
+		fe := &frontend{
+			name: f.Name, mode: f.Mode, tm: timeoutsOf(f.Timeouts), forwardFor: derefBool(f.ForwardFor, false),
+			tls: binds[i].tls, backend: next.backends[f.DefaultBackend], rt: rt,
+		}
+		if al := f.AccessLog; al != nil {
+			fe.alog, fe.alogJSON = logs[al.Path], al.Format == "json"
+		}
+		for _, key := range binds[i].keys {
+			l := b.listeners[key]
+			fe.listeners = append(fe.listeners, l)
+			next.byAddr[key] = fe
+		}
+		next.frontends[f.Name] = fe
+	}
+	b.cur.Store(next)
+	b.lastSrv = d.Servers
+	b.useAccessLogs(logs)
+
+	// Retire what the new config no longer has.
+	for key, l := range b.listeners {
+		if next.byAddr[key] == nil {
+			l.close()
+			delete(b.listeners, key)
+		}
+	}
+	for id, s := range b.servers {
+		if !keepSrv[id] {
+			s.removed.Store(true)
+			s.pool.closeAll()
+			delete(b.servers, id)
+		}
+	}
+	for name, rt := range b.backends {
+		rt.queue.wakeAll()
+		if !keepBe[name] {
+			delete(b.backends, name)
+		}
+	}
+	for name := range b.frontends {
+		if !keepFe[name] {
+			delete(b.frontends, name)
+		}
+	}
+	for _, l := range fresh {
+		b.wg.Add(1)
+		go b.acceptLoop(l)
+	}
+	return nil
+}
+
+// bindKey normalizes a bind address: "*:80" and ":80" listen on every
+// address; IPv6 literals are bracketed.
+func bindKey(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", err
+	}
+	if port == "" {
+		return "", errors.New("missing port")
+	}
+	if host == "*" {
+		host = ""
+	}
+	return net.JoinHostPort(host, port), nil
+}

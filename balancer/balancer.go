@@ -1,0 +1,222 @@
+package balancer
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tandem-lb/tandem/config"
+)
+
+// Config is the balancer's own (node-local) configuration.
+type Config struct {
+	// DrainTimeout bounds how long Run waits, after ctx is cancelled, for
+	// in-flight requests/connections to finish before closing them. 0: 10s.
+	DrainTimeout time.Duration
+}
+
+// DefaultDrainTimeout is used when Config.DrainTimeout is 0.
+const DefaultDrainTimeout = 10 * time.Second
+
+// Deps are the balancer's collaborators.
+type Deps struct {
+	Logger *slog.Logger
+	// OnServerFailure is called (from a connection goroutine) when live
+	// traffic saw PassiveFailures consecutive connection failures on a
+	// server. It must not block. May be nil.
+	OnServerFailure func(key config.ServerKey, err error)
+	// AccessLog receives the access log of frontends whose access_log has
+	// no path (default os.Stdout). Lines are buffered and flushed every
+	// second and at shutdown.
+	AccessLog io.Writer
+}
+
+// Desired is the plain state the balancer serves.
+type Desired struct {
+	// Config is resolved (config.Resolve) and validated.
+	Config *config.Cluster
+	// Servers holds runtime state; an absent key means admin ready (or maint
+	// if Server.Disabled), the config's weight, health unknown.
+	Servers map[config.ServerKey]ServerState
+}
+
+// ServerState is the runtime state of one server.
+type ServerState struct {
+	Admin config.AdminState
+	// Weight is the effective weight; -1 means the config's weight.
+	Weight int
+	// Health is this node's effective view: Unknown/Up route; NoLB = no new
+	// traffic (like drain); Down = none.
+	Health config.Health
+}
+
+// ErrStopped is returned by Apply after Run has returned, and by Run when
+// called twice.
+var ErrStopped = errors.New("balancer stopped")
+
+// Balancer serves the frontends of the last applied Desired state.
+type Balancer struct {
+	cfg     Config
+	log     *slog.Logger
+	onFail  func(config.ServerKey, error)
+	cur     atomic.Pointer[snapshot]
+	stopped atomic.Bool // Run is shutting down: no keep-alive, no new accepts
+	runCtx  context.Context
+	cancel  context.CancelFunc
+
+	mu        sync.Mutex // serializes Apply and guards the maps below
+	listeners map[string]*listener
+	servers   map[serverID]*server
+	backends  map[string]*backendRT
+	frontends map[string]*frontendRT
+	lastSrv   map[config.ServerKey]ServerState
+	global    *limiter
+	alogs     map[string]*accessLog // open access logs by path ("": alogOut)
+	alogOut   io.Writer
+	ran       bool
+	done      bool
+
+	wg    sync.WaitGroup // every goroutine started by Apply or Run
+	conns connSet
+}
+
+// New returns a Balancer serving nothing until Apply.
+func New(cfg Config, deps Deps) (*Balancer, error) {
+	if cfg.DrainTimeout < 0 {
+		return nil, errors.New("balancer: negative DrainTimeout")
+	}
+	if cfg.DrainTimeout == 0 {
+		cfg.DrainTimeout = DefaultDrainTimeout
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &Balancer{
+		cfg:       cfg,
+		log:       log.With("component", "balancer"),
+		onFail:    deps.OnServerFailure,
+		runCtx:    ctx,
+		cancel:    cancel,
+		listeners: map[string]*listener{},
+		servers:   map[serverID]*server{},
+		backends:  map[string]*backendRT{},
+		frontends: map[string]*frontendRT{},
+		global:    newLimiter(config.DefaultGlobalMaxConn),
+		alogs:     map[string]*accessLog{},
+		alogOut:   deps.AccessLog,
+	}
+	if b.alogOut == nil {
+		b.alogOut = os.Stdout
+	}
+	b.conns.m = map[*clientConn]struct{}{}
+	b.cur.Store(&snapshot{frontends: map[string]*frontend{}, byAddr: map[string]*frontend{}, backends: map[string]*backend{}})
+	return b, nil
+}
+
+// Run serves until ctx is cancelled, then stops accepting, waits up to
+// DrainTimeout for in-flight work, closes the rest, and returns after every
+// goroutine it or Apply started has exited.
+func (b *Balancer) Run(ctx context.Context) error {
+	b.mu.Lock()
+	if b.ran {
+		b.mu.Unlock()
+		return ErrStopped
+	}
+	b.ran = true
+	b.mu.Unlock()
+
+	b.wg.Add(1)
+	go b.maintain(ctx)
+	<-ctx.Done()
+	b.shutdown()
+	return nil
+}
+
+// shutdown stops accepting, drains, then force-closes what is left.
+func (b *Balancer) shutdown() {
+	b.mu.Lock()
+	b.done = true
+	b.stopped.Store(true)
+	for _, l := range b.listeners {
+		l.close()
+	}
+	b.mu.Unlock()
+
+	deadline := time.Now().Add(b.cfg.DrainTimeout)
+	for {
+		if b.conns.closeIdle() == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b.cancel() // aborts queue waits and dials
+	b.conns.closeAll()
+	b.wg.Wait()
+	b.mu.Lock()
+	for _, s := range b.servers {
+		s.pool.closeAll()
+	}
+	b.mu.Unlock()
+	b.flushAccessLogs(true)
+}
+
+// maintain runs periodic housekeeping until ctx is cancelled: closing
+// expired idle server connections and expiring stick-table entries.
+func (b *Balancer) maintain(ctx context.Context) {
+	defer b.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			b.maintainOnce(now)
+		}
+	}
+}
+
+func (b *Balancer) maintainOnce(now time.Time) {
+	b.mu.Lock()
+	servers := make([]*server, 0, len(b.servers))
+	for _, s := range b.servers {
+		servers = append(servers, s)
+	}
+	backends := make([]*backendRT, 0, len(b.backends))
+	for _, be := range b.backends {
+		backends = append(backends, be)
+	}
+	b.mu.Unlock()
+	for _, s := range servers {
+		s.pool.reap(now)
+	}
+	for _, be := range backends {
+		be.stick.expire(now)
+	}
+	b.flushAccessLogs(false)
+}
+
+// FrontendReady reports whether every bind address of that frontend is
+// listening.
+func (b *Balancer) FrontendReady(name string) bool {
+	if b.stopped.Load() {
+		return false
+	}
+	fe := b.cur.Load().frontends[name]
+	if fe == nil {
+		return false
+	}
+	for _, l := range fe.listeners {
+		if l.closed.Load() {
+			return false
+		}
+	}
+	return len(fe.listeners) > 0
+}

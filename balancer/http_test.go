@@ -1,0 +1,244 @@
+package balancer
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/tandem-lb/tandem/config"
+)
+
+func TestRoundRobinAlternatesBetweenTwoServers(t *testing.T) {
+	a, b := newSite(t, "a", nil), newSite(t, "b", nil)
+	e := start(t, cluster(srv("a", a.addr()), srv("b", b.addr())))
+	c := client()
+	var got []string
+	for range 6 {
+		code, body, _ := get(t, c, e.url("/"))
+		if code != 200 {
+			t.Fatalf("status %d", code)
+		}
+		got = append(got, body)
+	}
+	if diff := cmp.Diff([]string{"a", "b", "a", "b", "a", "b"}, got); diff != "" {
+		t.Errorf("answers (-want +got):\n%s", diff)
+	}
+}
+
+func TestKeepAliveReusesClientAndServerConnections(t *testing.T) {
+	a := newSite(t, "a", nil)
+	e := start(t, cluster(srv("a", a.addr())))
+	c := client()
+	for range 20 {
+		if code, _, _ := get(t, c, e.url("/")); code != 200 {
+			t.Fatalf("status %d", code)
+		}
+	}
+	if n := a.accepts.Load(); n != 1 {
+		t.Errorf("server accepted %d connections for 20 sequential requests, want 1", n)
+	}
+	fs := e.b.Stats().Frontends[0]
+	if fs.TotalConns != 1 || fs.Requests != 20 {
+		t.Errorf("frontend TotalConns=%d Requests=%d, want 1 and 20", fs.TotalConns, fs.Requests)
+	}
+	// The last response is counted just after its bytes were flushed to
+	// the client, so the client may see it first.
+	waitFor(t, "20 2xx responses counted", 5*time.Second, func() bool {
+		return e.b.Stats().Frontends[0].Responses[1] == 20
+	})
+}
+
+func TestHopByHopHeadersStrippedBothWays(t *testing.T) {
+	var seen http.Header
+	a := newSite(t, "a", func(w http.ResponseWriter, r *http.Request) {
+		seen = r.Header.Clone()
+		w.Header().Set("Connection", "X-Resp-Hop")
+		w.Header().Set("X-Resp-Hop", "1")
+		w.Header().Set("Keep-Alive", "timeout=5")
+		w.Header().Set("X-End", "kept")
+		io.WriteString(w, "ok")
+	})
+	e := start(t, cluster(srv("a", a.addr())))
+	conn, err := net.Dial("tcp", e.addr("fe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprint(conn, "GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\n"+
+		"Keep-Alive: 300\r\nProxy-Connection: keep-alive\r\nTE: trailers\r\nTrailer: X-T\r\nUpgrade: foo\r\nX-End: kept\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadAll(resp.Body)
+	for _, h := range []string{"Connection", "X-Hop", "Keep-Alive", "Proxy-Connection", "Te", "Trailer", "Upgrade"} {
+		if v, ok := seen[h]; ok {
+			t.Errorf("server received hop-by-hop header %s: %q", h, v)
+		}
+	}
+	if seen.Get("X-End") != "kept" {
+		t.Errorf("end-to-end header lost: %v", seen)
+	}
+	for _, h := range []string{"X-Resp-Hop", "Keep-Alive"} {
+		if v, ok := resp.Header[h]; ok {
+			t.Errorf("client received hop-by-hop header %s: %q", h, v)
+		}
+	}
+	if resp.Header.Get("X-End") != "kept" {
+		t.Errorf("end-to-end response header lost: %v", resp.Header)
+	}
+}
+
+func TestXForwardedForAppended(t *testing.T) {
+	var xff, xfp string
+	a := newSite(t, "a", func(w http.ResponseWriter, r *http.Request) {
+		xff, xfp = r.Header.Get("X-Forwarded-For"), r.Header.Get("X-Forwarded-Proto")
+	})
+	c := cluster(srv("a", a.addr()))
+	c.Defaults.ForwardFor = ptr(true)
+	e := start(t, c)
+	req, _ := http.NewRequest("GET", e.url("/"), nil)
+	req.Header.Set("X-Forwarded-For", "203.0.113.7")
+	resp, err := client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if want := "203.0.113.7, 127.0.0.1"; xff != want {
+		t.Errorf("X-Forwarded-For = %q, want %q", xff, want)
+	}
+	if xfp != "http" {
+		t.Errorf("X-Forwarded-Proto = %q, want http", xfp)
+	}
+}
+
+func TestSlowlorisCutByHTTPRequestTimeout(t *testing.T) {
+	a := newSite(t, "a", nil)
+	c := cluster(srv("a", a.addr()))
+	c.Defaults.Timeouts.HTTPRequest = config.Duration(200 * time.Millisecond)
+	e := start(t, c)
+	conn, err := net.Dial("tcp", e.addr("fe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	fmt.Fprint(conn, "GET / HTTP/1.1\r\nHost: x\r\n")
+	go func() { // keep trickling header bytes
+		for range 20 {
+			time.Sleep(50 * time.Millisecond)
+			if _, err := fmt.Fprint(conn, "X-A: b\r\n"); err != nil {
+				return
+			}
+		}
+	}()
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 408 {
+		t.Errorf("status %d, want 408", resp.StatusCode)
+	}
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("cut after %v, want about 200ms", el)
+	}
+	if a.requests.Load() != 0 {
+		t.Errorf("the partial request reached the server")
+	}
+}
+
+func TestQueueTimeoutAnswers503(t *testing.T) {
+	release := make(chan struct{})
+	a := newSite(t, "a", func(w http.ResponseWriter, r *http.Request) { <-release })
+	c := cluster(config.Server{Name: "a", Address: a.addr(), MaxConn: 1})
+	c.Defaults.Timeouts.Queue = config.Duration(100 * time.Millisecond)
+	e := start(t, c)
+	first := make(chan int, 1)
+	go func() {
+		resp, err := client().Get(e.url("/slow"))
+		if err != nil {
+			first <- -1
+			return
+		}
+		resp.Body.Close()
+		first <- resp.StatusCode
+	}()
+	waitFor(t, "first request in flight", 5*time.Second, func() bool { return e.serverStats("a").InFlight == 1 })
+	code, body, _ := get(t, client(), e.url("/queued"))
+	if code != 503 || !strings.Contains(body, "503 Service Unavailable") {
+		t.Errorf("queued request: %d %q, want 503", code, body)
+	}
+	close(release)
+	if got := <-first; got != 200 {
+		t.Errorf("first request: %d, want 200", got)
+	}
+}
+
+func TestQueuedRequestServedWhenSlotFrees(t *testing.T) {
+	release := make(chan struct{})
+	a := newSite(t, "a", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			<-release
+		}
+		io.WriteString(w, "a")
+	})
+	c := cluster(config.Server{Name: "a", Address: a.addr(), MaxConn: 1})
+	c.Defaults.Timeouts.Queue = config.Duration(5 * time.Second)
+	e := start(t, c)
+	go func() {
+		if resp, err := client().Get(e.url("/slow")); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	waitFor(t, "first request in flight", 5*time.Second, func() bool { return e.serverStats("a").InFlight == 1 })
+	got := make(chan int, 1)
+	go func() {
+		code, _, _ := get(t, client(), e.url("/fast"))
+		got <- code
+	}()
+	waitFor(t, "second request queued", 5*time.Second, func() bool { return e.b.Stats().Backends[0].QueueLen == 1 })
+	close(release)
+	if code := <-got; code != 200 {
+		t.Errorf("queued request: %d, want 200", code)
+	}
+}
+
+func TestBadResponseAnswers502(t *testing.T) {
+	addr := rawServer(t, func(c net.Conn) {
+		bufio.NewReader(c).ReadString('\n')
+		io.WriteString(c, "garbage garbage\r\n\r\n")
+	})
+	e := start(t, cluster(srv("a", addr)))
+	code, body, _ := get(t, client(), e.url("/"))
+	if code != 502 || !strings.HasPrefix(body, "502 Bad Gateway") {
+		t.Errorf("got %d %q, want 502", code, body)
+	}
+}
+
+func TestServerTimeoutAnswers504(t *testing.T) {
+	a := newSite(t, "a", func(w http.ResponseWriter, r *http.Request) { time.Sleep(time.Second) })
+	c := cluster(srv("a", a.addr()))
+	c.Defaults.Timeouts.Server = config.Duration(100 * time.Millisecond)
+	e := start(t, c)
+	code, body, _ := get(t, client(), e.url("/"))
+	if code != 504 || !strings.HasPrefix(body, "504 Gateway Timeout") {
+		t.Errorf("got %d %q, want 504", code, body)
+	}
+}
+
+func TestNoServerAnswers503(t *testing.T) {
+	a := newSite(t, "a", nil)
+	c := cluster(config.Server{Name: "a", Address: a.addr(), Disabled: true})
+	e := start(t, c)
+	code, body, _ := get(t, client(), e.url("/"))
+	if want := "503 Service Unavailable: no server is available to handle this request\n"; code != 503 || body != want {
+		t.Errorf("got %d %q, want 503 %q", code, body, want)
+	}
+}

@@ -1,0 +1,183 @@
+package balancer
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Idle connection pool limits, per server.
+const (
+	// ServerIdleTimeout closes pooled keep-alive connections to a server
+	// that stayed unused this long.
+	ServerIdleTimeout = 15 * time.Second
+	// MaxIdlePerServer bounds the pooled keep-alive connections per server.
+	MaxIdlePerServer = 512
+	// idleCheckAfter: a pooled connection idle longer than this is probed
+	// (non-blocking peek) before reuse, to skip ones the server closed.
+	idleCheckAfter = 500 * time.Millisecond
+)
+
+const upBufSize = 8 << 10
+
+// upConn is a connection to a server.
+type upConn struct {
+	srv    *server
+	tc     timedConn
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	idleAt int64 // unix ns when pooled
+	reused bool  // served a request before
+	rc     syscall.RawConn
+	peekFn func(uintptr) bool
+	alive  bool
+}
+
+func (u *upConn) close() { u.tc.Conn.Close() }
+
+// peek is run by the runtime poller with the socket: it checks, without
+// blocking, that the server has not closed the idle connection or sent
+// unexpected bytes.
+func (u *upConn) peek(fd uintptr) bool {
+	var b [1]byte
+	_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+	u.alive = err == unix.EAGAIN || err == unix.EWOULDBLOCK
+	return true
+}
+
+func (u *upConn) stillAlive() bool {
+	if u.rc == nil {
+		return true
+	}
+	u.alive = false
+	if err := u.rc.Read(u.peekFn); err != nil {
+		return false
+	}
+	return u.alive
+}
+
+// pool is a server's LIFO list of idle keep-alive connections.
+type pool struct {
+	srv  *server
+	mu   sync.Mutex
+	idle []*upConn
+}
+
+// get returns a live idle connection, or nil.
+func (p *pool) get() *upConn {
+	for {
+		p.mu.Lock()
+		n := len(p.idle)
+		if n == 0 {
+			p.mu.Unlock()
+			return nil
+		}
+		u := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		age := time.Duration(time.Now().UnixNano() - u.idleAt)
+		if age < ServerIdleTimeout && (age < idleCheckAfter || u.stillAlive()) {
+			return u
+		}
+		u.close()
+	}
+}
+
+// put pools u for reuse, or closes it when the server takes no more
+// traffic or the pool is full.
+func (p *pool) put(u *upConn) {
+	u.reused = true
+	if !p.srv.stickyOK() {
+		u.close()
+		return
+	}
+	u.idleAt = time.Now().UnixNano()
+	p.mu.Lock()
+	if len(p.idle) >= MaxIdlePerServer || p.srv.removed.Load() {
+		p.mu.Unlock()
+		u.close()
+		return
+	}
+	p.idle = append(p.idle, u)
+	p.mu.Unlock()
+}
+
+func (p *pool) len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.idle)
+}
+
+func (p *pool) closeAll() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	for _, u := range idle {
+		u.close()
+	}
+}
+
+// reap closes connections idle longer than ServerIdleTimeout (the oldest
+// are at the front).
+func (p *pool) reap(now time.Time) {
+	limit := now.Add(-ServerIdleTimeout).UnixNano()
+	p.mu.Lock()
+	i := 0
+	for i < len(p.idle) && p.idle[i].idleAt < limit {
+		i++
+	}
+	old := make([]*upConn, i)
+	copy(old, p.idle[:i])
+	p.idle = append(p.idle[:0], p.idle[i:]...)
+	p.mu.Unlock()
+	for _, u := range old {
+		u.close()
+	}
+}
+
+// errDial wraps a failed connection attempt (nothing reached the server:
+// always safe to retry).
+type errDial struct{ err error }
+
+func (e *errDial) Error() string { return "connect to server: " + e.err.Error() }
+func (e *errDial) Unwrap() error { return e.err }
+
+// dial opens a new connection to s.
+func (b *Balancer) dial(ctx context.Context, s *server, timeout time.Duration) (*upConn, error) {
+	d := net.Dialer{Timeout: timeout}
+	c, err := d.DialContext(ctx, "tcp", s.addr)
+	if err != nil {
+		return nil, &errDial{err}
+	}
+	u := &upConn{srv: s}
+	u.tc.Conn = c
+	u.br = bufio.NewReaderSize(&u.tc, upBufSize)
+	u.bw = bufio.NewWriterSize(&u.tc, upBufSize)
+	if sc, ok := c.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			u.rc = rc
+			u.peekFn = u.peek
+		}
+	}
+	return u, nil
+}
+
+// conn returns a pooled connection to s or dials a new one.
+func (b *Balancer) conn(ctx context.Context, s *server, timeout time.Duration, fresh bool) (*upConn, error) {
+	if !fresh {
+		if u := s.pool.get(); u != nil {
+			return u, nil
+		}
+	}
+	return b.dial(ctx, s, timeout)
+}
+
+var errNoServer = errors.New("no server is available to handle this request")

@@ -1,0 +1,174 @@
+package balancer
+
+import (
+	"crypto/tls"
+	"time"
+
+	"github.com/tandem-lb/tandem/balancer/policy"
+	"github.com/tandem-lb/tandem/config"
+)
+
+// snapshot is one applied config: immutable once published.
+type snapshot struct {
+	cluster   *config.Cluster
+	frontends map[string]*frontend
+	byAddr    map[string]*frontend // listener key → frontend
+	backends  map[string]*backend
+}
+
+// timeouts are resolved durations (0: none).
+type timeouts struct {
+	connect, client, server, httpRequest, keepAlive, queue, tunnel time.Duration
+}
+
+func timeoutsOf(t config.Timeouts) timeouts {
+	return timeouts{
+		connect: t.Connect.D(), client: t.Client.D(), server: t.Server.D(),
+		httpRequest: t.HTTPRequest.D(), keepAlive: t.HTTPKeepAlive.D(),
+		queue: t.Queue.D(), tunnel: t.Tunnel.D(),
+	}
+}
+
+// frontend is one frontend of a snapshot.
+type frontend struct {
+	name       string
+	mode       config.Mode
+	tm         timeouts
+	forwardFor bool
+	tls        *tls.Config // nil: plain
+	backend    *backend
+	rt         *frontendRT
+	listeners  []*listener
+	alog       *accessLog // nil: access log off
+	alogJSON   bool
+}
+
+// backend is one backend of a snapshot.
+type backend struct {
+	name        string
+	mode        config.Mode
+	algo        config.Algorithm
+	tm          timeouts
+	retries     int
+	redispatch  bool
+	retryIdem   bool
+	forwardFor  bool
+	cookie      *config.Cookie // nil: no cookie persistence
+	stickSource bool
+	stickExpire time.Duration
+	normal      group
+	backup      group
+	all         []*server // config order
+	isBackup    map[*server]bool
+	byCookie    map[string]*server
+	byName      map[string]*server
+	rt          *backendRT
+}
+
+// group is the normal or the backup servers of a backend with their policy.
+type group struct {
+	servers []*server
+	pol     policy.Policy
+	ok      func(int) bool // routable && hasSlot, allocated once
+}
+
+func newGroup(algo config.Algorithm, servers []*server) group {
+	ps := make([]policy.Server, len(servers))
+	for i, s := range servers {
+		ps[i] = s
+	}
+	g := group{servers: servers, pol: policy.New(algo, ps)}
+	g.ok = func(i int) bool { s := servers[i]; return s.routable() && s.hasSlot() }
+	return g
+}
+
+// anyRoutable reports whether some server of g may take new traffic
+// (ignoring maxconn).
+func (g *group) anyRoutable() bool {
+	for _, s := range g.servers {
+		if s.routable() {
+			return true
+		}
+	}
+	return false
+}
+
+// frontendRT is the part of a frontend that outlives config swaps.
+type frontendRT struct {
+	name  string
+	stats counters
+	lim   *limiter
+}
+
+// backendRT is the part of a backend that outlives config swaps.
+type backendRT struct {
+	name  string
+	stats counters
+	queue queue
+	stick stickTable
+}
+
+func newBackendRT(name string) *backendRT {
+	be := &backendRT{name: name}
+	be.queue.stats = &be.stats
+	return be
+}
+
+// buildBackend builds the snapshot backend for cfg; the servers' runtimes
+// must exist in b.servers.
+func (b *Balancer) buildBackend(cfg *config.Backend, rt *backendRT) *backend {
+	be := &backend{
+		name: cfg.Name, mode: cfg.Mode, algo: cfg.Balance, tm: timeoutsOf(cfg.Timeouts),
+		retries: derefInt(cfg.Retries, config.DefaultRetries), redispatch: derefBool(cfg.Redispatch, false),
+		retryIdem: derefBool(cfg.RetryIdempotent, true), forwardFor: derefBool(cfg.ForwardFor, false),
+		cookie: cfg.Cookie, stickSource: cfg.StickSource, stickExpire: cfg.StickExpire.D(),
+		isBackup: map[*server]bool{}, byCookie: map[string]*server{}, byName: map[string]*server{}, rt: rt,
+	}
+	if be.stickSource && be.stickExpire <= 0 {
+		be.stickExpire = config.DefaultStickExpire.D()
+	}
+	var normal, backup []*server
+	for i := range cfg.Servers {
+		cs := &cfg.Servers[i]
+		s := b.servers[serverID{config.ServerKey{Backend: cfg.Name, Server: cs.Name}, cs.Address}]
+		be.all = append(be.all, s)
+		be.byName[cs.Name] = s
+		cookie := cs.Cookie
+		if cookie == "" {
+			cookie = cs.Name
+		}
+		be.byCookie[cookie] = s
+		if cs.Backup {
+			be.isBackup[s] = true
+			backup = append(backup, s)
+		} else {
+			normal = append(normal, s)
+		}
+	}
+	be.normal = newGroup(be.algo, normal)
+	be.backup = newGroup(be.algo, backup)
+	return be
+}
+
+// rebuildPolicies returns a copy of be with fresh policies (runtime weights
+// changed; static algorithms read weights only at build time).
+func (be *backend) rebuildPolicies() *backend {
+	nb := *be
+	nb.normal = newGroup(be.algo, be.normal.servers)
+	nb.backup = newGroup(be.algo, be.backup.servers)
+	return &nb
+}
+
+func derefInt(p *int, def int) int {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+func derefBool(p *bool, def bool) bool {
+	if p == nil {
+		return def
+	}
+	return *p
+}

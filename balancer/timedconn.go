@@ -1,0 +1,73 @@
+package balancer
+
+import (
+	"errors"
+	"net"
+	"time"
+)
+
+// timedConn enforces inactivity timeouts on a connection without setting a
+// deadline on every call: a deadline is pushed forward only once an eighth
+// of the timeout has passed since it was last set, so a stall is cut after
+// between 7/8 and all of the timeout. A fixed read deadline (request head
+// timeout) can be set instead.
+type timedConn struct {
+	net.Conn
+	rto, wto   time.Duration // 0: no inactivity timeout
+	rFixed     bool
+	rSet, wSet int64 // unix ns of the last deadline set; 0: none
+}
+
+// readTimeout switches reads to an inactivity timeout d.
+func (c *timedConn) readTimeout(d time.Duration) {
+	if c.rFixed || d != c.rto {
+		c.rFixed, c.rto, c.rSet = false, d, 0
+		if d == 0 {
+			c.Conn.SetReadDeadline(time.Time{})
+		}
+	}
+}
+
+// writeTimeout switches writes to an inactivity timeout d.
+func (c *timedConn) writeTimeout(d time.Duration) {
+	if d != c.wto {
+		c.wto, c.wSet = d, 0
+		if d == 0 {
+			c.Conn.SetWriteDeadline(time.Time{})
+		}
+	}
+}
+
+// readDeadline sets a fixed read deadline (zero: none).
+func (c *timedConn) readDeadline(t time.Time) {
+	c.rFixed, c.rSet = true, 0
+	c.Conn.SetReadDeadline(t)
+}
+
+func (c *timedConn) Read(p []byte) (int, error) {
+	if c.rto > 0 && !c.rFixed {
+		now := time.Now()
+		if ns := now.UnixNano(); ns-c.rSet > int64(c.rto)/8 {
+			c.rSet = ns
+			c.Conn.SetReadDeadline(now.Add(c.rto))
+		}
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *timedConn) Write(p []byte) (int, error) {
+	if c.wto > 0 {
+		now := time.Now()
+		if ns := now.UnixNano(); ns-c.wSet > int64(c.wto)/8 {
+			c.wSet = ns
+			c.Conn.SetWriteDeadline(now.Add(c.wto))
+		}
+	}
+	return c.Conn.Write(p)
+}
+
+// isTimeout reports whether err is a deadline expiry.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

@@ -1,0 +1,294 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/tandem-lb/tandem/agent"
+	"github.com/tandem-lb/tandem/api"
+	"github.com/tandem-lb/tandem/cluster"
+	"github.com/tandem-lb/tandem/config"
+	"github.com/tandem-lb/tandem/testenv"
+	"github.com/tandem-lb/tandem/vip"
+)
+
+const defaultSettingsFile = "/etc/tandem/tandem.yaml"
+
+type agentFlags struct {
+	settingsFile  string
+	dev           bool
+	clusterConfig string
+}
+
+func newAgentCmd(g *globals) *cobra.Command {
+	af := &agentFlags{}
+	v := viper.New()
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Run a tandem node (balancer, health checks, cluster membership, VIPs)",
+		Long: `Run a tandem node.
+
+Node settings come from the file given by --config (default ` + defaultSettingsFile + `, if present),
+environment variables TANDEM_<SETTING> (e.g. TANDEM_CLUSTER_KEY), and flags, flags winning.
+
+  tandem agent --dev                              the article's two sites on loopback, no setup
+  tandem agent --dev --cluster-config haproxy.cfg serve your own config (YAML or haproxy.cfg)
+  tandem agent --node lb1 --cluster-config cluster.yaml       first node of a new cluster
+  tandem agent --node lb2 --join 10.0.0.1                     another node`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runAgent(c.Context(), c, g, af, v)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&af.settingsFile, "config", "", "node settings file (default "+defaultSettingsFile+" if it exists)")
+	f.BoolVar(&af.dev, "dev", false, "one node, temporary data dir, embedded default config with both test sites")
+	f.StringVar(&af.clusterConfig, "cluster-config", "", "cluster config to serve: YAML or haproxy.cfg (with --dev or on a new cluster)")
+	f.String("node", "", "node name (default: host name)")
+	f.String("data-dir", "", "data directory (default "+config.DefaultDataDir+")")
+	f.String("bind", "", "IP for gossip and Raft (default 0.0.0.0)")
+	f.String("advertise", "", "IP other nodes reach this one at")
+	f.Int("gossip-port", config.DefaultGossipPort, "gossip port (TCP+UDP)")
+	f.Int("raft-port", config.DefaultRaftPort, "Raft port")
+	f.StringSlice("join", nil, "gossip addresses of existing members (repeat or comma-separate)")
+	f.String("role", "voter", "voter (LB node) or witness (vote only)")
+	f.String("cluster-key", "", "cluster key from `tandem keygen` (env TANDEM_CLUSTER_KEY)")
+	f.Bool("insecure", false, "allow gossip/Raft beyond loopback without a cluster key")
+	f.String("api-token", "", "token the admin API requires (env TANDEM_API_TOKEN)")
+	f.Duration("drain-timeout", config.DefaultDrainTimeout, "bound on finishing in-flight requests at stop")
+	f.String("vip-interface", "", "interface that carries the virtual IPs, e.g. eth0 (none: this node moves no VIP)")
+	f.String("vip-priority", "", "this node's VIP priorities, NAME=PRIORITY[,NAME=PRIORITY] (default 100 each)")
+	f.String("vip-notify", "", "command run on every VIP state change (keepalived notify)")
+	f.StringSlice("vip-track-interface", nil, "interfaces that must be up for this node to hold a VIP")
+	f.String("vip-track-script", "", "command whose failure makes this node ineligible (keepalived vrrp_script)")
+	f.String("failure-detection", "fast", "gossip failure detection: fast (~0.4 s) or lan (~6 s, tolerant of long stalls)")
+	for flag, key := range map[string]string{
+		"node": "node", "data-dir": "data_dir", "bind": "bind_addr", "advertise": "advertise_addr",
+		"gossip-port": "gossip_port", "raft-port": "raft_port", "join": "join", "role": "role",
+		"cluster-key": "cluster_key", "insecure": "insecure", "api-token": "api_token", "drain-timeout": "drain_timeout",
+		"vip-interface": "vip_interface", "vip-priority": "vip_priority", "vip-notify": "vip_notify",
+		"vip-track-interface": "vip_track_interfaces", "vip-track-script": "vip_track_script", "failure-detection": "failure_detection",
+	} {
+		_ = v.BindPFlag(key, f.Lookup(flag))
+	}
+	return cmd
+}
+
+// loadSettings merges file, env and flags into node settings.
+func loadSettings(c *cobra.Command, g *globals, af *agentFlags, v *viper.Viper) (config.Node, error) {
+	_ = v.BindPFlag("api_addr", c.Flags().Lookup("api-addr"))
+	_ = v.BindPFlag("log_level", c.Flags().Lookup("log-level"))
+	v.SetEnvPrefix("TANDEM")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	file := af.settingsFile
+	if file == "" {
+		if _, err := os.Stat(defaultSettingsFile); err == nil {
+			file = defaultSettingsFile
+		}
+	}
+	if file != "" {
+		v.SetConfigFile(file)
+		if err := v.ReadInConfig(); err != nil {
+			return config.Node{}, fmt.Errorf("read node settings %s: %w", file, err)
+		}
+	}
+	var n config.Node
+	err := v.Unmarshal(&n)
+	if err != nil {
+		return n, fmt.Errorf("node settings: %w", err)
+	}
+	if n.VIPPriority, err = config.ParsePriorities(v.Get("vip_priority")); err != nil {
+		return n, usageError{err}
+	}
+	// Env and file may give join as one comma-separated string.
+	if len(n.Join) == 1 && strings.Contains(n.Join[0], ",") {
+		n.Join = strings.Split(n.Join[0], ",")
+	}
+	n.ApplyDefaults()
+	if err := n.Validate(); err != nil {
+		return n, usageError{fmt.Errorf("node settings: %w", err)}
+	}
+	return n, nil
+}
+
+func runAgent(ctx context.Context, c *cobra.Command, g *globals, af *agentFlags, v *viper.Viper) error {
+	node, err := loadSettings(c, g, af, v)
+	if err != nil {
+		return err
+	}
+	logger, err := newLogger(c.ErrOrStderr(), node.LogLevel)
+	if err != nil {
+		return err
+	}
+	var clusterCfg *config.Cluster
+	afterReady := func() { logger.Info("node ready", "node", node.Name, "api", node.APIAddr) }
+	if af.clusterConfig != "" {
+		if clusterCfg, err = loadClusterFile(af.clusterConfig, c.ErrOrStderr()); err != nil {
+			return err
+		}
+	}
+	var sites []*testenv.Site
+	if af.dev {
+		dir, err := os.MkdirTemp("", "tandem-dev-")
+		if err != nil {
+			return fmt.Errorf("create dev data dir: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		if !c.Flags().Changed("node") {
+			node.Name = "dev"
+		}
+		node.DataDir, node.BindAddr = filepath.Join(dir, "data"), "127.0.0.1"
+		if !c.Flags().Changed("gossip-port") {
+			node.GossipPort = 0 // any free port: dev mode must not clash with a real node
+		}
+		if !c.Flags().Changed("raft-port") {
+			node.RaftPort = 0
+		}
+		if clusterCfg == nil {
+			clusterCfg = agent.DevConfig()
+			if sites, err = devSites(dir, logger); err != nil {
+				return err
+			}
+		}
+		afterReady = func() { printDevHelp(c.OutOrStdout(), clusterCfg, node, dir, len(sites) > 0) }
+	}
+	cc, err := clusterSettings(node)
+	if err != nil {
+		return err
+	}
+	a, err := agent.New(agent.Config{
+		Cluster:       cc,
+		ClusterConfig: clusterCfg,
+		API:           api.ServerConfig{Addr: node.APIAddr, Token: node.APIToken},
+		DrainTimeout:  node.DrainTimeout,
+		VIP:           vipSettings(node),
+	}, agent.Deps{Logger: logger})
+	if err != nil {
+		return err
+	}
+	return runWithSites(ctx, a, sites, afterReady)
+}
+
+// clusterSettings turns node settings into the cluster package's config.
+func clusterSettings(n config.Node) (cluster.Config, error) {
+	key, err := n.Key()
+	if err != nil {
+		return cluster.Config{}, usageError{fmt.Errorf("cluster_key: %w", err)}
+	}
+	var role cluster.Role
+	if err := role.UnmarshalText([]byte(n.Role)); err != nil {
+		return cluster.Config{}, usageError{fmt.Errorf("role: %w", err)}
+	}
+	cc := cluster.Config{
+		Node: n.Name, DataDir: n.DataDir, BindAddr: n.BindAddr, AdvertiseAddr: n.AdvertiseAddr,
+		GossipPort: n.GossipPort, RaftPort: n.RaftPort, APIAddr: n.APIAddr, Join: n.Join, Role: role,
+		ClusterKey: key, Insecure: n.Insecure, TLSCA: n.TLSCA, TLSCert: n.TLSCert, TLSKey: n.TLSKey,
+	}
+	if n.FailureDetection == "lan" { // memberlist's DefaultLANConfig timing
+		cc.ProbeInterval, cc.ProbeTimeout, cc.GossipInterval, cc.SuspicionMult = time.Second, 500*time.Millisecond, 200*time.Millisecond, 4
+	}
+	return cc, nil
+}
+
+// vipSettings turns node settings into the VIP manager's config.
+func vipSettings(n config.Node) vip.Config {
+	vc := vip.Config{Interface: n.VIPInterface, Priority: n.VIPPriority, NotifyCommand: n.VIPNotify, TrackInterfaces: n.VIPTrackInterfaces}
+	if n.VIPTrackScript != "" {
+		vc.TrackScript = &vip.Script{Command: n.VIPTrackScript, Interval: n.VIPTrackInterval, Rise: n.VIPTrackRise, Fall: n.VIPTrackFall, Weight: n.VIPTrackWeight}
+	}
+	return vc
+}
+
+// devSites creates the article's two test sites in dir.
+func devSites(dir string, logger *slog.Logger) ([]*testenv.Site, error) {
+	var sites []*testenv.Site
+	for _, s := range []struct{ name, addr string }{{"server1", "127.0.0.1:8001"}, {"server2", "127.0.0.1:8002"}} {
+		site, err := testenv.NewSite(testenv.SiteConfig{Name: s.name, Listen: s.addr, Root: filepath.Join(dir, s.name)}, logger)
+		if err != nil {
+			return nil, fmt.Errorf("create test site %s: %w", s.name, err)
+		}
+		sites = append(sites, site)
+	}
+	return sites, nil
+}
+
+// runWithSites runs the test sites and the agent; the first error or ctx
+// stops all of them.
+func runWithSites(ctx context.Context, a *agent.Agent, sites []*testenv.Site, ready func()) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, len(sites)+1)
+	for _, s := range sites {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.Run(ctx); err != nil {
+				errc <- fmt.Errorf("test site: %w", err)
+				cancel()
+			}
+		}()
+	}
+	for _, s := range sites {
+		select {
+		case <-s.Ready():
+		case err := <-errc:
+			cancel()
+			wg.Wait()
+			return err
+		}
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer cancel()
+		errc <- a.Run(ctx)
+	}()
+	go func() {
+		// Best effort: print the help once the listeners are up.
+		select {
+		case <-ctx.Done():
+		case <-a.Ready():
+			ready()
+		}
+	}()
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func printDevHelp(w io.Writer, c *config.Cluster, n config.Node, dir string, withSites bool) {
+	fmt.Fprintln(w, "tandem is running (dev mode).")
+	for _, f := range c.Frontends {
+		for _, b := range f.Bind {
+			fmt.Fprintf(w, "  frontend %-10s http://%s/\n", f.Name, strings.Replace(b, "*", "127.0.0.1", 1))
+		}
+	}
+	fmt.Fprintf(w, "  admin API           http://%s/api/v1/status   (tandem status)\n", n.APIAddr)
+	if withSites {
+		fmt.Fprintf(w, `
+Refresh http://127.0.0.1:8080/ : answers alternate "HAProxy server1" / "HAProxy server2".
+Take server1 out as the article does (renamed deploy.txt → failed checks, 2 × 2 s):
+  mv %[1]s/server1/deploy.txt %[1]s/server1/deploy1.txt
+Put it back:
+  mv %[1]s/server1/deploy1.txt %[1]s/server1/deploy.txt
+Or drain it by hand:  tandem server drain http-in/server1   (and: tandem server ready http-in/server1)
+`, dir)
+	}
+}

@@ -1,0 +1,232 @@
+package config
+
+// Cluster is the replicated cluster configuration: what `tandem config apply`
+// submits and what every LB node serves. Field comments are operator docs.
+//
+// Inheritance works like HAProxy's: a zero field in a frontend or backend
+// takes the value from Defaults, and a zero field there takes the built-in
+// default from defaults.go. Resolve makes every value concrete.
+type Cluster struct {
+	Global    Global     `yaml:"global,omitempty" json:"global,omitempty"`
+	Defaults  Defaults   `yaml:"defaults,omitempty" json:"defaults,omitempty"`
+	Frontends []Frontend `yaml:"frontends" json:"frontends"`
+	Backends  []Backend  `yaml:"backends" json:"backends"`
+	VIPs      []VIP      `yaml:"vips,omitempty" json:"vips,omitempty"`
+}
+
+// Global holds process-wide settings.
+type Global struct {
+	// MaxConn caps concurrent client connections over all frontends of a
+	// node (HAProxy's global maxconn). 0: DefaultGlobalMaxConn.
+	MaxConn int `yaml:"maxconn,omitempty" json:"maxconn,omitempty"`
+	// HealthPolicy decides a server's agreed health from the LB nodes'
+	// reports: majority (default), any, all.
+	HealthPolicy HealthPolicy `yaml:"health_policy,omitempty" json:"health_policy,omitempty"`
+}
+
+// Defaults are inherited by every frontend and backend that leaves a field
+// unset (HAProxy's "defaults" section).
+type Defaults struct {
+	Mode     Mode      `yaml:"mode,omitempty" json:"mode,omitempty"`
+	Balance  Algorithm `yaml:"balance,omitempty" json:"balance,omitempty"`
+	MaxConn  int       `yaml:"maxconn,omitempty" json:"maxconn,omitempty"`
+	Timeouts Timeouts  `yaml:"timeouts,omitempty" json:"timeouts,omitempty"`
+	// Retries is how many times a failed connection attempt is retried
+	// (HAProxy's "retries"). nil: DefaultRetries.
+	Retries *int `yaml:"retries,omitempty" json:"retries,omitempty"`
+	// Redispatch lets the last retry go to another server, breaking
+	// persistence (HAProxy's "option redispatch").
+	Redispatch *bool `yaml:"redispatch,omitempty" json:"redispatch,omitempty"`
+	// ForwardFor adds X-Forwarded-For/-Proto in HTTP mode ("option forwardfor").
+	ForwardFor *bool `yaml:"forwardfor,omitempty" json:"forwardfor,omitempty"`
+	// Check holds default check timing for every checked server.
+	Check CheckTiming `yaml:"check,omitempty" json:"check,omitempty"`
+}
+
+// Timeouts, HAProxy's "timeout" keywords. Zero: inherit.
+type Timeouts struct {
+	// Connect bounds establishing a connection to a server.
+	Connect Duration `yaml:"connect,omitempty" json:"connect,omitempty"`
+	// Client bounds client inactivity (no byte read or written).
+	Client Duration `yaml:"client,omitempty" json:"client,omitempty"`
+	// Server bounds server inactivity, including waiting for response headers.
+	Server Duration `yaml:"server,omitempty" json:"server,omitempty"`
+	// HTTPRequest bounds receiving a complete request header (slowloris).
+	HTTPRequest Duration `yaml:"http_request,omitempty" json:"http_request,omitempty"`
+	// HTTPKeepAlive bounds waiting for the next request on an idle client connection.
+	HTTPKeepAlive Duration `yaml:"http_keep_alive,omitempty" json:"http_keep_alive,omitempty"`
+	// Queue bounds waiting for a free server slot (maxconn); then 503.
+	Queue Duration `yaml:"queue,omitempty" json:"queue,omitempty"`
+	// Check bounds one health check (connect + response).
+	Check Duration `yaml:"check,omitempty" json:"check,omitempty"`
+	// Tunnel bounds inactivity of upgraded (WebSocket) and TCP-mode connections.
+	Tunnel Duration `yaml:"tunnel,omitempty" json:"tunnel,omitempty"`
+}
+
+// Frontend accepts client connections and hands them to a backend.
+type Frontend struct {
+	Name string `yaml:"name" json:"name"`
+	// Bind lists listen addresses: "127.0.0.1:8080", "*:80", ":80", "[::]:443".
+	Bind []string `yaml:"bind" json:"bind"`
+	Mode Mode     `yaml:"mode,omitempty" json:"mode,omitempty"`
+	// DefaultBackend receives every request/connection.
+	DefaultBackend string `yaml:"default_backend" json:"default_backend"`
+	// MaxConn caps concurrent connections on this frontend; further clients
+	// wait in the kernel's accept queue. 0: Defaults.MaxConn.
+	MaxConn  int      `yaml:"maxconn,omitempty" json:"maxconn,omitempty"`
+	Timeouts Timeouts `yaml:"timeouts,omitempty" json:"timeouts,omitempty"`
+	// ForwardFor overrides Defaults.ForwardFor.
+	ForwardFor *bool `yaml:"forwardfor,omitempty" json:"forwardfor,omitempty"`
+	// TLS terminates TLS on every bind address; HTTP/2 is offered by ALPN.
+	TLS *TLS `yaml:"tls,omitempty" json:"tls,omitempty"`
+	// AccessLog, when set, writes one line per request/connection.
+	AccessLog *AccessLog `yaml:"access_log,omitempty" json:"access_log,omitempty"`
+}
+
+// TLS names PEM files on every LB node.
+type TLS struct {
+	Cert string `yaml:"cert" json:"cert"`
+	Key  string `yaml:"key" json:"key"`
+}
+
+// AccessLog configures per-request logging for a frontend.
+type AccessLog struct {
+	// Format is "text" (HAProxy-like, default) or "json".
+	Format string `yaml:"format,omitempty" json:"format,omitempty"`
+	// Path is a file to append to; empty means the agent's standard output.
+	Path string `yaml:"path,omitempty" json:"path,omitempty"`
+}
+
+// Backend is a pool of servers with a balancing algorithm and a health check.
+type Backend struct {
+	Name    string    `yaml:"name" json:"name"`
+	Mode    Mode      `yaml:"mode,omitempty" json:"mode,omitempty"`
+	Balance Algorithm `yaml:"balance,omitempty" json:"balance,omitempty"`
+	Servers []Server  `yaml:"servers" json:"servers"`
+	// HealthCheck configures active checks for servers with Check enabled.
+	// nil: servers are TCP-checked only if they set check: true.
+	HealthCheck *HealthCheck `yaml:"health_check,omitempty" json:"health_check,omitempty"`
+	Retries     *int         `yaml:"retries,omitempty" json:"retries,omitempty"`
+	Redispatch  *bool        `yaml:"redispatch,omitempty" json:"redispatch,omitempty"`
+	// RetryIdempotent re-sends a GET/HEAD/OPTIONS/PUT/DELETE whose server
+	// failed before sending any response byte (HAProxy's
+	// "retry-on conn-failure empty-response"). nil: true.
+	RetryIdempotent *bool    `yaml:"retry_idempotent,omitempty" json:"retry_idempotent,omitempty"`
+	ForwardFor      *bool    `yaml:"forwardfor,omitempty" json:"forwardfor,omitempty"`
+	Timeouts        Timeouts `yaml:"timeouts,omitempty" json:"timeouts,omitempty"`
+	// Cookie enables cookie persistence (HAProxy's "cookie NAME insert indirect nocache").
+	Cookie *Cookie `yaml:"cookie,omitempty" json:"cookie,omitempty"`
+	// StickSource keeps a client IP on the server it first reached for
+	// StickExpire after its last request (a stick table on src), failing
+	// over when that server goes down.
+	StickSource bool     `yaml:"stick_source,omitempty" json:"stick_source,omitempty"`
+	StickExpire Duration `yaml:"stick_expire,omitempty" json:"stick_expire,omitempty"`
+}
+
+// Cookie is HAProxy's "cookie" persistence.
+type Cookie struct {
+	Name string `yaml:"name" json:"name"`
+	// Insert makes the balancer set the cookie (HAProxy "insert").
+	Insert bool `yaml:"insert,omitempty" json:"insert,omitempty"`
+	// Indirect removes the cookie from requests sent to servers.
+	Indirect bool `yaml:"indirect,omitempty" json:"indirect,omitempty"`
+	// NoCache adds "Cache-Control: private" to responses that set it.
+	NoCache bool `yaml:"nocache,omitempty" json:"nocache,omitempty"`
+}
+
+// HealthCheck is a backend's active check (HAProxy's "option httpchk" and "http-check").
+type HealthCheck struct {
+	Type CheckType `yaml:"type,omitempty" json:"type,omitempty"`
+	// Method, Path, Version and Host shape the HTTP request, e.g.
+	// "HEAD /deploy.txt HTTP/1.0". Defaults: OPTIONS / HTTP/1.0 as HAProxy.
+	Method  string `yaml:"method,omitempty" json:"method,omitempty"`
+	Path    string `yaml:"path,omitempty" json:"path,omitempty"`
+	Version string `yaml:"version,omitempty" json:"version,omitempty"`
+	Host    string `yaml:"host,omitempty" json:"host,omitempty"`
+	// ExpectStatus lists the healthy status codes; empty: any 2xx or 3xx.
+	ExpectStatus []int `yaml:"expect_status,omitempty" json:"expect_status,omitempty"`
+	// DisableOn404 turns a 404 into "nolb": the server drains (keeps its
+	// connections and sticky sessions) instead of going down.
+	DisableOn404 bool `yaml:"disable_on_404,omitempty" json:"disable_on_404,omitempty"`
+	CheckTiming  `yaml:",inline"`
+}
+
+// CheckTiming is the schedule and thresholds of active checks. Zero: inherit.
+type CheckTiming struct {
+	// Inter is the interval between checks (HAProxy "inter"; default 2s).
+	Inter Duration `yaml:"inter,omitempty" json:"inter,omitempty"`
+	// FastInter is used while a server is changing state (default Inter).
+	FastInter Duration `yaml:"fastinter,omitempty" json:"fastinter,omitempty"`
+	// DownInter is used while a server is down (default Inter).
+	DownInter Duration `yaml:"downinter,omitempty" json:"downinter,omitempty"`
+	// Rise is how many consecutive good checks bring a server up (default 2).
+	Rise int `yaml:"rise,omitempty" json:"rise,omitempty"`
+	// Fall is how many consecutive bad checks take it down (default 3).
+	Fall int `yaml:"fall,omitempty" json:"fall,omitempty"`
+}
+
+// Server is one backend server.
+type Server struct {
+	Name    string `yaml:"name" json:"name"`
+	Address string `yaml:"address" json:"address"` // host:port
+	// Weight is the relative share of traffic, 0..256 (nil: 1). 0 takes no
+	// new traffic unless it is the only choice.
+	Weight *int `yaml:"weight,omitempty" json:"weight,omitempty"`
+	// Check enables active health checks of this server (HAProxy "check").
+	Check bool `yaml:"check,omitempty" json:"check,omitempty"`
+	// CheckTiming overrides the backend's check timing for this server.
+	CheckTiming `yaml:",inline"`
+	// Backup servers get traffic only when no normal server is usable.
+	Backup bool `yaml:"backup,omitempty" json:"backup,omitempty"`
+	// MaxConn caps concurrent requests/connections to this server; others
+	// wait in a queue for up to timeout queue (0: unlimited).
+	MaxConn int `yaml:"maxconn,omitempty" json:"maxconn,omitempty"`
+	// Disabled starts the server in maint (HAProxy "disabled").
+	Disabled bool `yaml:"disabled,omitempty" json:"disabled,omitempty"`
+	// Cookie is the persistence cookie value (default: the server name).
+	Cookie string `yaml:"cookie,omitempty" json:"cookie,omitempty"`
+	// SlowStart ramps a server's weight up over this time after it comes up.
+	SlowStart Duration `yaml:"slowstart,omitempty" json:"slowstart,omitempty"`
+}
+
+// VIP is a virtual IP address moved between LB nodes.
+type VIP struct {
+	Name string `yaml:"name" json:"name"`
+	// Address with prefix length, e.g. 10.0.0.100/24 or fd00::100/64.
+	Address string `yaml:"address" json:"address"`
+	// Frontends carried by this VIP: the holder must have them ready.
+	Frontends []string `yaml:"frontends,omitempty" json:"frontends,omitempty"`
+	// Preempt lets a higher-priority node take the VIP back (nil: true).
+	Preempt *bool `yaml:"preempt,omitempty" json:"preempt,omitempty"`
+	// PreemptDelay waits this long after a higher-priority node appears
+	// before it takes the VIP over.
+	PreemptDelay Duration `yaml:"preempt_delay,omitempty" json:"preempt_delay,omitempty"`
+}
+
+// ServerKey names a server cluster-wide.
+type ServerKey struct {
+	Backend string `json:"backend"`
+	Server  string `json:"server"`
+}
+
+func (k ServerKey) String() string { return k.Backend + "/" + k.Server }
+
+// Backend returns the backend with that name, or nil.
+func (c *Cluster) Backend(name string) *Backend {
+	for i := range c.Backends {
+		if c.Backends[i].Name == name {
+			return &c.Backends[i]
+		}
+	}
+	return nil
+}
+
+// Server returns the server with that name, or nil.
+func (b *Backend) Server(name string) *Server {
+	for i := range b.Servers {
+		if b.Servers[i].Name == name {
+			return &b.Servers[i]
+		}
+	}
+	return nil
+}
