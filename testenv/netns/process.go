@@ -36,11 +36,23 @@ func NewProc(t testing.TB, name, ns string, args ...string) *Proc {
 		p.Kill()
 		if t.Failed() {
 			if b, err := os.ReadFile(p.logPath); err == nil {
-				t.Logf("=== log of %s (%s) ===\n%s", name, ns, tail(b, 12000))
+				t.Logf("=== log of %s (%s), without DEBUG lines ===\n%s", name, ns, tail(withoutDebug(b), 16000))
 			}
 		}
 	})
 	return p
+}
+
+// withoutDebug drops slog's DEBUG lines (health checks, Raft chatter),
+// which would push the lines that explain a failure out of the tail.
+func withoutDebug(b []byte) []byte {
+	var out []byte
+	for line := range bytes.Lines(b) {
+		if !bytes.Contains(line, []byte("level=DEBUG")) {
+			out = append(out, line...)
+		}
+	}
+	return out
 }
 
 func tail(b []byte, n int) []byte {
