@@ -47,9 +47,6 @@ type env struct {
 	dir     string // this directory, absolute
 	sites   string // host directory bind-mounted as web1's and web2's /site
 	logs    string // where container logs of failed scenarios go
-	// vip is true when the agent in the image moves the VIP (the holder
-	// could be seen at setup); scenarios a–d need it.
-	vip bool
 
 	mu   sync.Mutex
 	ids  map[string]string // service → container ID

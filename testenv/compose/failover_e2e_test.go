@@ -26,7 +26,6 @@ func failoverLoad(d time.Duration) loadOpts {
 // median longest gap without a good answer and the failed requests.
 func TestA_KillHolder(t *testing.T) {
 	e := ready(t)
-	needVIP(t, e)
 	const kills = 3
 	var gaps []time.Duration
 	var failed, requests int
@@ -111,7 +110,6 @@ func dualTime(samples []sample) time.Duration {
 // may take it back only by one clean preemption, not by fighting.
 func TestB_FreezeHolder(t *testing.T) {
 	e := ready(t)
-	needVIP(t, e)
 	l := e.startLoad(t, failoverLoad(22*time.Second))
 	pass(3 * time.Second)
 	stop := e.sampleHolders()
@@ -166,7 +164,6 @@ func TestB_FreezeHolder(t *testing.T) {
 // fails.
 func TestC_StopHolder(t *testing.T) {
 	e := ready(t)
-	needVIP(t, e)
 	opts := failoverLoad(12 * time.Second)
 	opts.timeout = 2 * time.Second
 	l := e.startLoad(t, opts)
@@ -189,7 +186,6 @@ func TestC_StopHolder(t *testing.T) {
 // the client reaches it.
 func TestD_PartitionHolder(t *testing.T) {
 	e := ready(t)
-	needVIP(t, e)
 	id, err := e.id("lb1")
 	if err != nil {
 		t.Fatal(err)

@@ -69,8 +69,11 @@ func runMain(m *testing.M) int {
 		fmt.Println("e2e: the cluster did not come up:", err)
 		return code
 	}
-	e.vip = e.waitHolder(20*time.Second) == nil
-	fmt.Printf("e2e: cluster ready in %v; VIP moved by the agents: %v\n", time.Since(start).Round(time.Millisecond), e.vip)
+	if err := e.waitHolder(20 * time.Second); err != nil {
+		fmt.Println("e2e: no VIP holder at setup:", err)
+		return code
+	}
+	fmt.Printf("e2e: cluster ready in %v, lb1 holds the VIP\n", time.Since(start).Round(time.Millisecond))
 	cluster = e
 	code = m.Run()
 	if err := results.write(os.Stdout, filepath.Join(e.dir, "results.txt")); err != nil {
@@ -128,10 +131,7 @@ func (e *env) repair() error {
 	if err := e.waitReady(60 * time.Second); err != nil {
 		return err
 	}
-	if e.vip {
-		return e.waitHolder(45 * time.Second)
-	}
-	return nil
+	return e.waitHolder(45 * time.Second)
 }
 
 // waitReady waits until lb1 and lb2 answer with quorum and route to both
@@ -180,23 +180,8 @@ func (e *env) waitHolder(timeout time.Duration) error {
 	return fmt.Errorf("want lb1 alone holding the VIP after %v, holders %v (err %v)", timeout, hs, err)
 }
 
-// target is the URL the client loads: the VIP, or lb1's own address when
-// the agents do not move the VIP yet.
-func (e *env) target() string {
-	if e.vip {
-		return vipURL
-	}
-	return "http://" + lb1Addr + "/"
-}
-
-// needVIP skips a scenario that means nothing without the VIP.
-func needVIP(t *testing.T, e *env) {
-	t.Helper()
-	if !e.vip {
-		results.add(row{scenario: t.Name(), figure: "-", value: "-", target: "-", verdict: "SKIP"})
-		t.Skip("the agents in this image do not move the VIP (no holder at setup)")
-	}
-}
+// target is the URL the client loads: the VIP.
+func (e *env) target() string { return vipURL }
 
 // loadOpts are `tandem load` flags.
 type loadOpts struct {
