@@ -59,7 +59,7 @@ func (n nodeAPI) clusterStatus(st *api.Status) {
 		AppliedIndex: rs.AppliedIndex, LastContact: rs.LastContact, Voters: rs.Voters}
 	for _, m := range node.Members() {
 		st.Members = append(st.Members, api.Member{Name: m.Name, Addr: m.Addr, Role: m.Role.String(), Status: m.Status.String(),
-			Voter: m.Voter, Leader: m.Leader, APIAddr: m.APIAddr})
+			Voter: m.Voter, Leader: m.Leader, APIAddr: m.APIAddr, Version: m.Version})
 	}
 	sort.Slice(st.Members, func(i, j int) bool { return st.Members[i].Name < st.Members[j].Name })
 	st.Deploys = n.Deploys()

@@ -76,6 +76,14 @@ func (s *clusterStore) SetServer(ctx context.Context, key config.ServerKey, admi
 
 func (s *clusterStore) Observe(obs map[config.ServerKey]config.Health) { s.n.Observe(obs) }
 
+// kinded marks err with an API kind without repeating the kind in the
+// message: a cluster error already says "no quorum: …" or "config version
+// conflict: …" in its own words.
+type kinded struct{ kind, err error }
+
+func (k kinded) Error() string   { return k.err.Error() }
+func (k kinded) Unwrap() []error { return []error{k.kind, k.err} }
+
 // clusterErrorKind maps cluster errors onto the API's kinds.
 func clusterErrorKind(err error) error {
 	var ce *cluster.ConflictError
@@ -83,9 +91,9 @@ func clusterErrorKind(err error) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &ce):
-		return fmt.Errorf("%w: %w", api.ErrConflict, err)
+		return kinded{api.ErrConflict, err}
 	case errors.Is(err, cluster.ErrNoQuorum):
-		return fmt.Errorf("%w: %w", api.ErrNoQuorum, err)
+		return kinded{api.ErrNoQuorum, err}
 	case errors.Is(err, cluster.ErrUnknownVersion):
 		return fmt.Errorf("%w: %w", api.ErrNotFound, err)
 	}

@@ -25,6 +25,7 @@ type nodeMeta struct {
 	API      string            `json:"a,omitempty"`
 	Extra    map[string]string `json:"m,omitempty"` // SetMeta
 	Cluster  string            `json:"c,omitempty"` // State.ClusterID as this node knows it
+	Version  uint64            `json:"v,omitempty"` // the config version this node has applied
 	// Leaving is gossiped just before a graceful leave, because memberlist
 	// tells its event delegate that a node is gone without saying whether
 	// it left or died.
@@ -197,7 +198,7 @@ func (n *Node) Members() []Member {
 		out = append(out, Member{
 			Name: m.name, Addr: net.JoinHostPort(m.addr.String(), fmt.Sprint(m.port)),
 			Role: m.meta.Role, Status: m.status, Voter: voter, Leader: string(leader) == m.name,
-			APIAddr: m.meta.API, Meta: maps.Clone(m.meta.Extra),
+			APIAddr: m.meta.API, Meta: maps.Clone(m.meta.Extra), Version: m.meta.Version,
 		})
 	}
 	for name, addr := range voters {
@@ -231,7 +232,8 @@ func (n *Node) SetMeta(meta map[string]string) error {
 	return nil
 }
 
-// refreshMeta re-gossips the local meta (after the cluster ID changed).
+// refreshMeta re-gossips the local meta (after the cluster ID or the
+// applied config version changed).
 func (n *Node) refreshMeta(rt *running) {
 	n.metaMu.Lock()
 	defer n.metaMu.Unlock()
@@ -246,5 +248,6 @@ func (n *Node) refreshMeta(rt *running) {
 
 // localMeta is this node's gossip meta; callers hold metaMu.
 func (n *Node) localMeta() nodeMeta {
-	return nodeMeta{Role: n.cfg.Role, RaftPort: n.cfg.RaftPort, API: n.cfg.APIAddr, Extra: n.extra, Cluster: n.State().ClusterID}
+	st := n.State()
+	return nodeMeta{Role: n.cfg.Role, RaftPort: n.cfg.RaftPort, API: n.cfg.APIAddr, Extra: n.extra, Cluster: st.ClusterID, Version: st.Version}
 }

@@ -197,3 +197,26 @@ func TestJoinAcrossSeparatelyBootstrappedClustersFails(t *testing.T) {
 		t.Fatalf("a has %d voters after a foreign node joined its gossip", v)
 	}
 }
+
+// TestMembersShowAppliedVersion: every node gossips the config version it
+// has applied, so that one node's member list shows a lagging peer.
+func TestMembersShowAppliedVersion(t *testing.T) {
+	nodes := startCluster(t, 3, testKey)
+	applyTestConfig(t, nodes[0], 0, "s1")
+	applyTestConfig(t, nodes[1], 1, "s1", "s2")
+	waitVersion(t, nodes, 2)
+	waitFor(t, "every node to see every member at version 2", 10*time.Second, func() bool {
+		for _, n := range nodes {
+			ms := n.Members()
+			if len(ms) != len(nodes) {
+				return false
+			}
+			for _, m := range ms {
+				if m.Version != 2 {
+					return false
+				}
+			}
+		}
+		return true
+	})
+}

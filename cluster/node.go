@@ -29,6 +29,9 @@ type Member struct {
 	Leader  bool              `json:"leader"` // current Raft leader
 	APIAddr string            `json:"api_addr,omitempty"`
 	Meta    map[string]string `json:"meta,omitempty"` // SetMeta
+	// Version is the config version the member gossips it has applied
+	// (0: unknown, e.g. a voter gossip has not seen).
+	Version uint64 `json:"version,omitempty"`
 }
 
 // RaftStatus summarises this node's Raft.
@@ -57,7 +60,7 @@ type Node struct {
 	stateMu sync.Mutex
 	visible atomic.Pointer[State] // what State returns: the FSM's or the cached state, whichever is newer
 	cacheCh chan struct{}         // cap 1: state.json should be rewritten
-	metaCh  chan struct{}         // cap 1: the gossip meta should be refreshed (cluster ID changed)
+	metaCh  chan struct{}         // cap 1: the gossip meta should be refreshed (cluster ID or config version changed)
 	// diskIndex is the Index of the state in state.json when Run starts;
 	// runPersist owns it afterwards.
 	diskIndex uint64
@@ -160,7 +163,7 @@ func (n *Node) onFSMChange(s *State) {
 	}
 	n.stateMu.Unlock()
 	if newer {
-		if s.ClusterID != old.ClusterID {
+		if s.ClusterID != old.ClusterID || s.Version != old.Version {
 			select {
 			case n.metaCh <- struct{}{}:
 			default:
