@@ -90,7 +90,7 @@ func clusterErrorKind(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &ce):
+	case errors.As(err, &ce), errors.Is(err, cluster.ErrDeployRunning):
 		return kinded{api.ErrConflict, err}
 	case errors.Is(err, cluster.ErrNoQuorum):
 		return kinded{api.ErrNoQuorum, err}

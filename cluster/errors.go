@@ -21,6 +21,10 @@ var (
 	ErrNoConfig = errors.New("no config applied yet")
 	// ErrInvalidCommand: a command is malformed (nil config, weight out of range, ...).
 	ErrInvalidCommand = errors.New("invalid command")
+	// ErrDeployRunning: a DeployProgress of one run reached a backend whose
+	// recorded deploy is another run, not finished. The FSM refuses it, so
+	// that two deploy clients racing to start cannot both proceed.
+	ErrDeployRunning = errors.New("another deploy of the backend is running")
 )
 
 // ConflictError rejects ApplyConfig or Rollback whose Expected version is
@@ -91,6 +95,7 @@ var wireSentinels = []struct {
 	{"unknown_server", ErrUnknownServer},
 	{"no_config", ErrNoConfig},
 	{"invalid", ErrInvalidCommand},
+	{"deploy_running", ErrDeployRunning},
 }
 
 func toWire(err error) *wireError {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"maps"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/raft"
 
@@ -87,6 +88,10 @@ func step(s *State, cmd Command) (*State, error) {
 		next.ClusterID = c.ID
 		return next, nil
 	case DeployProgress:
+		if cur, ok := s.Deploys[c.Backend]; ok && !cur.Done && cur.ID != "" && c.ID != cur.ID {
+			return nil, fmt.Errorf("record deploy %s (id %s): %w: id %s from %s at %s since %s",
+				c.Backend, c.ID, ErrDeployRunning, cur.ID, cur.Host, cur.Step, cur.Since.Format(time.RFC3339))
+		}
 		next := s.shallowCopy()
 		next.Deploys = maps.Clone(s.Deploys)
 		if next.Deploys == nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -290,5 +291,38 @@ func TestStatesAreNotModifiedByLaterApplies(t *testing.T) {
 	after, _ := encodeState(res[1].state)
 	if !bytes.Equal(before, after) {
 		t.Fatalf("an old state changed:\n%s\n%s", before, after)
+	}
+}
+
+// TestDeployProgressRefusesASecondRun: while one deploy run of a backend
+// is recorded and not done, progress of another run is refused (two
+// clients racing to start cannot both proceed); the same run may go on,
+// and a new run may start once the first is done.
+func TestDeployProgressRefusesASecondRun(t *testing.T) {
+	rec := func(id, at string, done bool) DeployProgress {
+		return DeployProgress{Backend: "web", Server: "s1", Step: at, ID: id, Host: "host-" + id, Since: t0, Done: done}
+	}
+	s, err := step(&State{}, rec("d1", "start", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := step(s, rec("d2", "start", false)); !errors.Is(err, ErrDeployRunning) ||
+		!strings.Contains(err.Error(), "id d1 from host-d1 at start") {
+		t.Fatalf("second run while d1 runs: got %v, want ErrDeployRunning naming d1", err)
+	}
+	if s, err = step(s, rec("d1", "drain", false)); err != nil {
+		t.Fatalf("the running deploy's own progress: %v", err)
+	}
+	if _, err := step(s, rec("d3", "start", false)); !errors.Is(err, ErrDeployRunning) {
+		t.Fatalf("third run while d1 runs: got %v", err)
+	}
+	if s, err = step(s, rec("d1", "done", true)); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = step(s, rec("d2", "start", false)); err != nil || s.Deploys["web"].ID != "d2" {
+		t.Fatalf("new run after d1 finished: %v, record %+v", err, s.Deploys["web"])
+	}
+	if w := toWire(fmt.Errorf("apply: %w", ErrDeployRunning)).err(); !errors.Is(w, ErrDeployRunning) {
+		t.Fatalf("ErrDeployRunning lost across forwarding: %v", w)
 	}
 }
