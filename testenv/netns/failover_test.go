@@ -2,7 +2,6 @@ package netns
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -220,22 +219,10 @@ func TestGracefulStopHandsOverWithoutFailedConnections(t *testing.T) {
 	checkProbe(t, "preempt back after restart", r, 600*time.Millisecond, 0)
 }
 
-// knownIssue skips a test of a behaviour the product does not have yet,
-// unless TANDEM_KNOWN_ISSUES=1 (for whoever fixes it).
-func knownIssue(t *testing.T, issue string) {
-	t.Helper()
-	if os.Getenv("TANDEM_KNOWN_ISSUES") != "1" {
-		t.Skip("known issue (TANDEM_KNOWN_ISSUES=1 runs it): " + issue)
-	}
-}
-
 // TestGracefulStopIsMakeBeforeBreak: on SIGTERM the holder hands the VIP
 // over (the other node takes it while the stopping node still has it), so
 // not one new connection fails, also on a second stop after a restart.
 func TestGracefulStopIsMakeBeforeBreak(t *testing.T) {
-	knownIssue(t, "agent.Run cancels the vip sync goroutine (run on apiCtx, derived from ctx) before "+
-		"handOverVIPs, so the Releasing meta is never gossiped: Release times out after 3 s "+
-		"(\"hand over vips: context deadline exceeded\") and the peer takes over only after the address is gone")
 	c := NewCluster(t, Options{})
 	c.Start()
 	a, b := c.Nodes[0], c.Nodes[1]
