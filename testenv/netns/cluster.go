@@ -96,6 +96,19 @@ func NewCluster(t testing.TB, opts Options) *Cluster {
 		n.Site.Start()
 		c.Nodes[i] = n
 	}
+	// Registered after the processes' cleanups, so it runs before they
+	// are killed: what each node thought when the test failed.
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, n := range c.Nodes {
+			cmd := exec.Command("ip", "netns", "exec", n.Host.NS, c.Bin, "status")
+			cmd.Env = append(os.Environ(), "TANDEM_TOKEN=", "TANDEM_API_ADDR=")
+			out, err := cmd.CombinedOutput()
+			t.Logf("=== tandem status on %s at the failure (err %v) ===\n%s", n.Name, err, out)
+		}
+	})
 	return c
 }
 
