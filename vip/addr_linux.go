@@ -23,9 +23,12 @@ type linuxHost struct {
 	ns    netns.NsHandle // netns.None() for the process's namespace
 	nl    *netlink.Handle
 	socks map[int]*linkSocket // by ethertype, opened on first use
+	// listen receives ARP while the node probes the link (no quorum).
+	listen *linkSocket
+	buf    []byte
 }
 
-// linkSocket is a send-only packet socket bound to one interface.
+// linkSocket is a packet socket bound to one interface.
 type linkSocket struct {
 	conn  *packet.Conn
 	index int
@@ -54,6 +57,7 @@ func (h *linuxHost) close() error {
 	for _, s := range h.socks {
 		s.conn.Close()
 	}
+	h.stopListening()
 	h.nl.Close()
 	if h.ns.IsOpen() {
 		return h.ns.Close()
@@ -153,6 +157,75 @@ func (h *linuxHost) announce(ip netip.Addr) error {
 	return nil
 }
 
+func (h *linuxHost) probe(ip netip.Addr) error {
+	l, err := h.link()
+	if err != nil {
+		return err
+	}
+	a := l.Attrs()
+	if s := h.listen; s != nil && (s.index != a.Index || !slicesEqual(s.mac, a.HardwareAddr)) {
+		h.stopListening() // the interface was recreated
+	}
+	if h.listen == nil {
+		s, err := h.openSocket(a, etherTypeARP, nil)
+		if err != nil {
+			return fmt.Errorf("listen for arp on %s: %w", h.iface, err)
+		}
+		h.listen, h.buf = s, make([]byte, 128)
+	}
+	err = h.send(etherTypeARP, ethBroadcast, func(mac net.HardwareAddr) ([]byte, error) {
+		return buildARPProbe(mac, ip)
+	})
+	if err != nil {
+		return fmt.Errorf("send arp probe for %s on %s: %w", ip, h.iface, err)
+	}
+	return nil
+}
+
+// maxHeardPerCall bounds the frames heard reads in one call, so that an
+// ARP storm cannot hold the reconcile loop.
+const maxHeardPerCall = 512
+
+func (h *linuxHost) heard() ([]claim, error) {
+	s := h.listen
+	if s == nil {
+		return nil, nil
+	}
+	rc, err := s.conn.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var out []claim
+	var rerr error
+	for range maxHeardPerCall {
+		n := -1
+		err := rc.Read(func(fd uintptr) bool {
+			n, _, rerr = unix.Recvfrom(int(fd), h.buf, unix.MSG_DONTWAIT)
+			return true // never wait: the loop reads again at its next step
+		})
+		if err != nil {
+			return out, err
+		}
+		if rerr != nil || n < 0 {
+			if errors.Is(rerr, unix.EAGAIN) {
+				rerr = nil
+			}
+			return out, rerr
+		}
+		if c, ok := parseARPClaim(h.buf[:n]); ok && !slicesEqual(c.mac, s.mac) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func (h *linuxHost) stopListening() {
+	if h.listen != nil {
+		h.listen.conn.Close()
+		h.listen = nil
+	}
+}
+
 // send builds a frame for the interface's current MAC and writes it to
 // dst. The socket is reopened when the interface changed (recreated, new
 // MAC) or a write failed.
@@ -169,7 +242,7 @@ func (h *linuxHost) send(etherType int, dst net.HardwareAddr, build func(net.Har
 		s = nil
 	}
 	if s == nil {
-		if s, err = h.openSocket(a, etherType); err != nil {
+		if s, err = h.openSocket(a, etherType, dropAll); err != nil {
 			return err
 		}
 		h.socks[etherType] = s
@@ -201,12 +274,13 @@ func mustAssemble(prog []bpf.Instruction) []bpf.RawInstruction {
 // openSocket opens a raw packet socket on the interface, inside the
 // host's namespace: a socket belongs to the namespace of the thread that
 // creates it, so it is created from a thread locked into the namespace.
-func (h *linuxHost) openSocket(a *netlink.LinkAttrs, etherType int) (*linkSocket, error) {
+// filter (nil: none) selects the packets it receives.
+func (h *linuxHost) openSocket(a *netlink.LinkAttrs, etherType int, filter []bpf.RawInstruction) (*linkSocket, error) {
 	ifi := &net.Interface{Index: a.Index, Name: a.Name, HardwareAddr: a.HardwareAddr, MTU: a.MTU}
 	var conn *packet.Conn
 	err := inNetNS(h.ns, func() error {
 		var err error
-		conn, err = packet.Listen(ifi, packet.Raw, etherType, &packet.Config{Filter: dropAll})
+		conn, err = packet.Listen(ifi, packet.Raw, etherType, &packet.Config{Filter: filter})
 		return err
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 )
 
 // arpOp is an ARP operation code (RFC 826).
@@ -66,4 +67,48 @@ func buildGratuitousARP(mac net.HardwareAddr, ip netip.Addr, op arpOp) ([]byte, 
 	copy(a[18:24], ethBroadcast)
 	copy(a[24:28], ip4[:])
 	return b, nil
+}
+
+// buildARPProbe returns an RFC 5227 ARP probe for ip from mac: a
+// broadcast request with sender protocol address 0.0.0.0, so that it asks
+// who answers for ip without teaching anyone's cache that mac has it.
+// Hosts that hold ip answer it (Linux does, for duplicate detection).
+func buildARPProbe(mac net.HardwareAddr, ip netip.Addr) ([]byte, error) {
+	b, err := buildGratuitousARP(mac, ip, arpRequest)
+	if err != nil {
+		return nil, fmt.Errorf("build arp probe: %w", err)
+	}
+	a := b[etherHdrLen : etherHdrLen+arpLen]
+	clear(a[14:18])                 // sender protocol address: unspecified
+	copy(a[18:24], make([]byte, 6)) // target hardware address: unknown
+	return b, nil
+}
+
+// claim is an ARP packet in which a host says it has an address: its
+// sender hardware and protocol addresses.
+type claim struct {
+	addr netip.Addr
+	mac  net.HardwareAddr
+}
+
+// parseARPClaim reads the Ethernet frame of an ARP packet (request or
+// reply) and returns its sender's claim. ok is false for anything else:
+// not Ethernet/IPv4 ARP, truncated, or a probe (sender address 0.0.0.0,
+// which claims nothing). It never panics on garbage.
+func parseARPClaim(frame []byte) (c claim, ok bool) {
+	if len(frame) < etherHdrLen+arpLen || binary.BigEndian.Uint16(frame[12:14]) != etherTypeARP {
+		return claim{}, false
+	}
+	a := frame[etherHdrLen : etherHdrLen+arpLen]
+	if binary.BigEndian.Uint16(a[0:2]) != 1 || binary.BigEndian.Uint16(a[2:4]) != 0x0800 || a[4] != 6 || a[5] != 4 {
+		return claim{}, false
+	}
+	if op := arpOp(binary.BigEndian.Uint16(a[6:8])); op != arpRequest && op != arpReply {
+		return claim{}, false
+	}
+	ip := netip.AddrFrom4([4]byte(a[14:18]))
+	if ip.IsUnspecified() {
+		return claim{}, false
+	}
+	return claim{addr: ip, mac: net.HardwareAddr(slices.Clone(a[8:14]))}, true
 }

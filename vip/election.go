@@ -156,7 +156,10 @@ func candidates(v View, name string, self candidate) []candidate {
 		c := candidate{name: m.Name, priority: vm.Priority, alive: m.Alive}
 		if ok && m.Alive {
 			c.holding = vm.Holding
-			c.eligible = isVoter(m.Role) && !m.Meta.Fault && vm.Eligible && !vm.Releasing
+			// vm.Eligible already says no for a node fenced by quorum;
+			// Meta.Fault alone does not exclude a node that the link
+			// allowed (see probeLink).
+			c.eligible = isVoter(m.Role) && vm.Eligible && !vm.Releasing
 		}
 		out = append(out, c)
 	}

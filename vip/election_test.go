@@ -34,7 +34,7 @@ func selfOf(members []Member, name string) candidate {
 		if m.Name == name {
 			vm := m.Meta.VIPs["web"]
 			return candidate{name: name, priority: vm.Priority, alive: true,
-				eligible: vm.Eligible && !vm.Releasing && !m.Meta.Fault, holding: vm.Holding}
+				eligible: vm.Eligible && !vm.Releasing, holding: vm.Holding}
 		}
 	}
 	return candidate{name: name, priority: 1, alive: true}
@@ -74,8 +74,10 @@ func TestElect(t *testing.T) {
 			electResult{Holder: "a", Best: "a"}},
 		{"witness never holds", []Member{mem("a", 100, "e"), mem("w", 255, "ew")}, preempt, preemptWait{}, t0,
 			electResult{Holder: "a", Best: "a"}},
-		{"node in fault never holds", []Member{mem("a", 100, "e"), mem("b", 200, "ef")}, preempt, preemptWait{}, t0,
+		{"node in fault that the link fenced never holds", []Member{mem("a", 100, "e"), mem("b", 200, "f")}, preempt, preemptWait{}, t0,
 			electResult{Holder: "a", Best: "a"}},
+		{"node in fault that the link allowed competes", []Member{mem("a", 100, "e"), mem("b", 200, "ef")}, preempt, preemptWait{}, t0,
+			electResult{Holder: "b", Best: "b"}},
 		{"releasing node never holds", []Member{mem("a", 100, "e"), mem("b", 200, "ehr")}, preempt, preemptWait{}, t0,
 			electResult{Holder: "a", Best: "a"}},
 		{"node without meta for the vip never holds", []Member{mem("a", 100, "e"), mem("b", 200, "x")}, preempt, preemptWait{}, t0,

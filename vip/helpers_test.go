@@ -52,6 +52,9 @@ type fakeHost struct {
 	announced []netip.Addr
 	down      map[string]bool
 	failAdd   error
+	probes    []netip.Addr
+	listening bool
+	claims    []claim // what other hosts say on the link, until heard
 }
 
 func newFakeHost() *fakeHost {
@@ -97,6 +100,45 @@ func (h *fakeHost) linkUp(name string) (bool, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return !h.down[name], nil
+}
+
+func (h *fakeHost) probe(ip netip.Addr) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.probes = append(h.probes, ip)
+	h.listening = true
+	return nil
+}
+
+func (h *fakeHost) heard() ([]claim, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.listening {
+		return nil, nil
+	}
+	out := h.claims
+	h.claims = nil
+	return out, nil
+}
+
+func (h *fakeHost) stopListening() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.listening = false
+	h.claims = nil
+}
+
+// otherHostClaims makes another host answer for addr on the link once.
+func (h *fakeHost) otherHostClaims(addr string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.claims = append(h.claims, claim{addr: netip.MustParseAddr(addr), mac: []byte{2, 0, 0, 0, 0, 0xbb}})
+}
+
+func (h *fakeHost) probeCount() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.probes)
 }
 
 func (h *fakeHost) close() error { return nil }

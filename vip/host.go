@@ -11,6 +11,7 @@ type hostNet interface {
 	addrTable
 	announcer
 	linkChecker
+	linkProber
 	close() error
 }
 
@@ -30,6 +31,19 @@ type announcer interface {
 	// announce sends a gratuitous ARP request and reply (IPv4) or an
 	// unsolicited neighbour advertisement (IPv6) for ip.
 	announce(ip netip.Addr) error
+}
+
+// linkProber asks the link who answers for an IPv4 address: the check that
+// lets a node without quorum keep or take a VIP that no other host has.
+type linkProber interface {
+	// probe sends an ARP probe (RFC 5227) for ip and listens, from then
+	// on, for ARP packets in which other hosts claim addresses.
+	probe(ip netip.Addr) error
+	// heard returns the claims by other hosts (not this interface's MAC)
+	// received since the last call, without blocking.
+	heard() ([]claim, error)
+	// stopListening closes what probe opened; probe opens it again.
+	stopListening()
 }
 
 // linkChecker reads a tracked interface's state.

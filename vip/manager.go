@@ -114,6 +114,7 @@ type Manager struct {
 	fencedAt      time.Time
 	fenceGap      time.Duration
 	lastSweep     time.Time
+	probing       bool // the host listens for ARP claims (probeLink)
 	prevAlive     map[string]bool
 	notifyq       chan notification
 	lastMeta      map[string]string

@@ -140,25 +140,68 @@ func TestManagerNopreemptKeepsAHealthyHolder(t *testing.T) {
 // before gossip caught up) still name it the holder.
 // With preempt, a frozen higher-priority node takes the VIP back, but only
 // after a fresh view, through the ordinary preempt path.
+// TestManagerQuorumFencing: without quorum (1 of 3 voters alive) a node
+// probes the link. A holder keeps the VIP while no other host claims it
+// and lets go at once when one does; a non-holder takes it only after
+// linkClearAfter with no claim; an IPv6 VIP is released.
 func TestManagerQuorumFencing(t *testing.T) {
 	h := newHarness(t, Config{})
 	h.setup(webVIP(), view(3, mem("b", 50, "e"), mem("c", 50, "e")))
 	h.step()
+	if !h.host.has("10.0.0.100/24") || h.host.probeCount() != 0 {
+		t.Fatalf("with quorum: holds %v, probes %d; want held, no probes", h.host.addresses(), h.host.probeCount())
+	}
+	h.m.SetView(view(3, mem("b", 50, "ed"), mem("c", 50, "ed")))
+	h.stepFor(2 * time.Second)
 	if !h.host.has("10.0.0.100/24") {
+		t.Fatalf("dropped the VIP without quorum although nobody else answers for it: %s", h.status("web").Reason)
+	}
+	if n := h.host.probeCount(); n < 6 || n > 10 {
+		t.Errorf("%d probes in 2s, want one per %s", n, probeEvery)
+	}
+	if !h.m.LocalMeta().Fault || !h.m.LocalMeta().VIPs["web"].Eligible {
+		t.Errorf("meta %+v, want fault and eligible", h.m.LocalMeta())
+	}
+
+	h.host.otherHostClaims("10.0.0.100")
+	h.step()
+	if h.host.has("10.0.0.100/24") {
+		t.Fatal("kept the VIP without quorum while another host answers for it")
+	}
+	if st := h.status("web"); st.State != StateFault || !strings.Contains(st.Reason, "answers for 10.0.0.100") {
+		t.Errorf("state %s reason %q, want fault naming the other host", st.State, st.Reason)
+	}
+	h.stepFor(linkClearAfter - 2*tick)
+	if h.host.has("10.0.0.100/24") {
+		t.Fatal("took the VIP back before the link was clear for linkClearAfter")
+	}
+	h.stepFor(3 * tick)
+	if !h.host.has("10.0.0.100/24") {
+		t.Fatalf("did not take the VIP once nobody answered for it: %s", h.status("web").Reason)
+	}
+
+	h.m.SetView(view(3, mem("b", 50, "e"), mem("c", 50, "ed")))
+	h.step()
+	probes := h.host.probeCount()
+	h.stepFor(time.Second)
+	if h.host.probeCount() != probes || h.host.listening || h.m.LocalMeta().Fault {
+		t.Fatal("still probing or in fault with quorum regained")
+	}
+}
+
+func TestManagerQuorumFencingIPv6(t *testing.T) {
+	h := newHarness(t, Config{})
+	v := webVIP()
+	v.Address = "fd00::100/64"
+	h.setup(v, view(3, mem("b", 50, "e"), mem("c", 50, "e")))
+	h.step()
+	if !h.host.has("fd00::100/64") {
 		t.Fatal("did not acquire with quorum")
 	}
 	h.m.SetView(view(3, mem("b", 50, "ed"), mem("c", 50, "ed")))
 	h.step()
-	if h.host.has("10.0.0.100/24") {
-		t.Fatal("kept the VIP without quorum")
-	}
-	if !h.m.LocalMeta().Fault || h.status("web").State != StateFault {
-		t.Errorf("meta fault %v state %s, want fault", h.m.LocalMeta().Fault, h.status("web").State)
-	}
-	h.m.SetView(view(3, mem("b", 50, "e"), mem("c", 50, "ed")))
-	h.step()
-	if !h.host.has("10.0.0.100/24") || h.m.LocalMeta().Fault {
-		t.Fatal("did not take the VIP back with quorum regained")
+	if h.host.has("fd00::100/64") {
+		t.Fatal("kept an IPv6 VIP without quorum (no ARP probing for IPv6)")
 	}
 }
 

@@ -396,3 +396,64 @@ func TestNetnsTrackedInterfaceDownReleases(t *testing.T) {
 	ipCmd(t, "-n", tp.a, "link", "set", "trk1", "up")
 	waitFor(t, "the VIP to be added back", 5*time.Second, func() bool { _, ok := findAddr(t, ha, "eth0", vip); return ok })
 }
+
+// TestNetnsProbeHearsTheHolder: the link probe used without quorum. b
+// probes the VIP: while a has the address, a's kernel answers and b hears
+// a's claim (never its own frames); once a lost it, probes go unanswered.
+// A probe does not teach the client (arp_accept on) b's MAC for the VIP.
+func TestNetnsProbeHearsTheHolder(t *testing.T) {
+	tp := newTopology(t)
+	ha, hc := handle(t, tp.path(tp.a)), handle(t, tp.path(tp.c))
+	macA := linkMAC(t, ha, "eth0")
+	vip := netip.MustParseAddr("10.77.0.100")
+	ipCmd(t, "-n", tp.a, "addr", "add", "10.77.0.100/24", "dev", "eth0")
+	hn, err := openHost("eth0", tp.path(tp.b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := hn.(*linuxHost)
+	t.Cleanup(func() { b.close() })
+
+	// claimsFor probes every 100 ms for d and returns the claims on vip.
+	claimsFor := func(d time.Duration) []claim {
+		var got []claim
+		for end := time.Now().Add(d); time.Now().Before(end); {
+			if err := b.probe(vip); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(100 * time.Millisecond) // between probes, as the loop's steps
+			cs, err := b.heard()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range cs {
+				if c.addr == vip {
+					got = append(got, c)
+				}
+			}
+		}
+		return got
+	}
+	got := claimsFor(time.Second)
+	if len(got) == 0 {
+		t.Fatal("b heard no claim for the VIP while a has it")
+	}
+	for _, c := range got {
+		if c.mac.String() != macA.String() {
+			t.Errorf("claim from %s, want only a's %s", c.mac, macA)
+		}
+	}
+	if mac := neighMAC(t, hc, vip); mac != nil && mac.String() != macA.String() {
+		t.Errorf("the client learnt %s for the VIP from a probe", mac)
+	}
+
+	ipCmd(t, "-n", tp.a, "addr", "del", "10.77.0.100/24", "dev", "eth0")
+	_ = claimsFor(200 * time.Millisecond) // replies in flight
+	if got := claimsFor(time.Second); len(got) != 0 {
+		t.Fatalf("heard %d claims after a lost the address: %v", len(got), got)
+	}
+	b.stopListening()
+	if cs, err := b.heard(); err != nil || cs != nil {
+		t.Fatalf("heard after stopListening: %v, %v", cs, err)
+	}
+}

@@ -144,3 +144,53 @@ func icmpv6Checksum(src, dst netip.Addr, msg []byte) uint16 {
 	}
 	return ^uint16(sum)
 }
+
+func TestBuildARPProbeAndParseClaim(t *testing.T) {
+	mac := net.HardwareAddr{2, 0, 0, 0, 0, 1}
+	ip := netip.MustParseAddr("10.0.0.100")
+	probe, err := buildARPProbe(mac, ip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := probe[etherHdrLen:]
+	if op := binary.BigEndian.Uint16(a[6:8]); op != uint16(arpRequest) {
+		t.Errorf("probe op %d, want request", op)
+	}
+	if !bytes.Equal(a[14:18], []byte{0, 0, 0, 0}) || !bytes.Equal(a[18:24], make([]byte, 6)) || !bytes.Equal(a[24:28], ip.AsSlice()) {
+		t.Errorf("probe body % x: want sender 0.0.0.0, target MAC zero, target IP %s", a[:arpLen], ip)
+	}
+	if _, ok := parseARPClaim(probe); ok {
+		t.Error("a probe (sender 0.0.0.0) parsed as a claim")
+	}
+	for _, op := range []arpOp{arpRequest, arpReply} {
+		g, _ := buildGratuitousARP(mac, ip, op)
+		c, ok := parseARPClaim(g)
+		if !ok || c.addr != ip || c.mac.String() != mac.String() {
+			t.Errorf("gratuitous %s: claim %+v %v, want %s at %s", op, c, ok, ip, mac)
+		}
+	}
+	g, _ := buildGratuitousARP(mac, ip, arpReply)
+	for name, frame := range map[string][]byte{
+		"empty":     nil,
+		"truncated": g[:etherHdrLen+arpLen-1],
+		"not arp":   append([]byte{}, g[:12]...),
+		"ipv6 type": func() []byte { b := bytes.Clone(g); b[12], b[13] = 0x86, 0xdd; return b }(),
+		"bad hlen":  func() []byte { b := bytes.Clone(g); b[etherHdrLen+4] = 8; return b }(),
+		"bad op":    func() []byte { b := bytes.Clone(g); b[etherHdrLen+7] = 9; return b }(),
+	} {
+		if _, ok := parseARPClaim(frame); ok {
+			t.Errorf("%s: parsed as a claim", name)
+		}
+	}
+}
+
+func FuzzParseARPClaim(f *testing.F) {
+	g, _ := buildGratuitousARP(net.HardwareAddr{2, 0, 0, 0, 0, 1}, netip.MustParseAddr("10.0.0.1"), arpReply)
+	f.Add(g)
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if c, ok := parseARPClaim(b); ok && (!c.addr.Is4() || len(c.mac) != 6 || c.addr.IsUnspecified()) {
+			t.Fatalf("bad claim %+v from % x", c, b)
+		}
+	})
+}

@@ -23,6 +23,12 @@ type vipState struct {
 	burst       burst
 	nextRefresh time.Time
 
+	// Link probing while this node has no quorum (linkGuard).
+	probingSince time.Time // zero when not probing
+	nextProbe    time.Time
+	otherAt      time.Time // when another host last claimed the address
+	otherMAC     string
+
 	wait          preemptWait
 	handoverUntil time.Time       // while handing over: when to give up waiting
 	claimers      map[string]bool // peers that claimed it at the last step
@@ -49,8 +55,12 @@ type inputs struct {
 
 // standing is this node's node-wide condition in one step.
 type standing struct {
-	block    string // why this node may hold no VIP; "" when it may
-	fault    bool   // no quorum (gossiped as Meta.Fault)
+	block string // why this node may hold no VIP; "" when it may
+	// noQuorum says why this node sees no majority of the voters; "" with
+	// quorum. It blocks a VIP unless the link shows nobody else has it
+	// (linkGuard).
+	noQuorum string
+	fault    bool // no quorum (gossiped as Meta.Fault)
 	scriptOK bool
 	healed   bool // a peer came (back) alive since the last step
 }
@@ -70,6 +80,7 @@ func (m *Manager) reconcileOnce(now time.Time) {
 	in := m.snapshot()
 	m.applyConfig(now, in.vips)
 	st := m.nodeStanding(now, in)
+	m.probeLink(now, st.noQuorum != "")
 	meta := Meta{Fault: st.fault, VIPs: map[string]VIPMeta{}}
 	for _, name := range slices.Sorted(maps.Keys(m.states)) {
 		meta.VIPs[name] = m.stepVIP(now, m.states[name], in, st)
@@ -138,7 +149,7 @@ func (m *Manager) nodeStanding(now time.Time, in inputs) standing {
 	if in.view != nil {
 		if alive, need, ok := quorum(*in.view, m.cfg.Node); !ok {
 			st.fault = true
-			st.block = orDefault(st.block, fmt.Sprintf("no quorum: %d of %d voters alive, need %d", alive, in.view.Voters, need))
+			st.noQuorum = fmt.Sprintf("no quorum: %d of %d voters alive, need %d", alive, in.view.Voters, need)
 		}
 		st.healed = m.noteAlive(in.view)
 	}
@@ -202,6 +213,9 @@ func (m *Manager) stepVIP(now time.Time, v *vipState, in inputs, st standing) VI
 	if block == "" {
 		block = frontendsBlock(v.frontends, in.ready)
 	}
+	if block == "" && st.noQuorum != "" {
+		block = m.linkGuard(now, v, st.noQuorum)
+	}
 	prio, _ := effectivePriority(m.priority(v.name), m.cfg.TrackScript, st.scriptOK)
 	self := candidate{name: m.cfg.Node, priority: prio, alive: true, eligible: block == "" && !releasing, holding: v.holding}
 	var view View
@@ -212,6 +226,9 @@ func (m *Manager) stepVIP(now time.Time, v *vipState, in inputs, st standing) VI
 	d, w := elect(cands, v.rules, v.wait, now)
 	v.wait, v.holder, v.nodes = w, d.holder, nodeStatuses(cands)
 	want, why := m.want(now, v, d, block, releasing, cands)
+	if want && st.noQuorum != "" {
+		why = fmt.Sprintf("%s (%s, but no other host answers for %s on the link)", why, st.noQuorum, v.address.Addr())
+	}
 	m.act(now, v, want, why, cands, st.healed)
 	state := StateBackup
 	switch {
@@ -222,6 +239,92 @@ func (m *Manager) stepVIP(now time.Time, v *vipState, in inputs, st standing) VI
 	}
 	m.setState(now, v, state, why)
 	return VIPMeta{Priority: prio, Eligible: block == "", Holding: v.holding, Releasing: releasing}
+}
+
+// Link probing without quorum. DESIGN.md fences a node that sees fewer
+// than a majority of the voters: it cannot tell dead peers from a
+// partition, and a minority must not answer for a VIP the majority side
+// may have taken. But when the peers are dead (one LB host and the
+// witness lost), fencing turns a survivable failure into an outage. The
+// link can tell the two apart for the question that matters: does another
+// host answer for the address where the clients are? So a node without
+// quorum probes each IPv4 VIP with RFC 5227 ARP probes and listens for
+// claims (ARP from another MAC with the VIP as sender, e.g. the majority
+// holder's replies and gratuitous ARP):
+//   - a holder keeps the VIP until another host claims it (then it lets go
+//     at once: the majority side has taken over);
+//   - a non-holder may take it after linkClearAfter of probing with no
+//     claim from anyone (a killed holder's address keeps answering until
+//     its lifetime expires, so this waits for that too).
+//
+// A partition that splits the clients' link as well leaves each side
+// serving the clients it can reach, as keepalived does. IPv6 VIPs are not
+// probed: without quorum they are released, as before.
+const (
+	probeEvery     = 250 * time.Millisecond
+	linkClearAfter = time.Second
+)
+
+// probeLink sends due probes and records claims heard since the last step
+// while on (no quorum); otherwise it stops listening and forgets.
+func (m *Manager) probeLink(now time.Time, on bool) {
+	if !on {
+		if m.probing {
+			m.host.stopListening()
+			m.probing = false
+			for _, v := range m.states {
+				v.probingSince, v.nextProbe, v.otherAt, v.otherMAC = time.Time{}, time.Time{}, time.Time{}, ""
+			}
+		}
+		return
+	}
+	if m.probing {
+		claims, err := m.host.heard()
+		if err != nil {
+			m.log.Debug("read arp claims", "err", err)
+		}
+		for _, c := range claims {
+			for _, v := range m.states {
+				if v.address.Addr() == c.addr {
+					if v.otherAt.IsZero() || now.Sub(v.otherAt) >= linkClearAfter {
+						m.log.Info("another host answers for the vip on the link", "vip", v.name, "mac", c.mac.String())
+					}
+					v.otherAt, v.otherMAC = now, c.mac.String()
+				}
+			}
+		}
+	}
+	for _, v := range m.states {
+		if !v.address.Addr().Is4() || now.Before(v.nextProbe) {
+			continue
+		}
+		v.nextProbe = now.Add(probeEvery)
+		if err := m.host.probe(v.address.Addr()); err != nil {
+			m.noteErr(v, "probe", err)
+			continue
+		}
+		m.probing = true
+		if v.probingSince.IsZero() {
+			v.probingSince = now
+		}
+	}
+}
+
+// linkGuard says why v is blocked without quorum, or "" when the link
+// shows that no other host has it (see probeLink).
+func (m *Manager) linkGuard(now time.Time, v *vipState, noQuorum string) string {
+	addr := v.address.Addr()
+	switch {
+	case !addr.Is4():
+		return noQuorum + " (IPv6 VIPs are not probed on the link)"
+	case v.probingSince.IsZero():
+		return noQuorum + "; cannot probe the link"
+	case !v.otherAt.IsZero() && now.Sub(v.otherAt) < linkClearAfter:
+		return fmt.Sprintf("%s, and %s answers for %s on %s", noQuorum, v.otherMAC, addr, m.cfg.Interface)
+	case !v.holding && now.Sub(v.probingSince) < linkClearAfter:
+		return fmt.Sprintf("%s; probing %s on %s for another holder", noQuorum, addr, m.cfg.Interface)
+	}
+	return ""
 }
 
 func frontendsBlock(frontends []string, ready map[string]bool) string {
