@@ -56,6 +56,15 @@ func (n *Node) Run(ctx context.Context) error {
 			return err
 		}
 		n.rt.Store(rt)
+		// startGossip took the meta before rt was visible: a SetMeta in
+		// between only reached n.extra. Re-gossip it (runObserver does),
+		// or peers would keep this node's first meta until it changes
+		// again: a restarted VIP holder stayed "priority 0, ineligible"
+		// to its peer, and both held the VIP.
+		select {
+		case n.metaCh <- struct{}{}:
+		default:
+		}
 		recovered = n.serve(ctx, rt)
 		n.rt.Store(nil)
 		if err := closeStores(); err != nil || recovered == nil {
