@@ -24,11 +24,12 @@
 // Invariants:
 //
 //   - a node adds a VIP only when its own computation names it the holder,
-//     it has seen a membership view, has quorum (see below) and its view is
-//     fresh; every other node removes the address;
+//     it has seen a membership view, has quorum or a clear link (see
+//     below) and its view is fresh; every other node removes the address;
 //   - a holder that hands a VIP over (preempt, Release) keeps it until the
 //     new holder gossips that it holds it, bounded in time (make before
-//     break); a holder that loses a dual claim, loses quorum, becomes
+//     break); a holder that loses a dual claim, hears another holder
+//     without quorum, becomes
 //     ineligible or finds its own view stale removes it at once;
 //   - a node that was frozen (SIGSTOP/SIGCONT, a long stall) notices the gap
 //     between two loop steps, removes its VIPs, gossips itself ineligible and
@@ -38,9 +39,15 @@
 //     While the agent is frozen the kernel still answers ARP for it until
 //     then, so keep the lifetime short (default 5s);
 //   - with View.Voters >= 3, a node that sees fewer than a majority of them
-//     alive (itself included) releases every VIP and gossips fault. With two
-//     voters a dead peer and a partition look the same — like keepalived,
-//     both nodes then hold the VIP; add a witness node to avoid it.
+//     alive (itself included) gossips fault and probes the link with ARP
+//     probes (RFC 5227) for each IPv4 VIP: it keeps a VIP it holds until
+//     another host answers for the address, and takes one only after a
+//     second in which nobody did (reconcile.go, probeLink). A minority thus
+//     never answers for a VIP the majority side holds on the same link,
+//     while the survivor of lost peers keeps serving. IPv6 VIPs are
+//     released without quorum. With two voters a dead peer and a partition
+//     look the same — like keepalived, both nodes then hold the VIP; add a
+//     witness node to avoid it.
 //
 // At start, before every node's meta has reached the others, two nodes may
 // both take a VIP; the dual claim resolves to the better one within a

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ import (
 )
 
 // Scenarios e–j: the cluster's state and the servers behind it, under a
-// constant load through the VIP (or lb1's own address without one).
+// constant load through the VIP.
 
 // serverState is what must survive a restart: admin state and weight.
 type serverState struct {
@@ -202,7 +203,8 @@ func (e *env) applyOn(svc, text, msg string) (string, error) {
 }
 
 // TestI_LBAndWitnessGone: lb2 and the witness are killed. lb1 alone has
-// no Raft quorum: its traffic continues on the last committed config, and
+// no Raft quorum: its traffic continues on the last committed config, also
+// through the VIP (no other host answers for it on the link), and
 // `config apply` fails fast saying there is no quorum.
 func TestI_LBAndWitnessGone(t *testing.T) {
 	e := ready(t)
@@ -231,8 +233,14 @@ func TestI_LBAndWitnessGone(t *testing.T) {
 		"fails in ≤ 10s, says \"no quorum\"", saysSo && took <= 10*time.Second)
 	r := direct.wait(t)
 	check(t, "failed requests to lb1's own address", fmt.Sprintf("%d of %d", r.Failures, r.Requests), "0", r.Failures == 0)
+	// lb1 sees 1 of 3 voters: it keeps the VIP because its ARP probes
+	// find no other host answering for it (vip.probeLink).
 	v := viaVIP.wait(t)
-	note(t, "failed requests via the VIP (lb1 alone: 1 of 3 voters)", fmt.Sprintf("%d of %d (gap %v)", v.Failures, v.Requests, v.gap()))
+	check(t, "failed requests via the VIP (lb1 alone: 1 of 3 voters)", fmt.Sprintf("%d of %d (gap %v)", v.Failures, v.Requests, v.gap()),
+		"0", v.Failures == 0)
+	if hs, err := e.holders(); err != nil || !slices.Equal(hs, []string{"lb1"}) {
+		t.Errorf("VIP holders without quorum: %v (%v), want lb1 alone", hs, err)
+	}
 }
 
 // TestJ_RollingDeploy: `tandem deploy http-in` under load, one server at
