@@ -336,7 +336,15 @@ func (b *Balancer) sendOnce(ex *exchange, u *upConn) error {
 			return &upstreamError{upBad, err}
 		}
 		if code >= 100 && code < 200 && code != 101 {
-			continue // interim responses are not forwarded
+			// 100 Continue was answered by the balancer itself (above);
+			// others (102 Processing, 103 Early Hints) go to HTTP/1.1
+			// clients as they come.
+			if code != 100 && ex.interimOK() {
+				if err := ex.writeInterim(); err != nil {
+					return &upstreamError{upClient, err}
+				}
+			}
+			continue
 		}
 		ex.code = code
 		return nil

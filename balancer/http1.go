@@ -261,6 +261,35 @@ func (b *Balancer) writeResponse(ex *exchange, keep, http10 bool) bool {
 	return rerr == nil && werr == nil
 }
 
+// interimOK reports whether the client may receive 1xx responses: an
+// HTTP/1.1 client (HTTP/1.0 has none; HTTP/2 clients are served by h2.go).
+func (ex *exchange) interimOK() bool {
+	return !ex.h2 && ex.bw != nil && string(ex.req.first[2]) == "HTTP/1.1"
+}
+
+// writeInterim forwards the interim response just read (its hop-by-hop
+// headers removed) and flushes it, so that e.g. 103 Early Hints reach the
+// client before the final response.
+func (ex *exchange) writeInterim() error {
+	r, w := &ex.resp, ex.bw
+	w.WriteString("HTTP/1.1 ")
+	w.Write(r.first[1])
+	w.WriteByte(' ')
+	w.Write(r.first[2])
+	w.WriteString("\r\n")
+	for _, f := range r.hdrs {
+		if r.hopByHop(f.name) {
+			continue
+		}
+		w.Write(f.name)
+		w.WriteString(": ")
+		w.Write(f.value)
+		w.WriteString("\r\n")
+	}
+	w.WriteString("\r\n")
+	return w.Flush()
+}
+
 // respFraming returns how the response body is delimited and whether the
 // server connection can be reused afterwards.
 func respFraming(ex *exchange) (mode int, reusable bool) {

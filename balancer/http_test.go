@@ -242,3 +242,43 @@ func TestNoServerAnswers503(t *testing.T) {
 		t.Errorf("got %d %q, want 503 %q", code, body, want)
 	}
 }
+
+// TestInterimResponsesForwarded: a server's 103 Early Hints reaches an
+// HTTP/1.1 client before the final response (hop-by-hop headers removed);
+// an HTTP/1.0 client gets only the final response; a server's own
+// 100 Continue is never forwarded (the balancer answers Expect itself).
+func TestInterimResponsesForwarded(t *testing.T) {
+	addr := rawServer(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			if _, err := http.ReadRequest(br); err != nil {
+				return
+			}
+			io.WriteString(c, "HTTP/1.1 100 Continue\r\n\r\n"+
+				"HTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload\r\nKeep-Alive: timeout=5\r\n\r\n"+
+				"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	e := start(t, cluster(srv("a", addr)))
+	for _, tt := range []struct {
+		proto, want string
+	}{
+		{"HTTP/1.1", "HTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\n"},
+		{"HTTP/1.0", "HTTP/1.1 200 OK\r\n"},
+	} {
+		c, err := net.Dial("tcp", e.addr("fe"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "GET / %s\r\nHost: x\r\nConnection: close\r\n\r\n", tt.proto)
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		got, err := io.ReadAll(c)
+		c.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", tt.proto, err)
+		}
+		if !strings.HasPrefix(string(got), tt.want) || !strings.HasSuffix(string(got), "\r\n\r\nok") {
+			t.Errorf("%s client got:\n%q\nwant it to start with:\n%q\nand end with the body", tt.proto, got, tt.want)
+		}
+	}
+}
