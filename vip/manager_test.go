@@ -218,6 +218,11 @@ func TestManagerIneligible(t *testing.T) {
 			h.host.down["eth1"] = true
 			h.host.mu.Unlock()
 		}, "tracked interface eth1 is down"},
+		{"vip interface down", Config{}, func(h *harness) {
+			h.host.mu.Lock()
+			h.host.down["eth0"] = true
+			h.host.mu.Unlock()
+		}, "vip interface eth0 is down"},
 		{"track script failing", Config{TrackScript: &Script{Command: "true"}}, func(h *harness) {
 			h.m.mu.Lock()
 			h.m.track.ok = false

@@ -193,7 +193,19 @@ func isWitness(v *View, self string) bool {
 	return false
 }
 
+// linkBlock checks the VIP interface itself (like keepalived's FAULT
+// state: a node whose interface is gone or down cannot hold a VIP, and
+// must not preempt a holder that can; e.g. Docker renames a container's
+// interface eth1 after a network disconnect and connect), then the
+// tracked interfaces.
 func (m *Manager) linkBlock() string {
+	up, err := m.host.linkUp(m.cfg.Interface)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("vip interface: %v", err)
+	case !up:
+		return fmt.Sprintf("vip interface %s is down", m.cfg.Interface)
+	}
 	for _, name := range m.cfg.TrackInterfaces {
 		up, err := m.host.linkUp(name)
 		if err != nil {

@@ -229,4 +229,16 @@ func TestD_PartitionHolder(t *testing.T) {
 	probe := e.startLoad(t, loadOpts{rate: 20, concurrency: 2, duration: 5 * time.Second, timeout: time.Second})
 	pr := probe.wait(t)
 	check(t, "failed requests after healing", fmt.Sprintf("%d of %d", pr.Failures, pr.Requests), "0", pr.Failures == 0)
+	// Docker reconnects lb1 as eth1: its vip_interface eth0 is gone, so it
+	// must stay out of the election (and not preempt lb2 into a gap). A
+	// restart gives it eth0 again for the next scenario.
+	if st, err := e.status("lb1"); err == nil && len(st.VIPs) == 1 {
+		t.Logf("lb1 after reconnecting: %s (%s)", st.VIPs[0].State, st.VIPs[0].Reason)
+	}
+	e.mu.Lock()
+	delete(e.pids, "lb1") // a new PID after the restart
+	e.mu.Unlock()
+	if _, err := docker("restart", "-t", "10", id); err != nil {
+		t.Errorf("restart lb1 to get eth0 back: %v", err)
+	}
 }
