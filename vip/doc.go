@@ -33,7 +33,8 @@
 //     ineligible or finds its own view stale removes it at once;
 //   - a node that was frozen (SIGSTOP/SIGCONT, a long stall) notices the gap
 //     between two loop steps, removes its VIPs, gossips itself ineligible and
-//     takes part again only after a view received StaleHold after the gap;
+//     takes part again only after a view received twice the gap (0.5 s to
+//     StaleHold) after it;
 //   - a held address has a short lifetime (AddressLifetime) that the loop
 //     renews: if the agent is killed the kernel drops it within that time.
 //     While the agent is frozen the kernel still answers ARP for it until

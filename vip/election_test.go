@@ -205,3 +205,16 @@ func TestStale(t *testing.T) {
 		})
 	}
 }
+
+func TestStaleHold(t *testing.T) {
+	for _, tt := range []struct{ gap, want time.Duration }{
+		{100 * time.Millisecond, 500 * time.Millisecond},
+		{333 * time.Millisecond, 666 * time.Millisecond},
+		{time.Second, 2 * time.Second},
+		{5 * time.Second, 2 * time.Second},
+	} {
+		if got := staleHold(tt.gap, 2*time.Second); got != tt.want {
+			t.Errorf("staleHold(%v) = %v, want %v", tt.gap, got, tt.want)
+		}
+	}
+}

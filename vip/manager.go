@@ -63,9 +63,10 @@ type Config struct {
 	// gossip failure-detection time (~0.38 s with the cluster defaults), so
 	// that peers cannot have taken a VIP over during an undetected stall.
 	StepInterval time.Duration
-	// StaleHold is how long after such a gap a membership view must have
-	// been received before this node is eligible again (default 2s): gossip
-	// needs a few rounds to bring a resumed node up to date.
+	// StaleHold bounds how long after such a gap a membership view must
+	// have been received before this node is eligible again: twice the
+	// gap, at least 500ms, at most StaleHold (default 2s). Gossip needs a
+	// few rounds to bring a resumed node up to date.
 	StaleHold time.Duration
 }
 
@@ -113,6 +114,7 @@ type Manager struct {
 	lastStep      time.Time
 	fencedAt      time.Time
 	fenceGap      time.Duration
+	fenceHold     time.Duration // staleHold of fenceGap
 	lastSweep     time.Time
 	probing       bool // the host listens for ARP claims (probeLink)
 	prevAlive     map[string]bool

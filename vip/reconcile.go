@@ -122,17 +122,30 @@ func (m *Manager) applyConfig(now time.Time, vips []config.VIP) {
 	}
 }
 
+// minStaleHold is the shortest wait for a fresh view after a stall.
+const minStaleHold = 500 * time.Millisecond
+
+// staleHold is how long after a stall of gap a view must have been
+// received: twice the gap, within [minStaleHold, limit]. A node starved
+// for a third of a second (a loaded host) is back within about half a
+// second; one frozen for seconds waits the whole limit (Config.StaleHold)
+// for gossip to catch up.
+func staleHold(gap, limit time.Duration) time.Duration {
+	return min(limit, max(2*gap, minStaleHold))
+}
+
 // nodeStanding computes what keeps this node from holding any VIP: no
 // view yet, a stale view after a stall, no quorum, a tracked interface
 // down, a failing track script of weight 0.
 func (m *Manager) nodeStanding(now time.Time, in inputs) standing {
 	if stale(m.lastStep, now, m.cfg.StepInterval) {
 		m.fencedAt, m.fenceGap = now, now.Sub(m.lastStep)
+		m.fenceHold = staleHold(m.fenceGap, m.cfg.StaleHold)
 		m.log.Warn("reconcile loop stalled (frozen or starved?): dropping VIPs until a fresh view",
-			"gap", m.fenceGap.String(), "hold", m.cfg.StaleHold.String())
+			"gap", m.fenceGap.String(), "hold", m.fenceHold.String())
 	}
 	m.lastStep = now
-	if !m.fencedAt.IsZero() && in.view != nil && !in.viewAt.Before(m.fencedAt.Add(m.cfg.StaleHold)) {
+	if !m.fencedAt.IsZero() && in.view != nil && !in.viewAt.Before(m.fencedAt.Add(m.fenceHold)) {
 		m.log.Info("fresh membership view after the stall: eligible again")
 		m.fencedAt = time.Time{}
 	}
@@ -144,7 +157,7 @@ func (m *Manager) nodeStanding(now time.Time, in inputs) standing {
 		st.block = "this node is a witness: witnesses never hold VIPs"
 	case !m.fencedAt.IsZero():
 		st.block = fmt.Sprintf("stale view: the loop stalled for %s (frozen?); waiting for a view received after %s",
-			m.fenceGap.Round(time.Millisecond), m.fencedAt.Add(m.cfg.StaleHold).Format(time.RFC3339Nano))
+			m.fenceGap.Round(time.Millisecond), m.fencedAt.Add(m.fenceHold).Format(time.RFC3339Nano))
 	}
 	if in.view != nil {
 		if alive, need, ok := quorum(*in.view, m.cfg.Node); !ok {
