@@ -9,12 +9,17 @@ import (
 	"time"
 )
 
-// clientBufSize is the per-connection read buffer of HTTP clients; it is
-// the only buffer an idle keep-alive connection holds (longer header lines
-// are still accepted: they are assembled in the pooled head buffer).
+// clientBufSize is the read buffer of an HTTP client connection while it
+// has a request in progress (longer header lines are still accepted: they
+// are assembled in the pooled head buffer). An idle keep-alive connection
+// over plain TCP holds none: it waits for readability without a buffer
+// (waitReadable) and takes one from readerPool when bytes arrive.
 const clientBufSize = 4 << 10
 
-var writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 8<<10) }}
+var (
+	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 8<<10) }}
+	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, clientBufSize) }}
+)
 
 // Status codes the balancer answers itself.
 const (
@@ -32,18 +37,34 @@ const (
 // balancer ends the connection.
 func (b *Balancer) serveHTTP(cc *clientConn) {
 	tc := &timedConn{Conn: cc.conn}
-	br := bufio.NewReaderSize(tc, clientBufSize)
+	var br *bufio.Reader
+	defer func() {
+		if br != nil {
+			br.Reset(nil)
+			readerPool.Put(br)
+		}
+	}()
 	for first := true; ; first = false {
 		fe := b.cur.Load().byAddr[cc.l.key]
 		if fe == nil || b.stopped.Load() {
 			return
 		}
-		if br.Buffered() == 0 {
+		if br == nil || br.Buffered() == 0 {
 			if first {
 				tc.readDeadline(deadline(cc.accepted, fe.tm.httpRequest))
 			} else {
 				tc.readDeadline(deadline(time.Now(), fe.tm.keepAlive))
 			}
+			if br != nil {
+				br.Reset(nil) // idle: give the buffer back while waiting
+				readerPool.Put(br)
+				br = nil
+			}
+			if _, err := waitReadable(cc.conn); err != nil {
+				return // idle timeout or close: nothing to answer
+			}
+			br = readerPool.Get().(*bufio.Reader)
+			br.Reset(tc)
 			if _, err := br.Peek(1); err != nil {
 				return // idle timeout or close: nothing to answer
 			}

@@ -282,3 +282,42 @@ func TestInterimResponsesForwarded(t *testing.T) {
 		}
 	}
 }
+
+// TestPipelinedRequestsBeyondTheReadBuffer: 12 pipelined requests of
+// exactly 1 KiB in one write, so that the 4 KiB client buffer empties at a
+// request boundary while the rest waits in the socket (no new poller event
+// for it): every request is answered, in order.
+func TestPipelinedRequestsBeyondTheReadBuffer(t *testing.T) {
+	a := newSite(t, "a", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.URL.Path) })
+	e := start(t, cluster(srv("a", a.addr())))
+	var reqs strings.Builder
+	for i := range 12 {
+		head := fmt.Sprintf("GET /r%02d HTTP/1.1\r\nHost: x\r\nX-Pad: ", i)
+		pad := 1024 - len(head) - len("\r\n\r\n")
+		reqs.WriteString(head + strings.Repeat("p", pad) + "\r\n\r\n")
+	}
+	if reqs.Len() != 12*1024 || clientBufSize != 4096 {
+		t.Fatalf("requests are %d bytes, buffer %d: the test needs 1 KiB requests and a 4 KiB buffer", reqs.Len(), clientBufSize)
+	}
+	c, err := net.Dial("tcp", e.addr("fe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, reqs.String()); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	for i := range 12 {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if want := fmt.Sprintf("/r%02d", i); string(body) != want {
+			t.Fatalf("response %d: %q, want %q", i, body, want)
+		}
+	}
+}
