@@ -2,6 +2,7 @@ package balancer
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"strconv"
@@ -19,21 +20,27 @@ const (
 var errChunk = errors.New("malformed chunked encoding")
 
 // bodyReader reads the payload of a message body from br, decoding the
-// chunked encoding (trailers are read and dropped).
+// chunked encoding. Trailer fields are kept (checked, CRLF-terminated) in
+// trailers, for a chunked destination to forward.
 type bodyReader struct {
-	br      *bufio.Reader
-	mode    int
-	remain  int64 // fixed: payload left; chunked: left in this chunk
-	inChunk bool
-	done    bool
-	n       int64 // payload bytes returned so far
+	br       *bufio.Reader
+	mode     int
+	remain   int64 // fixed: payload left; chunked: left in this chunk
+	inChunk  bool
+	done     bool
+	n        int64  // payload bytes returned so far
+	trailers []byte // "Name: value\r\n" lines after the last chunk
 }
+
+// maxTrailerBytes bounds the trailer section of a chunked body.
+const maxTrailerBytes = 8 << 10
 
 func (r *bodyReader) reset(br *bufio.Reader, mode int, length int64) {
 	if mode != bodyFixed {
 		length = 0
 	}
-	*r = bodyReader{br: br, mode: mode, remain: length, done: mode == bodyNone || (mode == bodyFixed && length == 0)}
+	t := r.trailers[:0] // keep the capacity
+	*r = bodyReader{br: br, mode: mode, remain: length, done: mode == bodyNone || (mode == bodyFixed && length == 0), trailers: t}
 }
 
 func (r *bodyReader) Read(p []byte) (int, error) {
@@ -135,10 +142,30 @@ parsed:
 				r.done = true
 				return nil
 			}
+			if !validTrailer(line) || len(r.trailers)+len(line)+2 > maxTrailerBytes {
+				return errChunk
+			}
+			r.trailers = append(append(r.trailers, line...), '\r', '\n')
 		}
 	}
 	r.remain, r.inChunk = size, true
 	return nil
+}
+
+// validTrailer accepts a "name: value" field line: a token name, a colon,
+// and a value without control characters other than tab. Anything else
+// could smuggle framing past the next parser.
+func validTrailer(line []byte) bool {
+	colon := bytes.IndexByte(line, ':')
+	if colon < 0 || !isToken(line[:colon]) {
+		return false
+	}
+	for _, c := range line[colon+1:] {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // readLine returns one line without its terminator; the slice is valid
@@ -182,9 +209,12 @@ func (cw chunkedWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// close writes the last chunk (no trailers).
-func (cw chunkedWriter) close() error {
-	_, err := cw.w.WriteString("0\r\n\r\n")
+// close writes the last chunk, the trailer fields (as bodyReader kept
+// them) and the final CRLF.
+func (cw chunkedWriter) close(trailers []byte) error {
+	cw.w.WriteString("0\r\n")
+	cw.w.Write(trailers)
+	_, err := cw.w.WriteString("\r\n")
 	return err
 }
 

@@ -313,7 +313,7 @@ func (b *Balancer) sendOnce(ex *exchange, u *upConn) error {
 			return &upstreamError{upClient, rerr}
 		}
 		if werr == nil && ex.bodyLen < 0 {
-			cw.close()
+			cw.close(ex.reqBody.trailers)
 		}
 	}
 	u.bw.Flush() // a write error shows up as an empty response below

@@ -186,6 +186,11 @@ func (b *Balancer) serveRequest(cc *clientConn, fe *frontend, tc *timedConn, br 
 		b.reply(ex, code, replyText(code, err))
 		return false
 	}
+	if errors.Is(err, errChunk) {
+		ex.term = "PR"
+		b.reply(ex, http400, "the request body is malformed: "+errChunk.Error())
+		return false
+	}
 	if err != nil {
 		ex.term = "CH"
 		return false // the client went away while sending its body
@@ -259,7 +264,7 @@ func (b *Balancer) writeResponse(ex *exchange, keep, http10 bool) bool {
 			cw := chunkedWriter{w}
 			n, rerr, werr = pump(cw, w, &ex.respBody, u.br, ex.copyBuf())
 			if rerr == nil && werr == nil {
-				werr = cw.close()
+				werr = cw.close(ex.respBody.trailers)
 			}
 		} else {
 			n, rerr, werr = pump(w, w, &ex.respBody, u.br, ex.copyBuf())

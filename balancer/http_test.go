@@ -77,7 +77,7 @@ func TestHopByHopHeadersStrippedBothWays(t *testing.T) {
 		t.Fatal(err)
 	}
 	io.ReadAll(resp.Body)
-	for _, h := range []string{"Connection", "X-Hop", "Keep-Alive", "Proxy-Connection", "Te", "Trailer", "Upgrade"} {
+	for _, h := range []string{"Connection", "X-Hop", "Keep-Alive", "Proxy-Connection", "Te", "Upgrade"} {
 		if v, ok := seen[h]; ok {
 			t.Errorf("server received hop-by-hop header %s: %q", h, v)
 		}
@@ -319,5 +319,56 @@ func TestPipelinedRequestsBeyondTheReadBuffer(t *testing.T) {
 		if want := fmt.Sprintf("/r%02d", i); string(body) != want {
 			t.Fatalf("response %d: %q, want %q", i, body, want)
 		}
+	}
+}
+
+// TestTrailersForwarded: trailer fields of a chunked body reach the other
+// side both ways (a gRPC-web or checksum trailer); a malformed trailer
+// line is a malformed request.
+func TestTrailersForwarded(t *testing.T) {
+	var reqTrailer http.Header
+	a := newSite(t, "a", func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)
+		reqTrailer = r.Trailer.Clone()
+		w.Header().Set("Trailer", "X-Checksum")
+		io.WriteString(w, "part1 ")
+		w.(http.Flusher).Flush() // chunked
+		io.WriteString(w, "part2")
+		w.Header().Set("X-Checksum", "abc123")
+	})
+	e := start(t, cluster(srv("a", a.addr())))
+	conn, err := net.Dial("tcp", e.addr("fe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	fmt.Fprint(conn, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sent\r\n\r\n"+
+		"5\r\nhello\r\n0\r\nX-Sent: 42\r\n\r\n")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(body) != "part1 part2" {
+		t.Fatalf("body %q, %v", body, err)
+	}
+	if got := resp.Trailer.Get("X-Checksum"); got != "abc123" {
+		t.Errorf("response trailer X-Checksum = %q, want abc123 (trailers %v)", got, resp.Trailer)
+	}
+	if got := reqTrailer.Get("X-Sent"); got != "42" {
+		t.Errorf("request trailer X-Sent = %q at the server, want 42 (trailers %v)", got, reqTrailer)
+	}
+
+	fmt.Fprint(conn, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"+
+		"5\r\nhello\r\n0\r\nBad Name: 1\r\n\r\n")
+	resp, err = http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode < 400 {
+		t.Errorf("malformed trailer: status %d, want an error", resp.StatusCode)
 	}
 }

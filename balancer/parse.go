@@ -167,7 +167,9 @@ func (h *head) hopByHop(name []byte) bool {
 	case 2:
 		return eqFold(name, "te")
 	case 7:
-		return eqFold(name, "trailer") || eqFold(name, "upgrade")
+		// Trailer is end-to-end (RFC 9110 §6.6.2): the fields it
+		// announces are forwarded with a chunked body.
+		return eqFold(name, "upgrade")
 	case 10:
 		if eqFold(name, "connection") || eqFold(name, "keep-alive") {
 			return true
