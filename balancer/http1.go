@@ -222,20 +222,7 @@ func (b *Balancer) writeResponse(ex *exchange, keep, http10 bool) bool {
 		}
 	}
 	setCookie, nocache := ex.cookieDecision()
-	w.WriteString("HTTP/1.1 ")
-	w.Write(r.first[1])
-	w.WriteByte(' ')
-	w.Write(r.first[2])
-	w.WriteString("\r\n")
-	for _, f := range r.hdrs {
-		if r.hopByHop(f.name) || (nocache && eqFold(f.name, "cache-control")) {
-			continue
-		}
-		w.Write(f.name)
-		w.WriteString(": ")
-		w.Write(f.value)
-		w.WriteString("\r\n")
-	}
+	writeServerHead(w, r, nocache)
 	switch {
 	case clientChunked:
 		w.WriteString("Transfer-Encoding: chunked\r\n")
@@ -297,14 +284,23 @@ func (ex *exchange) interimOK() bool {
 // headers removed) and flushes it, so that e.g. 103 Early Hints reach the
 // client before the final response.
 func (ex *exchange) writeInterim() error {
-	r, w := &ex.resp, ex.bw
+	writeServerHead(ex.bw, &ex.resp, false)
+	ex.bw.WriteString("\r\n")
+	return ex.bw.Flush()
+}
+
+// writeServerHead writes the status line of the server's response r and
+// its end-to-end header fields, without the blank line that ends the
+// head. dropCacheControl drops Cache-Control (the cookie's nocache option
+// sends its own).
+func writeServerHead(w *bufio.Writer, r *head, dropCacheControl bool) {
 	w.WriteString("HTTP/1.1 ")
 	w.Write(r.first[1])
 	w.WriteByte(' ')
 	w.Write(r.first[2])
 	w.WriteString("\r\n")
 	for _, f := range r.hdrs {
-		if r.hopByHop(f.name) {
+		if r.hopByHop(f.name) || (dropCacheControl && eqFold(f.name, "cache-control")) {
 			continue
 		}
 		w.Write(f.name)
@@ -312,8 +308,6 @@ func (ex *exchange) writeInterim() error {
 		w.Write(f.value)
 		w.WriteString("\r\n")
 	}
-	w.WriteString("\r\n")
-	return w.Flush()
 }
 
 // respFraming returns how the response body is delimited and whether the

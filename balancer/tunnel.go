@@ -13,18 +13,7 @@ import (
 // done, with timeout tunnel as inactivity timeout.
 func (b *Balancer) tunnelUpgrade(ex *exchange, tc *timedConn, br *bufio.Reader) {
 	r, u, w := &ex.resp, ex.uc, ex.bw
-	w.WriteString("HTTP/1.1 101 ")
-	w.Write(r.first[2])
-	w.WriteString("\r\n")
-	for _, f := range r.hdrs {
-		if r.hopByHop(f.name) {
-			continue
-		}
-		w.Write(f.name)
-		w.WriteString(": ")
-		w.Write(f.value)
-		w.WriteString("\r\n")
-	}
+	writeServerHead(w, r, false) // the status line says 101
 	w.WriteString("Connection: Upgrade\r\nUpgrade: ")
 	w.Write(r.upgrade)
 	w.WriteString("\r\n\r\n")
