@@ -51,6 +51,21 @@ func (n nodeAPI) Remove(ctx context.Context, node string) error {
 	return clusterErrorKind(n.a.node.Remove(ctx, node))
 }
 
+func (n nodeAPI) Recover(ctx context.Context, req api.RecoverRequest) (api.RecoveryPlan, error) {
+	var plan cluster.RecoveryPlan
+	var err error
+	if req.DryRun {
+		plan, err = n.a.node.PlanRecovery(ctx, req.Keep)
+	} else {
+		plan, err = n.a.node.Recover(ctx, req.Keep, req.ExpectDropped)
+	}
+	if err != nil {
+		return api.RecoveryPlan{}, clusterErrorKind(err)
+	}
+	return api.RecoveryPlan{Voters: plan.Voters, Dropped: plan.Dropped, LastIndex: plan.LastIndex, CommitIndex: plan.CommitIndex,
+		AppliedIndex: plan.AppliedIndex, Version: plan.Version, LastContact: plan.LastContact, Risks: plan.Risks}, nil
+}
+
 // clusterStatus fills the members, Raft and per-node views of st.
 func (n nodeAPI) clusterStatus(st *api.Status) {
 	node := n.a.node

@@ -94,6 +94,8 @@ func clusterErrorKind(err error) error {
 		return kinded{api.ErrConflict, err}
 	case errors.Is(err, cluster.ErrNoQuorum):
 		return kinded{api.ErrNoQuorum, err}
+	case errors.Is(err, cluster.ErrInvalidCommand):
+		return kinded{api.ErrBadRequest, err}
 	case errors.Is(err, cluster.ErrUnknownVersion):
 		return fmt.Errorf("%w: %w", api.ErrNotFound, err)
 	}

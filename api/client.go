@@ -156,6 +156,14 @@ func (c *Client) Leave(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/api/v1/cluster/leave", struct{}{}, nil)
 }
 
+// Recover plans (req.DryRun) or forces a recovery of a cluster that lost
+// its quorum for good; see RecoverRequest.
+func (c *Client) Recover(ctx context.Context, req RecoverRequest) (RecoveryPlan, error) {
+	var plan RecoveryPlan
+	err := c.do(ctx, http.MethodPost, "/api/v1/cluster/recover", req, &plan)
+	return plan, err
+}
+
 // Remove removes a node that is gone for good.
 func (c *Client) Remove(ctx context.Context, node string) error {
 	return c.do(ctx, http.MethodPost, "/api/v1/cluster/remove", RemoveRequest{Node: node}, nil)

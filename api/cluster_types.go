@@ -50,3 +50,24 @@ type JoinRequest struct {
 type RemoveRequest struct {
 	Node string `json:"node"`
 }
+
+// RecoverRequest asks a node without a Raft leader to force its voters to
+// itself plus Keep (peers.json-style). With DryRun it only returns the
+// plan; otherwise ExpectDropped must be the plan's Dropped, as confirmed.
+type RecoverRequest struct {
+	Keep          []string `json:"keep,omitempty"`
+	ExpectDropped []string `json:"expect_dropped,omitempty"`
+	DryRun        bool     `json:"dry_run,omitempty"`
+}
+
+// RecoveryPlan is what a forced recovery keeps, drops and may lose.
+type RecoveryPlan struct {
+	Voters       []string      `json:"voters"`
+	Dropped      []string      `json:"dropped"`
+	LastIndex    uint64        `json:"last_index"`
+	CommitIndex  uint64        `json:"commit_index"`
+	AppliedIndex uint64        `json:"applied_index"`
+	Version      uint64        `json:"version"`
+	LastContact  time.Duration `json:"last_contact"`
+	Risks        []string      `json:"risks"`
+}

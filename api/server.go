@@ -31,6 +31,7 @@ type Node interface {
 	Join(ctx context.Context, addrs []string) error
 	Leave(ctx context.Context) error
 	Remove(ctx context.Context, node string) error
+	Recover(ctx context.Context, req RecoverRequest) (RecoveryPlan, error)
 
 	Deploys() map[string]DeployRecord
 	RecordDeploy(ctx context.Context, rec DeployRecord) error
@@ -88,6 +89,7 @@ func NewServer(cfg ServerConfig, node Node, logger *slog.Logger) (*Server, error
 	s.mux.Handle("POST /api/v1/cluster/join", s.auth(s.join))
 	s.mux.Handle("POST /api/v1/cluster/leave", s.auth(s.leave))
 	s.mux.Handle("POST /api/v1/cluster/remove", s.auth(s.remove))
+	s.mux.Handle("POST /api/v1/cluster/recover", s.auth(s.recover))
 	s.mux.Handle("GET /api/v1/vips", s.auth(s.vips))
 	s.mux.Handle("POST /api/v1/vips/{name}/release", s.auth(s.releaseVIP))
 	s.mux.Handle("POST /api/v1/vips/{name}/reclaim", s.auth(s.reclaimVIP))
@@ -217,6 +219,19 @@ func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.result(w, s.node.Remove(r.Context(), req.Node))
+}
+
+func (s *Server) recover(w http.ResponseWriter, r *http.Request) {
+	var req RecoverRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	plan, err := s.node.Recover(r.Context(), req)
+	if err != nil {
+		s.result(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, plan)
 }
 
 func (s *Server) vips(w http.ResponseWriter, _ *http.Request) {

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tandem-lb/tandem/api"
 )
 
 func newJoinCmd(g *globals) *cobra.Command {
@@ -71,6 +76,62 @@ func newClusterCmd(g *globals) *cobra.Command {
 			fmt.Fprintf(c.OutOrStdout(), "removed %s\n", args[0])
 			return nil
 		},
-	})
+	}, newRecoverCmd(g))
+	return cmd
+}
+
+// newRecoverCmd is the operator's unsafe recovery: force the Raft voters
+// of a cluster that lost its quorum for good. It prints the plan and what
+// may be lost, and goes on only on a typed "yes" (or --yes).
+func newRecoverCmd(g *globals) *cobra.Command {
+	var keep []string
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "recover",
+		Short: "Force the Raft voters to this node (and --keep) after losing a quorum for good (unsafe: asks first)",
+		Long: `recover restores writes to a cluster that lost a majority of its Raft voters for
+good (e.g. 2 of 3 LB hosts destroyed). The node at --api-addr forces the voters
+to itself plus the --keep members, as Raft's peers.json recovery does. Run it on
+the survivor with the most recent config version. Traffic never needs it: a
+node without quorum keeps serving its last committed config.
+
+It refuses while a leader exists (use 'cluster remove') and when a voter it
+would drop is alive. It prints the plan and what may be lost, then asks you to
+type "yes". With two LB nodes and one lost, adding a witness is enough (no
+recover needed).`,
+		Args: exactArgs(0, "no arguments (name kept members with --keep)"),
+		RunE: func(c *cobra.Command, _ []string) error {
+			cl := g.client()
+			plan, err := cl.Recover(c.Context(), api.RecoverRequest{Keep: keep, DryRun: true})
+			if err != nil {
+				return err
+			}
+			out := c.OutOrStdout()
+			fmt.Fprintf(out, "recovery plan: the raft voters become %s; dropped: %s\n",
+				strings.Join(plan.Voters, ", "), strings.Join(plan.Dropped, ", "))
+			fmt.Fprintf(out, "this node: config version %d, raft log %d, commit %d, applied %d\n",
+				plan.Version, plan.LastIndex, plan.CommitIndex, plan.AppliedIndex)
+			fmt.Fprintln(out, "what may be lost:")
+			for _, r := range plan.Risks {
+				fmt.Fprintf(out, "  - %s\n", r)
+			}
+			if !yes {
+				fmt.Fprint(out, "type yes to force this configuration: ")
+				answer, _ := bufio.NewReader(c.InOrStdin()).ReadString('\n')
+				if strings.TrimSpace(answer) != "yes" {
+					return errors.New("recover: not confirmed: nothing changed")
+				}
+			}
+			plan, err = cl.Recover(c.Context(), api.RecoverRequest{Keep: keep, ExpectDropped: plan.Dropped})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "forced: raft restarts with voters %s; writes work once they elect a leader (tandem status)\n",
+				strings.Join(plan.Voters, ", "))
+			return nil
+		},
+	}
+	cmd.Flags().StringSliceVar(&keep, "keep", nil, "alive members to keep as voters besides this node (e.g. a new witness)")
+	cmd.Flags().BoolVar(&yes, "yes", false, "do not ask for confirmation")
 	return cmd
 }

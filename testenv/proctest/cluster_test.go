@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -253,5 +254,68 @@ func TestBadJoinAddressIsReported(t *testing.T) {
 	err := n.Client().Join(ctx, []string{fmt.Sprintf("127.0.0.1:%d", FreePort(t))})
 	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "join") {
 		t.Fatalf("join of a dead address: err = %v", err)
+	}
+}
+
+// TestRecoverAfterLosingTwoOfThree: 2 of 3 voters are lost for good.
+// `tandem cluster recover` refuses while there is a leader, changes
+// nothing without a typed "yes", and with it makes the survivor the only
+// voter: writes work again, on the config it had.
+func TestRecoverAfterLosingTwoOfThree(t *testing.T) {
+	tc := startCluster(t, "lb1", "lb2", "lb3")
+	lb1 := tc.nodes[0]
+	leaderOf(t, tc.nodes...)
+	recoverCmd := func(stdin string, args ...string) (string, error) {
+		cmd := exec.Command(Binary(t), append([]string{"cluster", "recover", "--api-addr", lb1.APIAddr}, args...)...)
+		cmd.Env = append(os.Environ(), "TANDEM_TOKEN=")
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := recoverCmd("yes\n"); err == nil || !strings.Contains(out, "is the raft leader") {
+		t.Fatalf("recover with a leader: %v\n%s", err, out)
+	}
+
+	tc.nodes[1].Kill()
+	tc.nodes[2].Kill()
+	WaitFor(t, "lb1 to lose its leader and see lb2 and lb3 dead", 30*time.Second, func() bool {
+		st, err := lb1.Status()
+		if err != nil || st.Raft == nil || st.Raft.Leader != "" {
+			return false
+		}
+		for _, m := range st.Members {
+			if m.Name != "lb1" && (m.Status == "alive" || m.Status == "suspect") {
+				return false // recover refuses to drop a live voter
+			}
+		}
+		return true
+	})
+	out, err := recoverCmd("no\n")
+	if err == nil || !strings.Contains(out, "not confirmed") {
+		t.Fatalf("recover answered no: %v\n%s", err, out)
+	}
+	for _, want := range []string{"voters become lb1", "dropped: lb2, lb3", "what may be lost", "config version 1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan does not say %q:\n%s", want, out)
+		}
+	}
+	if st, _ := lb1.Status(); st.Raft == nil || st.Raft.Voters != 3 {
+		t.Fatalf("an unconfirmed recover changed the voters: %+v", st.Raft)
+	}
+
+	if out, err := recoverCmd("yes\n"); err != nil || !strings.Contains(out, "forced") {
+		t.Fatalf("confirmed recover: %v\n%s", err, out)
+	}
+	cur := currentConfig(t, lb1)
+	WaitFor(t, "writes on lb1 alone", 30*time.Second, func() bool {
+		_, err := applyFile(t, lb1, cur.Config, cur.Version)
+		return err == nil
+	})
+	st, err := lb1.Status()
+	if err != nil || st.Raft == nil || st.Raft.Voters != 1 || st.Version != cur.Version+1 {
+		t.Fatalf("after recover: %+v version %d (%v), want 1 voter and version %d", st.Raft, st.Version, err, cur.Version+1)
+	}
+	if got := getOK(t, "http://"+tc.front+"/"); !strings.HasPrefix(got, "HAProxy server") {
+		t.Fatalf("frontend answered %q", got)
 	}
 }
