@@ -56,9 +56,11 @@ func TestRemoveDeadNode(t *testing.T) {
 	}
 	gone := followers[1]
 	gone.kill(t)
-	waitFor(t, "gossip to see the node dead", 10*time.Second, func() bool {
-		s, _ := memberStatusOf(leader, gone.cfg.Node)
-		return s == StatusDead
+	// Both the node asked and the leader check that the node is not alive.
+	waitFor(t, "gossip on the leader and on the node asked to see the node dead", 10*time.Second, func() bool {
+		s1, _ := memberStatusOf(leader, gone.cfg.Node)
+		s2, _ := memberStatusOf(followers[0], gone.cfg.Node)
+		return s1 == StatusDead && s2 == StatusDead
 	})
 	if err := followers[0].Remove(ctx, gone.cfg.Node); err != nil {
 		t.Fatalf("remove (forwarded to the leader): %v", err)
