@@ -5,7 +5,7 @@ PKGS     ?= ./...
 # Race detector and a bounded test time on the 2-core CI machine.
 TESTFLAGS ?= -race -timeout 20m
 
-.PHONY: build run test bench bench-failover lint fuzz clean
+.PHONY: build run test bench bench-go bench-failover lint fuzz clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/tandem
@@ -21,6 +21,13 @@ test:
 
 bench: build
 	bash bench/run.sh
+	$(MAKE) --no-print-directory bench-go
+
+# Go benchmarks of the cluster: apply propagation on 3 nodes (p50/p99) and
+# the health-report load (3 nodes x 500 flapping servers: Raft entries/s
+# and CPU stay bounded).
+bench-go:
+	$(GO) test -run '^$$' -bench 'ApplyPropagation|HealthReportLoad' -benchtime 5s ./cluster
 
 # Failover gap of tandem vs keepalived in network namespaces (root).
 bench-failover:
