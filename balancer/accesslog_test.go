@@ -97,6 +97,9 @@ func TestAccessLogJSONAndNoServer(t *testing.T) {
 	c.Frontends[0].AccessLog = &config.AccessLog{Path: path, Format: "json"}
 	e := start(t, c)
 	get(t, client(), e.url("/ok"))
+	// Each get is a new connection, logged by its own goroutine: wait for
+	// the first line, so that the two lines are in request order.
+	readLog(t, e, path, 1)
 	e.setStates(map[config.ServerKey]ServerState{key("s1"): {Admin: config.AdminMaint, Weight: -1}})
 	if code, _, _ := get(t, client(), e.url("/none")); code != 503 {
 		t.Fatalf("GET with no server: %d, want 503", code)
