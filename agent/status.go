@@ -92,7 +92,14 @@ func (n nodeAPI) nodeStatus() api.Status {
 		for _, s := range b.Servers {
 			key := config.ServerKey{Backend: b.Name, Server: s.Name}
 			d := desired[key]
-			ss := sstats[key]
+			ss, applied := sstats[key]
+			// Admin and Routed say what this node's balancer does now; the
+			// replicated state reaches it a moment later (a deploy waits
+			// for "drain" here before it counts connections).
+			admin, routed := d.Admin, d.Admin == config.AdminReady && d.Health != config.HealthDown && d.Health != config.HealthNoLB
+			if applied {
+				admin, routed = ss.Admin, ss.Routable
+			}
 			hs := own[key]
 			weight := d.Weight
 			if weight < 0 {
@@ -100,8 +107,8 @@ func (n nodeAPI) nodeStatus() api.Status {
 			}
 			st.Servers = append(st.Servers, api.ServerStatus{
 				Backend: b.Name, Server: s.Name, Address: s.Address,
-				Admin: d.Admin, Weight: weight, Agreed: v.Agreed[key], Own: hs.Health,
-				Routed:    d.Admin == config.AdminReady && d.Health != config.HealthDown && d.Health != config.HealthNoLB,
+				Admin: admin, Weight: weight, Agreed: v.Agreed[key], Own: hs.Health,
+				Routed:    routed,
 				LastCheck: hs.LastResult, CheckTime: hs.LastDuration,
 				CurConns: ss.CurConns, InFlight: ss.InFlight, QueueLen: ss.QueueLen,
 				TotalConns: uint64(ss.TotalConns), Requests: ss.Requests, Errors: ss.ConnectErrors + ss.ResponseErrors,

@@ -105,6 +105,8 @@ type ServerStats struct {
 	EffectiveWeight int
 	// IdleConns are pooled keep-alive connections to the server.
 	IdleConns int
+	// Routable: the balancer sends new requests and connections to it.
+	Routable bool
 	// ResponseTime is the time from sending a request to receiving the
 	// response head (HAProxy's Tr), HTTP only, since the server's runtime
 	// was created.
@@ -142,8 +144,9 @@ func (b *Balancer) Stats() Stats {
 				Admin: config.AdminState(s.admin.Load()), Health: config.Health(s.health.Load()),
 				Weight: int(s.weight.Load()), EffectiveWeight: s.Weight(),
 				IdleConns: s.pool.len(), ResponseTime: s.rtime.snapshot(), Counters: s.stats.snapshot(),
+				Routable: s.routable(),
 			}
-			if s.routable() {
+			if ss.Routable {
 				bs.ServersUp++
 			}
 			bs.ServersUsed++
