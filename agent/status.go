@@ -95,10 +95,11 @@ func (n nodeAPI) nodeStatus() api.Status {
 			ss, applied := sstats[key]
 			// Admin and Routed say what this node's balancer does now; the
 			// replicated state reaches it a moment later (a deploy waits
-			// for "drain" here before it counts connections).
-			admin, routed := d.Admin, d.Admin == config.AdminReady && d.Health != config.HealthDown && d.Health != config.HealthNoLB
+			// for "drain" here before it counts connections). A server
+			// the balancer does not have yet is not routed.
+			admin := d.Admin
 			if applied {
-				admin, routed = ss.Admin, ss.Routable
+				admin = ss.Admin
 			}
 			hs := own[key]
 			weight := d.Weight
@@ -108,7 +109,7 @@ func (n nodeAPI) nodeStatus() api.Status {
 			st.Servers = append(st.Servers, api.ServerStatus{
 				Backend: b.Name, Server: s.Name, Address: s.Address,
 				Admin: admin, Weight: weight, Agreed: v.Agreed[key], Own: hs.Health,
-				Routed:    routed,
+				Routed:    applied && ss.Routable,
 				LastCheck: hs.LastResult, CheckTime: hs.LastDuration,
 				CurConns: ss.CurConns, InFlight: ss.InFlight, QueueLen: ss.QueueLen,
 				TotalConns: uint64(ss.TotalConns), Requests: ss.Requests, Errors: ss.ConnectErrors + ss.ResponseErrors,

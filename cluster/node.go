@@ -152,6 +152,14 @@ func (n *Node) running(ctx context.Context) (*running, error) {
 	}
 }
 
+// kickMeta asks runObserver to re-gossip the local meta; it never blocks.
+func (n *Node) kickMeta() {
+	select {
+	case n.metaCh <- struct{}{}:
+	default:
+	}
+}
+
 // onFSMChange runs on Raft's FSM goroutine: it must not block.
 func (n *Node) onFSMChange(s *State) {
 	n.applied.notify()
@@ -164,10 +172,7 @@ func (n *Node) onFSMChange(s *State) {
 	n.stateMu.Unlock()
 	if newer {
 		if s.ClusterID != old.ClusterID || s.Version != old.Version {
-			select {
-			case n.metaCh <- struct{}{}:
-			default:
-			}
+			n.kickMeta()
 		}
 		n.subs.notify()
 		select {

@@ -61,10 +61,7 @@ func (n *Node) Run(ctx context.Context) error {
 		// or peers would keep this node's first meta until it changes
 		// again: a restarted VIP holder stayed "priority 0, ineligible"
 		// to its peer, and both held the VIP.
-		select {
-		case n.metaCh <- struct{}{}:
-		default:
-		}
+		n.kickMeta()
 		recovered = n.serve(ctx, rt)
 		n.rt.Store(nil)
 		if err := closeStores(); err != nil || recovered == nil {

@@ -59,8 +59,7 @@ type standing struct {
 	// noQuorum says why this node sees no majority of the voters; "" with
 	// quorum. It blocks a VIP unless the link shows nobody else has it
 	// (linkGuard).
-	noQuorum string
-	fault    bool // no quorum (gossiped as Meta.Fault)
+	noQuorum string // gossiped as Meta.Fault
 	scriptOK bool
 	healed   bool // a peer came (back) alive since the last step
 }
@@ -81,7 +80,7 @@ func (m *Manager) reconcileOnce(now time.Time) {
 	m.applyConfig(now, in.vips)
 	st := m.nodeStanding(now, in)
 	m.probeLink(now, st.noQuorum != "")
-	meta := Meta{Fault: st.fault, VIPs: map[string]VIPMeta{}}
+	meta := Meta{Fault: st.noQuorum != "", VIPs: map[string]VIPMeta{}}
 	for _, name := range slices.Sorted(maps.Keys(m.states)) {
 		meta.VIPs[name] = m.stepVIP(now, m.states[name], in, st)
 	}
@@ -161,7 +160,6 @@ func (m *Manager) nodeStanding(now time.Time, in inputs) standing {
 	}
 	if in.view != nil {
 		if alive, need, ok := quorum(*in.view, m.cfg.Node); !ok {
-			st.fault = true
 			st.noQuorum = fmt.Sprintf("no quorum: %d of %d voters alive, need %d", alive, in.view.Voters, need)
 		}
 		st.healed = m.noteAlive(in.view)
@@ -212,20 +210,17 @@ func isWitness(v *View, self string) bool {
 // interface eth1 after a network disconnect and connect), then the
 // tracked interfaces.
 func (m *Manager) linkBlock() string {
-	up, err := m.host.linkUp(m.cfg.Interface)
-	switch {
-	case err != nil:
-		return fmt.Sprintf("vip interface: %v", err)
-	case !up:
-		return fmt.Sprintf("vip interface %s is down", m.cfg.Interface)
-	}
-	for _, name := range m.cfg.TrackInterfaces {
+	for i, name := range append([]string{m.cfg.Interface}, m.cfg.TrackInterfaces...) {
+		kind := "tracked interface"
+		if i == 0 {
+			kind = "vip interface"
+		}
 		up, err := m.host.linkUp(name)
 		if err != nil {
-			return fmt.Sprintf("tracked interface %s: %v", name, err)
+			return fmt.Sprintf("%s %s: %v", kind, name, err)
 		}
 		if !up {
-			return fmt.Sprintf("tracked interface %s is down", name)
+			return fmt.Sprintf("%s %s is down", kind, name)
 		}
 	}
 	return ""
