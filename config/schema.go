@@ -12,6 +12,14 @@ type Cluster struct {
 	Frontends []Frontend `yaml:"frontends" json:"frontends"`
 	Backends  []Backend  `yaml:"backends" json:"backends"`
 	VIPs      []VIP      `yaml:"vips,omitempty" json:"vips,omitempty"`
+	// Files are named text files that rules reference by name: maps and
+	// ACL pattern lists ("map(hosts.map)", "-f bad-ips.lst") and error
+	// pages. They are part of the replicated config, so they are edited
+	// once, never copied to each node. config import stores each file the
+	// haproxy.cfg names under the path written there.
+	Files map[string]string `yaml:"files,omitempty" json:"files,omitempty"`
+	// Userlists are the users and groups of http_auth() and "http-request auth".
+	Userlists []Userlist `yaml:"userlists,omitempty" json:"userlists,omitempty"`
 }
 
 // Global holds process-wide settings.
@@ -69,8 +77,15 @@ type Frontend struct {
 	// Bind lists listen addresses: "127.0.0.1:8080", "*:80", ":80", "[::]:443".
 	Bind []string `yaml:"bind" json:"bind"`
 	Mode Mode     `yaml:"mode,omitempty" json:"mode,omitempty"`
-	// DefaultBackend receives every request/connection.
+	// UseBackend picks the backend by the first rule whose condition holds
+	// ("use_backend"), in order.
+	UseBackend []UseBackend `yaml:"use_backend,omitempty" json:"use_backend,omitempty"`
+	// DefaultBackend receives every request/connection no use_backend rule
+	// took.
 	DefaultBackend string `yaml:"default_backend" json:"default_backend"`
+	// Rules are the frontend's ACLs and tcp-request/http-request/
+	// http-response/http-after-response rules.
+	Rules `yaml:",inline"`
 	// MaxConn caps concurrent connections on this frontend; further clients
 	// wait in the kernel's accept queue. 0: Defaults.MaxConn.
 	MaxConn  int      `yaml:"maxconn,omitempty" json:"maxconn,omitempty"`
@@ -121,6 +136,12 @@ type Backend struct {
 	// over when that server goes down.
 	StickSource bool     `yaml:"stick_source,omitempty" json:"stick_source,omitempty"`
 	StickExpire Duration `yaml:"stick_expire,omitempty" json:"stick_expire,omitempty"`
+	// UseServer sends a request to a named server when its condition holds
+	// ("use-server"), before balancing.
+	UseServer []UseServer `yaml:"use_server,omitempty" json:"use_server,omitempty"`
+	// Rules are the backend's ACLs and http-request/http-response rules,
+	// evaluated after the frontend's.
+	Rules `yaml:",inline"`
 }
 
 // Cookie is HAProxy's "cookie" persistence.
