@@ -38,7 +38,8 @@ type Deps struct {
 
 // Desired is the plain state the balancer serves.
 type Desired struct {
-	// Config is resolved (config.Resolve) and validated.
+	// Config is resolved (config.Resolve) and validated: the balancer
+	// reads every default from it and re-defaults nothing.
 	Config *config.Cluster
 	// Servers holds runtime state; an absent key means admin ready (or maint
 	// if Server.Disabled), the config's weight, health unknown.

@@ -177,12 +177,7 @@ func stateOf(states map[config.ServerKey]ServerState, key config.ServerKey, cs *
 	return st
 }
 
-func cfgWeight(cs *config.Server) int {
-	if cs.Weight == nil {
-		return config.DefaultWeight
-	}
-	return *cs.Weight
-}
+func cfgWeight(cs *config.Server) int { return *cs.Weight }
 
 // Name lets hashing policies key on the server name, so a config change
 // elsewhere in the backend moves only the keys that must move (policy.Named).

@@ -36,8 +36,8 @@ type Counters struct {
 	// connection was idle): reusing them would hand those bytes to the
 	// next client.
 	Discarded uint64
-	BytesIn        uint64 // from clients
-	BytesOut       uint64 // to clients
+	BytesIn   uint64 // from clients
+	BytesOut  uint64 // to clients
 	// QueueLen is the requests waiting for a maxconn slot now (queues are
 	// per backend; a server counts those persistent to it).
 	QueueLen int64
