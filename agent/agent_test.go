@@ -346,3 +346,32 @@ func TestConcurrentAppliesConflict(t *testing.T) {
 		t.Fatalf("want exactly one conflict, got errors %v", errs)
 	}
 }
+
+func TestNewClusterServesItsConfigBeforeTheElection(t *testing.T) {
+	s1, s2 := startSite(t, "server1"), startSite(t, "server2")
+	ra := startAgent(t, articleConfig(freeAddr(t), 0, s1, s2))
+	// Ready fired once the frontend was bound: well before the first
+	// Raft election (its timeout alone is a second) could commit anything.
+	leader, version := ra.node.Raft().Leader, ra.node.State().Version
+	if code, body := get(t, ra.front); code != 200 || !strings.HasPrefix(body, "HAProxy server") {
+		t.Fatalf("GET: %d %q", code, body)
+	}
+	if leader != "" || version != 0 {
+		t.Errorf("at ready: leader %q, version %d; want no leader yet and the initial config served as version 0", leader, version)
+	}
+	waitFor(t, "the initial config committed as version 1", 10*time.Second, func() bool { return ra.node.State().Version == 1 })
+	if code, _ := get(t, ra.front); code != 200 {
+		t.Fatalf("GET after commit: %d", code)
+	}
+}
+
+func TestJoiningNodeServesNothingProvisionally(t *testing.T) {
+	a := &Agent{cfg: Config{ClusterConfig: DevConfig(), Cluster: cluster.Config{Join: []string{"10.0.0.1"}}}}
+	if a.provisionalConfig() != nil {
+		t.Fatal("a joining node would serve its own config before learning the cluster's")
+	}
+	a.cfg.Cluster.Join = nil
+	if a.provisionalConfig() == nil {
+		t.Fatal("a new cluster's first node would wait for the election")
+	}
+}
