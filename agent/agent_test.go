@@ -105,7 +105,18 @@ type runningAgent struct {
 	client *api.Client
 }
 
+// startAgent starts a node on c and returns once c is committed (version
+// 1), so admin operations work.
 func startAgent(t *testing.T, c *config.Cluster) *runningAgent {
+	t.Helper()
+	ra := startAgentReady(t, c)
+	waitFor(t, "the initial config committed", 10*time.Second, func() bool { return ra.node.State().Version > 0 })
+	return ra
+}
+
+// startAgentReady starts a node on c and returns once it is ready (its
+// frontends listen; the config may not be committed yet).
+func startAgentReady(t *testing.T, c *config.Cluster) *runningAgent {
 	t.Helper()
 	apiAddr := freeAddr(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -349,7 +360,7 @@ func TestConcurrentAppliesConflict(t *testing.T) {
 
 func TestNewClusterServesItsConfigBeforeTheElection(t *testing.T) {
 	s1, s2 := startSite(t, "server1"), startSite(t, "server2")
-	ra := startAgent(t, articleConfig(freeAddr(t), 0, s1, s2))
+	ra := startAgentReady(t, articleConfig(freeAddr(t), 0, s1, s2))
 	// Ready fired once the frontend was bound: well before the first
 	// Raft election (its timeout alone is a second) could commit anything.
 	leader, version := ra.node.Raft().Leader, ra.node.State().Version
