@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
 	"log/slog"
 	"os"
 	"sync"
@@ -64,6 +65,7 @@ var ErrStopped = errors.New("balancer stopped")
 type Balancer struct {
 	cfg     Config
 	log     *slog.Logger
+	h2log   *log.Logger // x/net/http2's own messages (client protocol errors), at debug level
 	onFail  func(config.ServerKey, error)
 	cur     atomic.Pointer[snapshot]
 	stopped atomic.Bool // Run is shutting down: no keep-alive, no new accepts
@@ -102,6 +104,7 @@ func New(cfg Config, deps Deps) (*Balancer, error) {
 	b := &Balancer{
 		cfg:       cfg,
 		log:       log.With("component", "balancer"),
+		h2log:     slog.NewLogLogger(log.With("component", "balancer").Handler(), slog.LevelDebug),
 		onFail:    deps.OnServerFailure,
 		runCtx:    ctx,
 		cancel:    cancel,

@@ -16,12 +16,12 @@ import (
 // golang.org/x/net/http2; each stream takes the same stages as an HTTP/1
 // request (serveRequest) and is proxied to the servers over HTTP/1.1.
 func (b *Balancer) serveH2(cc *clientConn, fe *frontend) {
-	srv := &http2.Server{IdleTimeout: fe.tm.keepAlive}
+	srv := &http2.Server{IdleTimeout: fe.tm.keepAlive, MaxReadFrameSize: h2MaxFrameSize}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { b.serveH2Stream(cc, w, r) })
-	srv.ServeConn(cc.conn, &http2.ServeConnOpts{
+	srv.ServeConn(&h2Conn{Conn: cc.conn}, &http2.ServeConnOpts{
 		Context:    b.runCtx,
 		Handler:    h,
-		BaseConfig: &http.Server{ReadHeaderTimeout: fe.tm.httpRequest, IdleTimeout: fe.tm.keepAlive},
+		BaseConfig: &http.Server{ReadHeaderTimeout: fe.tm.httpRequest, IdleTimeout: fe.tm.keepAlive, ErrorLog: b.h2log},
 	})
 }
 
@@ -147,3 +147,8 @@ func (hw h2Writer) end(trailers []byte) error {
 type h2Flusher struct{ rc *http.ResponseController }
 
 func (f h2Flusher) Flush() error { return f.rc.Flush() }
+
+// h2MaxFrameSize is the largest frame accepted from clients: HTTP/2's
+// initial SETTINGS_MAX_FRAME_SIZE, as HAProxy (tune.h2.max-frame-size).
+// x/net/http2 would otherwise advertise 1 MiB.
+const h2MaxFrameSize = 16 << 10

@@ -3,6 +3,7 @@ package http1
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -79,7 +80,7 @@ func refParse(s string, response bool) (*refHead, int) {
 		if m == nil || m[1] != "1" {
 			return nil, bad
 		}
-		fmt.Sscan(m[3], &h.status)
+		h.status, _ = strconv.Atoi(m[3])
 		if h.status < 100 || h.status > 599 {
 			return nil, bad
 		}
@@ -156,8 +157,7 @@ func (h *refHead) frame(response bool, bad int) int {
 				if !refDecimal.MatchString(e) {
 					return bad
 				}
-				var n int64
-				fmt.Sscan(e, &n)
+				n, _ := strconv.ParseInt(e, 10, 64)
 				if cl >= 0 && n != cl {
 					return bad
 				}
