@@ -239,7 +239,7 @@ func firstInvalid(payload []byte, n int, id uint16) int {
 		v := binary.BigEndian.Uint32(payload[6*i+2:])
 		switch {
 		case id == 0x2 && v > 1, // ENABLE_PUSH
-			id == 0x4 && v > 1<<31-1,                 // INITIAL_WINDOW_SIZE
+			id == 0x4 && v > 1<<31-1,                // INITIAL_WINDOW_SIZE
 			id == 0x5 && (v < 1<<14 || v > 1<<24-1): // MAX_FRAME_SIZE
 			return i
 		}
