@@ -161,7 +161,7 @@ func (b *Balancer) sendOnce(ex *exchange, u *upConn) error {
 	u.buffers()
 	u.tc.readTimeout(ex.be.tm.server)
 	u.tc.writeTimeout(ex.be.tm.server)
-	ex.writeRequestHead(u.bw, u.srv)
+	ex.writeRequestHead(u.bw)
 	if ex.bodyLen != 0 {
 		if err := b.sendBody(ex, u); err != nil {
 			return err
@@ -232,15 +232,21 @@ func (b *Balancer) sendBody(ex *exchange, u *upConn) error {
 	return nil
 }
 
-// writeRequestHead writes the request head for the server: HTTP/1.1,
-// hop-by-hop fields removed, X-Forwarded-* added, the persistence cookie
-// removed (indirect), framing regenerated.
-func (ex *exchange) writeRequestHead(w *bufio.Writer, s *server) {
+// writeRequestHead writes the request head for the server: the client's
+// version (HTTP/1.0 stays 1.0 and asks for keep-alive, as HAProxy sends
+// it), hop-by-hop fields removed, X-Forwarded-* added, the persistence
+// cookie removed (indirect), framing regenerated. Like HAProxy it adds no
+// Host the client did not send.
+func (ex *exchange) writeRequestHead(w *bufio.Writer) {
 	r := ex.req
 	w.Write(r.Method)
 	w.WriteByte(' ')
 	w.Write(r.Target)
-	w.WriteString(" HTTP/1.1\r\n")
+	if r.Version == http1.HTTP10 && !ex.h2 {
+		w.WriteString(" HTTP/1.0\r\nConnection: keep-alive\r\n")
+	} else {
+		w.WriteString(" HTTP/1.1\r\n")
+	}
 	ff := ex.fe.forwardFor || ex.be.forwardFor
 	indirect := ex.be.cookie != nil && ex.be.cookie.Indirect
 	xff := false
@@ -269,11 +275,6 @@ func (ex *exchange) writeRequestHead(w *bufio.Writer, s *server) {
 			}
 		}
 		writeField(w, n, f.Value)
-	}
-	if !r.HasHost { // HTTP/1.0 clients may omit it; HTTP/1.1 servers require it
-		w.WriteString("Host: ")
-		w.WriteString(s.addr)
-		w.WriteString("\r\n")
 	}
 	if ex.upgrade {
 		w.WriteString("Connection: Upgrade\r\nUpgrade: ")
