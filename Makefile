@@ -68,7 +68,6 @@ image: compose-image
 	@mkdir -p bin
 	docker save -o bin/tandem-image.tar $(IMAGE)
 	chmod 0644 bin/tandem-image.tar
-	chmod 0644 bin/tandem-image.tar
 	@echo "bin/tandem-image.tar: docker load -i bin/tandem-image.tar; docker run --rm $(IMAGE) --help"
 
 # The docker compose cluster and the failover suite (compose-up, compose-down, e2e).
