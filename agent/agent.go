@@ -113,6 +113,9 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 // Ready is closed once the listeners of the first config are bound.
 func (a *Agent) Ready() <-chan struct{} { return a.ready }
 
+// APIListening is closed once the admin API accepts connections.
+func (a *Agent) APIListening() <-chan struct{} { return a.api.Listening() }
+
 // Run serves until ctx is done, then stops in reverse start order.
 func (a *Agent) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
