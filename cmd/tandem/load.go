@@ -42,7 +42,7 @@ func loadCluster(path string, warn io.Writer, lenient bool) (*config.Cluster, er
 	}
 	if err != nil {
 		if !lenient {
-			return nil, fmt.Errorf("%w\n(%s imports as HAProxy 2.6 serves it: what tandem would route, answer or check differently is refused; --lenient imports it with warnings instead)", err, path)
+			return nil, fmt.Errorf("%w\n(what tandem would route, answer or check differently from HAProxy is refused; --lenient imports it with a warning each)", err)
 		}
 		return nil, err
 	}

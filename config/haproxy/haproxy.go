@@ -284,5 +284,6 @@ func (p *parser) mapErrors(err error) error {
 		e.Line = p.lineOf(e.Path)
 		out[i] = e
 	}
+	slices.SortStableFunc(out, func(a, b config.FieldError) int { return cmp.Compare(a.Line, b.Line) })
 	return out
 }

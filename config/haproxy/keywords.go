@@ -110,6 +110,7 @@ var keywords = map[string]keyword{
 	"errorloc302":                 kwRefused(inAll, "HAProxy answers its own errors of this status with a 302 redirect to a URL; tandem answers with an error page (write an errorfile)").httpOnly(),
 	"errorloc303":                 kwRefused(inAll, "HAProxy answers its own errors of this status with a 303 redirect to a URL; tandem answers with an error page (write an errorfile)").httpOnly(),
 	"error-log-format":            kwNeutral(inDefFE, whyLog),
+	"external-check":              kwRefused(inDefBE, whyCheck),
 	"force-persist":               kwRefused(inBackend, "HAProxy keeps a persistent client on its server even when that server is down"),
 	"filter":                      kwRefused(inProxy, "HAProxy runs this filter (compression, cache, SPOE, bandwidth limits) on the traffic; tandem has no filters"),
 	"fullconn":                    kwNeutral(inDefBE, "it only scales the servers' minconn, which tandem refuses"),
