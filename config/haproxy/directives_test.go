@@ -77,7 +77,9 @@ var directiveCases = []directiveCase{
 	{name: "http-reuse never", cfg: "defaults\n mode http\n" + backendCfg("http-reuse never", "timeout connect 1s", "timeout server 1s"),
 		got: func(*config.Cluster) any { return nil }, errs: []string{"4: 'http-reuse never': HAProxy never shares"}},
 	{name: "retry-on conn-failure and HAProxy's default", cfg: "defaults\n mode http\n timeout connect 1s\n timeout server 1s\nbackend a\n retry-on conn-failure\nbackend b\n",
-		got:  func(c *config.Cluster) any { return []*bool{c.Backends[0].RetryIdempotent, c.Backends[1].RetryIdempotent} },
+		got: func(c *config.Cluster) any {
+			return []*bool{c.Backends[0].RetryIdempotent, c.Backends[1].RetryIdempotent}
+		},
 		want: []*bool{ptr(false), ptr(false)}},
 	{name: "retry-on none", cfg: "defaults\n mode http\n" + backendCfg("retry-on none", "timeout connect 1s", "timeout server 1s"),
 		got: func(c *config.Cluster) any { return []any{be0(c).Retries, be0(c).RetryIdempotent} }, want: []any{ptr(0), ptr(false)}},
@@ -109,9 +111,9 @@ var directiveCases = []directiveCase{
 			Server: dur(2 * time.Minute), Queue: dur(time.Hour), Tunnel: dur(24 * time.Hour),
 			Check: dur(1500 * time.Millisecond)}},
 	{name: "old timeout keywords with --lenient", cfg: "defaults\n contimeout 5000\n clitimeout 50000\n srvtimeout 50000\nbackend b\n",
-		opts: Options{Lenient: true},
-		got:  func(c *config.Cluster) any { return c.Defaults.Timeouts },
-		want: config.Timeouts{Connect: dur(5 * time.Second), Client: dur(50 * time.Second), Server: dur(50 * time.Second)},
+		opts:  Options{Lenient: true},
+		got:   func(c *config.Cluster) any { return c.Defaults.Timeouts },
+		want:  config.Timeouts{Connect: dur(5 * time.Second), Client: dur(50 * time.Second), Server: dur(50 * time.Second)},
 		warns: []string{"2: --lenient: 'contimeout' read anyway", "3: --lenient: 'clitimeout' read anyway", "4: --lenient: 'srvtimeout' read anyway"}},
 	{name: "timeout 0", cfg: "defaults\n timeout client 0\nfrontend f\n bind :80\n",
 		got: func(c *config.Cluster) any { return c.Defaults.Timeouts }, want: config.Timeouts{},
@@ -126,8 +128,8 @@ var directiveCases = []directiveCase{
 			CheckTiming: config.CheckTiming{Inter: dur(time.Second), FastInter: dur(500 * time.Millisecond),
 				DownInter: dur(5 * time.Second), Rise: 3, Fall: 4}}},
 	{name: "server options that change traffic",
-		cfg: backendCfg("server s 10.0.0.1:80 check port 8080 addr 10.0.0.9 ssl verify none send-proxy agent-check agent-port 9999", "timeout connect 1s", "timeout server 1s"),
-		got: func(*config.Cluster) any { return nil },
+		cfg:   backendCfg("server s 10.0.0.1:80 check port 8080 addr 10.0.0.9 ssl verify none send-proxy agent-check agent-port 9999", "timeout connect 1s", "timeout server 1s"),
+		got:   func(*config.Cluster) any { return nil },
 		warns: []string{"2: server option 'agent-port 9999' ignored: it only configures agent-check"},
 		errs: []string{"2: server option 'port 8080': HAProxy sends this server's health checks to another port",
 			"2: server option 'addr 10.0.0.9'", "2: server option 'ssl': HAProxy connects to this server over TLS",
@@ -276,7 +278,9 @@ var directiveCases = []directiveCase{
 	{name: "environment variables", cfg: backendCfg(`server s "${HOST}:80"`, `server t "${NOPE-10.0.0.9}:${PORT}"`), opts: Options{Env: func(n string) (string, bool) {
 		return map[string]string{"HOST": "10.0.0.7", "PORT": "81"}[n], n == "HOST" || n == "PORT"
 	}},
-		got: func(c *config.Cluster) any { return []string{c.Backends[0].Servers[0].Address, c.Backends[0].Servers[1].Address} },
+		got: func(c *config.Cluster) any {
+			return []string{c.Backends[0].Servers[0].Address, c.Backends[0].Servers[1].Address}
+		},
 		want: []string{"10.0.0.7:80", "10.0.0.9:81"}, warns: []string{"1: backend 'b' has no timeout"}},
 	{name: "an unset environment variable", cfg: "frontend f\n bind \"${ADDR}:80\"\n timeout client 1s\n",
 		got: func(c *config.Cluster) any { return fe0(c).Bind }, want: []string{":80"},
