@@ -125,3 +125,42 @@ func TestExpansionAgainstHAProxy(t *testing.T) {
 		}
 	}
 }
+
+// TestCorpusIsValidHAProxy checks that Debian's HAProxy 2.6 takes every
+// corpus file ("haproxy -c"), with the files it names under the corpus
+// root, but those that say HAProxy refuses them: the corpus is written
+// for the HAProxy tandem replaces, not for the importer.
+func TestCorpusIsValidHAProxy(t *testing.T) {
+	bin := haproxyBinary(t)
+	root, err := filepath.Abs(corpusRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("testdata/corpus/*.cfg")
+	dir := t.TempDir()
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.ReplaceAll(string(data), "/etc/haproxy/", root+"/etc/haproxy/")
+		text = strings.ReplaceAll(text, "crt-base /etc/haproxy/certs", "crt-base "+root+"/etc/haproxy/certs")
+		var env []string
+		for l := range strings.SplitSeq(text, "\n") {
+			if v, ok := strings.CutPrefix(l, "# env: "); ok {
+				env = strings.Fields(v)
+			}
+		}
+		cfg := filepath.Join(dir, filepath.Base(f))
+		if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, "-c", "-f", cfg)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		refused := strings.Contains(text, "HAProxy 2.6 refuses this file")
+		if (err != nil) != refused {
+			t.Errorf("%s: haproxy -c: %v (file says HAProxy refuses it: %v)\n%s", f, err, refused, out)
+		}
+	}
+}

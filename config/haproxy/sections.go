@@ -135,6 +135,8 @@ func (globalSection) directive(p *parser, l line) {
 		kw.fn(p, l)
 	case kw.class == neutral:
 		p.warnf(nil, l.num, "'%s' ignored: %s", l.kw, kw.why)
+	case kw.class == removed:
+		p.errorf(nil, l.num, "'%s' is refused by HAProxy 2.6: %s", l.kw, kw.why)
 	default:
 		p.refusef(nil, l.num, "'%s': %s", l.kw, kw.why)
 	}
