@@ -116,13 +116,21 @@ func (a *Agent) Ready() <-chan struct{} { return a.ready }
 // Run serves until ctx is done, then stops in reverse start order.
 func (a *Agent) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	errc := make(chan error, 5)
+	// The first component to fail ends the loop; the others' errors, if
+	// any come while the loop is gone, are logged rather than sent, so no
+	// component can block on a full channel during shutdown.
+	errc := make(chan error, 1)
 	run := func(name string, ctx context.Context, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := f(ctx); err != nil {
-				errc <- fmt.Errorf("%s: %w", name, err)
+				err = fmt.Errorf("%s: %w", name, err)
+				select {
+				case errc <- err:
+				default:
+					a.logger.Error("component failed during shutdown", "err", err)
+				}
 			}
 		}()
 	}
@@ -254,7 +262,9 @@ func (a *Agent) reconcileOnce() error {
 		return nil
 	}
 	if v.Config == nil {
-		return nil
+		if v.Config = a.provisionalConfig(); v.Config == nil {
+			return nil
+		}
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -278,6 +288,19 @@ func (a *Agent) reconcileOnce() error {
 	}
 	a.markReady()
 	return nil
+}
+
+// provisionalConfig is the config a node serves before anything is
+// committed: the initial config of a node that starts a new cluster (no
+// join addresses), which is what it is about to commit as version 1. So
+// `agent --dev` and a cluster's first node serve at once instead of after
+// the Raft election. A joining node serves nothing until it learns the
+// cluster's config: its own might not be the cluster's.
+func (a *Agent) provisionalConfig() *config.Cluster {
+	if a.cfg.ClusterConfig == nil || len(a.cfg.Cluster.Join) > 0 {
+		return nil
+	}
+	return a.cfg.ClusterConfig
 }
 
 // markReady closes ready once: a voter once its first config's listeners
