@@ -149,3 +149,64 @@ func TestParentPath(t *testing.T) {
 		}
 	}
 }
+
+// TestMapsRuleErrorsToLines: each value of the result knows the line it
+// came from, so that config.Validate's error on any path (the rule
+// checker's included) reads as file:line. The paths are those
+// config.Validate and config/rules write.
+func TestMapsRuleErrorsToLines(t *testing.T) {
+	cfg := timeoutsHTTP + // lines 1-5
+		"userlist ops\n" + // 6
+		" user bob insecure-password x\n" + // 7
+		"frontend web\n" + // 8
+		" bind :80\n" + // 9
+		" bind :443 ssl crt /a.pem alpn h2,http/1.1\n" + // 10
+		" acl is_api path_beg /api\n" + // 11
+		" acl is_api path_beg /v1\n" + // 12
+		" http-request set-header X-A 1\n" + // 13
+		" http-request deny if is_api\n" + // 14
+		" use_backend app if is_api\n" + // 15
+		" default_backend app\n" + // 16
+		"backend app\n" + // 17
+		" use-server s2 if { path /s2 }\n" + // 18
+		" server s1 10.0.0.1:80\n" + // 19
+		" server s2 10.0.0.2:80\n" // 20
+	p := newParser("haproxy.cfg", Options{})
+	p.translate([]byte(cfg))
+	if _, errs := p.results(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	for path, want := range map[string]int{
+		"frontends[web].http_request[1]":         14,
+		"frontends[web].http_request[0]":         13,
+		"frontends[web-tls].http_request[1]":     14,
+		"frontends[web].acls[is_api]":            11,
+		"frontends[web].acls[is_api][1]":         12,
+		"frontends[web].acls.is_api":             11,
+		"frontends[web].use_backend[0].if":       15,
+		"frontends[web].use_backend[0].backend":  15,
+		"frontends[web].default_backend":         16,
+		"frontends[web].bind[0]":                 9,
+		"frontends[web-tls].bind[0]":             10,
+		"frontends[web-tls].tls":                 10,
+		"frontends[1].http_request[0]":           13,
+		"backends[app].use_server[0].if":         18,
+		"backends[app].servers[s2].address":      20,
+		"backends[app].servers[1]":               20,
+		"backends[app].retry_idempotent":         17,
+		"defaults.timeouts.client":               3,
+		"defaults.mode":                          2,
+		"userlists[ops].users[bob].password":     7,
+		"userlists[ops].groups[0].users":         6,
+		"frontends[web].no_such_field[3].deeper": 8,
+		"nothing.here":                           1,
+	} {
+		if got := p.lineOf(path); got != want {
+			t.Errorf("lineOf(%s) = %d, want %d", path, got, want)
+		}
+	}
+	es := p.mapErrors(config.Errors{{Path: "frontends[web].http_request[1]", Msg: `unknown ACL "is_ap"`}})
+	if got := es.Error(); got != `haproxy.cfg:14: frontends[web].http_request[1]: unknown ACL "is_ap"` {
+		t.Errorf("mapped error = %s", got)
+	}
+}

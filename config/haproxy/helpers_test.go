@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/tandem-lb/tandem/config"
-	"testing/fstest"
 )
 
 func dur(d time.Duration) config.Duration { return config.Duration(d) }
