@@ -26,72 +26,73 @@ func (p *parser) bind(px *proxy, l line) {
 		}
 		addrs = append(addrs, addr)
 	}
-	ssl, alpn := false, ""
-	var crts []string
+	var b bindState
 	opts := l.args[1:]
 	for i := 0; i < len(opts); i++ {
 		o := opts[i]
-		value := func() string {
-			if i+1 >= len(opts) {
-				p.errorf(px, l.num, "bind option '%s' wants a value", o)
-				return ""
-			}
-			i++
-			return opts[i]
+		bo, ok := bindOpts[o]
+		if !ok {
+			p.refusef(px, l.num, "unknown bind option '%s': HAProxy 2.6 has no such option (tandem does not know what it would do)", o)
+			continue
 		}
-		switch o {
-		case "ssl":
-			ssl = true
-		case "crt":
-			if v := value(); v != "" {
-				crts = append(crts, p.crtPath(v))
-			}
-		case "alpn":
-			alpn = value()
-		case "verify":
-			if v := value(); v != "" && v != "none" {
-				p.refusef(px, l.num, "bind option 'verify %s': HAProxy asks clients for a certificate and checks it; tandem does not", v)
-			}
+		if i+bo.arity >= len(opts) {
+			p.errorf(px, l.num, "bind option '%s' wants a value", o)
+			break
+		}
+		value := ""
+		if bo.arity > 0 {
+			value = opts[i+1]
+		}
+		written := joinWords(opts[i : i+1+bo.arity])
+		i += bo.arity
+		switch bo.class {
+		case mapped:
+			bo.fn(p, px, l, &b, o, value)
+		case refused:
+			p.refusef(px, l.num, "bind option '%s': %s", written, bo.why)
 		default:
-			i += p.bindOption(px, l, opts, i)
+			p.warnf(px, l.num, "bind option '%s' ignored: %s", written, bo.why)
 		}
 	}
 	switch {
-	case ssl && len(crts) == 0:
+	case b.ssl && len(b.crts) == 0:
 		p.errorf(px, l.num, "bind: 'ssl' wants 'crt <pem file or directory>'")
-	case ssl:
-		p.bindTLS(px, l, crts, alpn)
-	case len(crts) > 0:
+	case b.ssl:
+		p.bindTLS(px, l, b.crts, b.alpn)
+	case len(b.crts) > 0:
 		p.warnf(px, l.num, "bind: 'crt' without 'ssl' ignored (HAProxy ignores it too)")
 		fallthrough
 	default:
 		px.plainLine = pick(px.plainLine, l.num)
 	}
 	for _, a := range addrs {
-		px.binds = append(px.binds, bindLine{addr: a, line: l.num, tls: ssl})
+		px.binds = append(px.binds, bindLine{addr: a, line: l.num, tls: b.ssl})
 	}
 }
 
-// bindOption classifies one bind option tandem does not map and returns
-// how many values after it were used.
-func (p *parser) bindOption(px *proxy, l line, opts []string, i int) int {
-	o := opts[i]
-	bo, ok := bindOpts[o]
-	if !ok {
-		p.refusef(px, l.num, "unknown bind option '%s': HAProxy 2.6 has no such option (tandem does not know what it would do)", o)
-		return 0
+// bindState gathers the TLS options of one bind line.
+type bindState struct {
+	ssl  bool
+	crts []string
+	alpn string
+}
+
+// bindHandler applies one mapped bind option with its value.
+type bindHandler func(p *parser, px *proxy, l line, b *bindState, o, v string)
+
+func bindTLSOption(p *parser, px *proxy, l line, b *bindState, o, v string) {
+	switch o {
+	case "ssl":
+		b.ssl = true
+	case "crt":
+		b.crts = append(b.crts, p.crtPath(v))
+	case "alpn":
+		b.alpn = v
+	case "verify":
+		if v != "none" {
+			p.refusef(px, l.num, "bind option 'verify %s': HAProxy asks clients for a certificate and checks it; tandem does not", v)
+		}
 	}
-	if i+bo.arity >= len(opts) {
-		p.errorf(px, l.num, "bind option '%s' wants a value", o)
-		return len(opts)
-	}
-	written := joinWords(opts[i : i+1+bo.arity])
-	if bo.class == refused {
-		p.refusef(px, l.num, "bind option '%s': %s", written, bo.why)
-	} else {
-		p.warnf(px, l.num, "bind option '%s' ignored: %s", written, bo.why)
-	}
-	return bo.arity
 }
 
 // crtPath puts a relative certificate path under the global crt-base.

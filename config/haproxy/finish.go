@@ -245,6 +245,9 @@ func (p *parser) dropHTTPOnly(px *proxy) {
 		st.defRules.http, st.defRules.resp, st.defRules.after = nil, nil, nil
 	}
 	st.errorOps, st.cookie, st.retryIdempotent = nil, nil, nil
+	if st.forwardFor != nil && (px.from == nil || px.from.st.forwardFor == nil) {
+		st.forwardFor = nil // its own forwardfor; one from a defaults section stays, as harmless as in HAProxy
+	}
 }
 
 // reportPending reports the refusals that apply to px: those of its own

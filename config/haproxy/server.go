@@ -56,87 +56,73 @@ func cloneServer(s config.Server) config.Server {
 }
 
 // serverOptions applies the options of a server or default-server line to
-// s. Options tandem does not map are classified by serverOpts.
+// s, each as its row of serverOpts says.
 func (p *parser) serverOptions(px *proxy, l line, s *config.Server, opts []string) {
 	ssl := slices.Contains(opts, "ssl")
 	for i := 0; i < len(opts); i++ {
 		o := opts[i]
-		value := func() (string, bool) {
-			if i+1 >= len(opts) {
-				p.errorf(px, l.num, "server option '%s' wants a value", o)
-				return "", false
-			}
-			i++
-			return opts[i], true
+		so, ok := serverOpts[o]
+		if !ok {
+			p.refusef(px, l.num, "unknown server option '%s': HAProxy 2.6 has no such option (tandem does not know what it would do)", o)
+			continue
 		}
-		switch o {
-		case "check", "no-check":
-			s.Check = o == "check"
-		case "backup", "no-backup":
-			s.Backup = o == "backup"
-		case "disabled", "enabled":
-			s.Disabled = o == "disabled"
-		case "weight":
-			if v, ok := value(); ok {
-				if n, ok := p.intArg(px, l.num, o, v, 0, config.MaxWeight); ok {
-					s.Weight = &n
-				}
-			}
-		case "maxconn":
-			if v, ok := value(); ok {
-				s.MaxConn, _ = p.intArg(px, l.num, o, v, 0, 1<<31-1)
-			}
-		case "rise", "fall":
-			if v, ok := value(); ok {
-				n, _ := p.intArg(px, l.num, o, v, 1, 1<<31-1)
-				if o == "rise" {
-					s.Rise = n
-				} else {
-					s.Fall = n
-				}
-			}
-		case "inter", "fastinter", "downinter", "slowstart":
-			if v, ok := value(); ok {
-				p.serverTime(px, l, s, o, v)
-			}
-		case "cookie":
-			if v, ok := value(); ok {
-				s.Cookie = v
-			}
+		if i+so.arity >= len(opts) {
+			p.errorf(px, l.num, "server option '%s' wants a value", o)
+			return
+		}
+		value := ""
+		if so.arity > 0 {
+			value = opts[i+1]
+		}
+		written := joinWords(opts[i : i+1+so.arity])
+		i += so.arity
+		switch {
+		case so.class == mapped:
+			so.fn(p, px, l, s, o, value)
+		case o == "ws" && value != "auto":
+			p.refusef(px, l.num, "server option '%s': HAProxy sends WebSocket requests to this server over that protocol; tandem over HTTP/1.1", written)
+		case so.class == refused:
+			p.refusef(px, l.num, "server option '%s': %s", written, so.why)
+		case so.tls && ssl:
+			// ssl itself is refused; its settings say nothing more.
 		default:
-			i += p.serverOption(px, l, opts, i, ssl)
+			p.warnf(px, l.num, "server option '%s' ignored: %s", written, so.why)
 		}
 	}
 }
 
-// serverOption classifies one option tandem does not map and returns how
-// many values after it were used.
-func (p *parser) serverOption(px *proxy, l line, opts []string, i int, ssl bool) int {
-	o := opts[i]
-	so, ok := serverOpts[o]
-	if !ok {
-		p.refusef(px, l.num, "unknown server option '%s': HAProxy 2.6 has no such option (tandem does not know what it would do)", o)
-		return 0
+// serverHandler applies one mapped server option with its value.
+type serverHandler func(p *parser, px *proxy, l line, s *config.Server, o, v string)
+
+func serverFlag(p *parser, px *proxy, l line, s *config.Server, o, _ string) {
+	switch o {
+	case "check", "no-check":
+		s.Check = o == "check"
+	case "backup", "no-backup":
+		s.Backup = o == "backup"
+	case "disabled", "enabled":
+		s.Disabled = o == "disabled"
 	}
-	if i+so.arity >= len(opts) {
-		p.errorf(px, l.num, "server option '%s' wants a value", o)
-		return len(opts)
-	}
-	written := joinWords(opts[i : i+1+so.arity])
-	switch {
-	case o == "ws" && opts[i+1] != "auto":
-		p.refusef(px, l.num, "server option '%s': HAProxy sends WebSocket requests to this server over that protocol; tandem over HTTP/1.1", written)
-	case so.class == refused:
-		p.refusef(px, l.num, "server option '%s': %s", written, so.why)
-	case so.tls && ssl:
-		// ssl itself is refused; its settings say nothing more.
-	default:
-		p.warnf(px, l.num, "server option '%s' ignored: %s", written, so.why)
-	}
-	return so.arity
 }
 
-func (p *parser) serverTime(px *proxy, l line, s *config.Server, o, v string) {
+func serverNumber(p *parser, px *proxy, l line, s *config.Server, o, v string) {
+	switch o {
+	case "weight":
+		if n, ok := p.intArg(px, l.num, o, v, 0, config.MaxWeight); ok {
+			s.Weight = &n
+		}
+	case "maxconn":
+		s.MaxConn, _ = p.intArg(px, l.num, o, v, 0, 1<<31-1)
+	case "rise":
+		s.Rise, _ = p.intArg(px, l.num, o, v, 1, 1<<31-1)
+	case "fall":
+		s.Fall, _ = p.intArg(px, l.num, o, v, 1, 1<<31-1)
+	}
+}
+
+func serverCookie(_ *parser, _ *proxy, _ line, s *config.Server, _, v string) { s.Cookie = v }
+
+func serverTime(p *parser, px *proxy, l line, s *config.Server, o, v string) {
 	d, ok := p.durationArg(px, l.num, o, v)
 	if !ok {
 		return

@@ -7,6 +7,7 @@ package haproxy
 type serverOpt struct {
 	arity int // how many values follow it
 	class class
+	fn    serverHandler // mapped options
 	// tls: the option only configures TLS to the server, so without "ssl"
 	// (which is refused) it changes nothing.
 	tls bool
@@ -15,6 +16,10 @@ type serverOpt struct {
 
 func sOpt(arity int, c class, why string) serverOpt {
 	return serverOpt{arity: arity, class: c, why: why}
+}
+
+func sMapped(arity int, fn serverHandler) serverOpt {
+	return serverOpt{arity: arity, class: mapped, fn: fn}
 }
 
 func sTLS(arity int) serverOpt {
@@ -28,11 +33,24 @@ const (
 	whyResolve    = "it only tunes how the server's host name is resolved"
 )
 
-// serverOpts classifies every server option of HAProxy 2.6 that tandem does
-// not map itself; serverOptions maps backup, check, cookie, disabled,
-// enabled, weight, maxconn, rise, fall, inter, fastinter, downinter,
-// slowstart and their "no-" forms.
+// serverOpts classifies every server option of HAProxy 2.6
+// (configuration.txt 5.2).
 var serverOpts = map[string]serverOpt{
+	"check":                   sMapped(0, serverFlag),
+	"no-check":                sMapped(0, serverFlag),
+	"backup":                  sMapped(0, serverFlag),
+	"no-backup":               sMapped(0, serverFlag),
+	"disabled":                sMapped(0, serverFlag),
+	"enabled":                 sMapped(0, serverFlag),
+	"weight":                  sMapped(1, serverNumber),
+	"maxconn":                 sMapped(1, serverNumber),
+	"rise":                    sMapped(1, serverNumber),
+	"fall":                    sMapped(1, serverNumber),
+	"inter":                   sMapped(1, serverTime),
+	"fastinter":               sMapped(1, serverTime),
+	"downinter":               sMapped(1, serverTime),
+	"slowstart":               sMapped(1, serverTime),
+	"cookie":                  sMapped(1, serverCookie),
 	"addr":                    sOpt(1, refused, "HAProxy sends this server's health checks to another address; tandem checks the server's own address"),
 	"port":                    sOpt(1, refused, "HAProxy sends this server's health checks to another port; tandem checks the server's own port"),
 	"agent-check":             sOpt(0, refused, "HAProxy asks an agent on the server for its state and weight; tandem does not"),
@@ -134,6 +152,7 @@ type bindOpt struct {
 	arity int
 	class class
 	why   string
+	fn    bindHandler // mapped options
 }
 
 const (
@@ -142,75 +161,79 @@ const (
 	whyListener  = "it only tunes the listening socket or which threads serve it"
 )
 
-// bindOpts classifies every bind option of HAProxy 2.6 but ssl and crt,
-// which bind maps itself, and alpn and verify, which it checks by value.
+// bindOpts classifies every bind option of HAProxy 2.6 (configuration.txt
+// 5.1); bindTLSOption checks alpn and verify by their value.
 var bindOpts = map[string]bindOpt{
-	"accept-proxy":          {0, refused, "HAProxy reads a PROXY protocol header from each client connection first; tandem does not (the PROXY protocol comes in a later issue)"},
-	"accept-netscaler-cip":  {1, refused, "HAProxy reads the client address from a NetScaler CIP header; tandem does not"},
-	"allow-0rtt":            {0, refused, "HAProxy accepts TLS early data; tandem does not"},
-	"backlog":               {1, neutral, whyListener},
-	"ca-file":               {1, neutral, "it only matters with 'verify optional|required', which tandem refuses"},
-	"ca-ignore-err":         {1, neutral, "it only matters with client certificates, which tandem refuses"},
-	"ca-verify-file":        {1, neutral, "it only matters with client certificates, which tandem refuses"},
-	"crl-file":              {1, neutral, "it only matters with client certificates, which tandem refuses"},
-	"crt-ignore-err":        {1, neutral, "it only matters with client certificates, which tandem refuses"},
-	"ca-sign-file":          {1, refused, "HAProxy generates certificates on the fly (generate-certificates); tandem does not"},
-	"ca-sign-pass":          {1, refused, "HAProxy generates certificates on the fly (generate-certificates); tandem does not"},
-	"generate-certificates": {0, refused, "HAProxy generates certificates on the fly for any SNI; tandem does not"},
-	"ciphers":               {1, neutral, whyTLSParams},
-	"ciphersuites":          {1, neutral, whyTLSParams},
-	"curves":                {1, neutral, whyTLSParams},
-	"ecdhe":                 {1, neutral, whyTLSParams},
-	"sigalgs":               {1, neutral, whyTLSParams},
-	"client-sigalgs":        {1, neutral, whyTLSParams},
-	"ssl-min-ver":           {1, neutral, whyTLSParams},
-	"ssl-max-ver":           {1, neutral, whyTLSParams},
-	"force-sslv3":           {0, neutral, whyTLSParams},
-	"force-tlsv10":          {0, neutral, whyTLSParams},
-	"force-tlsv11":          {0, neutral, whyTLSParams},
-	"force-tlsv12":          {0, neutral, whyTLSParams},
-	"force-tlsv13":          {0, neutral, whyTLSParams},
-	"no-sslv3":              {0, neutral, whyTLSParams},
-	"no-tlsv10":             {0, neutral, whyTLSParams},
-	"no-tlsv11":             {0, neutral, whyTLSParams},
-	"no-tlsv12":             {0, neutral, whyTLSParams},
-	"no-tlsv13":             {0, neutral, whyTLSParams},
-	"prefer-client-ciphers": {0, neutral, whyTLSParams},
-	"no-ca-names":           {0, neutral, "it only matters with client certificates, which tandem refuses"},
-	"no-tls-tickets":        {0, neutral, "it only disables TLS session resumption by tickets"},
-	"tls-ticket-keys":       {1, neutral, "tandem shares its own TLS ticket keys across the cluster"},
-	"npn":                   {1, neutral, "NPN is obsolete; tandem negotiates by ALPN"},
-	"crt-list":              {1, refused, "HAProxy picks among the certificates of a crt-list by SNI; tandem serves one certificate per frontend (SNI certificates come in a later issue)"},
-	"strict-sni":            {0, refused, "HAProxy refuses TLS handshakes whose SNI matches no certificate; tandem serves its certificate to all"},
-	"defer-accept":          {0, neutral, whyListener},
-	"expose-fd":             {1, neutral, whyUnixBind},
-	"gid":                   {1, neutral, whyUnixBind},
-	"group":                 {1, neutral, whyUnixBind},
-	"uid":                   {1, neutral, whyUnixBind},
-	"user":                  {1, neutral, whyUnixBind},
-	"mode":                  {1, neutral, whyUnixBind},
-	"level":                 {1, neutral, "it only applies to stats sockets"},
-	"severity-output":       {1, neutral, "it only applies to stats sockets"},
-	"id":                    {1, neutral, "numeric listener IDs only show in HAProxy's stats"},
-	"name":                  {1, neutral, "listener names only show in HAProxy's stats"},
-	"label":                 {1, neutral, "listener labels only show in HAProxy's stats"},
-	"guid-prefix":           {1, neutral, "it only names the listener"},
-	"interface":             {1, refused, "HAProxy binds to one network interface only; tandem binds the address on every interface"},
-	"namespace":             {1, refused, "HAProxy listens in another network namespace"},
-	"maxconn":               {1, neutral, "it only caps this one listener; the frontend's maxconn still applies"},
-	"mss":                   {1, neutral, whyListener},
-	"nice":                  {1, neutral, whyListener},
-	"process":               {1, neutral, whyListener},
-	"thread":                {1, neutral, whyListener},
-	"shards":                {1, neutral, whyListener},
-	"tcp-ut":                {1, neutral, whyTCPTuning},
-	"tfo":                   {0, neutral, "TCP fast open only saves a round trip"},
-	"v4v6":                  {0, neutral, whyListener},
-	"v6only":                {0, neutral, whyListener},
-	"idle-ping":             {1, neutral, whyListener},
-	"ktls":                  {1, neutral, whyListener},
-	"proto":                 {1, refused, "HAProxy speaks this protocol (e.g. h2 in clear text) to clients; tandem offers HTTP/2 over TLS only"},
-	"quic-cc-algo":          {1, refused, "HAProxy serves QUIC (HTTP/3); tandem does not"},
-	"quic-force-retry":      {0, refused, "HAProxy serves QUIC (HTTP/3); tandem does not"},
-	"transparent":           {0, refused, "HAProxy accepts connections for any address (transparent proxying)"},
+	"ssl":                   {0, mapped, "", bindTLSOption},
+	"crt":                   {1, mapped, "", bindTLSOption},
+	"alpn":                  {1, mapped, "", bindTLSOption},
+	"verify":                {1, mapped, "", bindTLSOption},
+	"accept-proxy":          {0, refused, "HAProxy reads a PROXY protocol header from each client connection first; tandem does not (the PROXY protocol comes in a later issue)", nil},
+	"accept-netscaler-cip":  {1, refused, "HAProxy reads the client address from a NetScaler CIP header; tandem does not", nil},
+	"allow-0rtt":            {0, refused, "HAProxy accepts TLS early data; tandem does not", nil},
+	"backlog":               {1, neutral, whyListener, nil},
+	"ca-file":               {1, neutral, "it only matters with 'verify optional|required', which tandem refuses", nil},
+	"ca-ignore-err":         {1, neutral, "it only matters with client certificates, which tandem refuses", nil},
+	"ca-verify-file":        {1, neutral, "it only matters with client certificates, which tandem refuses", nil},
+	"crl-file":              {1, neutral, "it only matters with client certificates, which tandem refuses", nil},
+	"crt-ignore-err":        {1, neutral, "it only matters with client certificates, which tandem refuses", nil},
+	"ca-sign-file":          {1, refused, "HAProxy generates certificates on the fly (generate-certificates); tandem does not", nil},
+	"ca-sign-pass":          {1, refused, "HAProxy generates certificates on the fly (generate-certificates); tandem does not", nil},
+	"generate-certificates": {0, refused, "HAProxy generates certificates on the fly for any SNI; tandem does not", nil},
+	"ciphers":               {1, neutral, whyTLSParams, nil},
+	"ciphersuites":          {1, neutral, whyTLSParams, nil},
+	"curves":                {1, neutral, whyTLSParams, nil},
+	"ecdhe":                 {1, neutral, whyTLSParams, nil},
+	"sigalgs":               {1, neutral, whyTLSParams, nil},
+	"client-sigalgs":        {1, neutral, whyTLSParams, nil},
+	"ssl-min-ver":           {1, neutral, whyTLSParams, nil},
+	"ssl-max-ver":           {1, neutral, whyTLSParams, nil},
+	"force-sslv3":           {0, neutral, whyTLSParams, nil},
+	"force-tlsv10":          {0, neutral, whyTLSParams, nil},
+	"force-tlsv11":          {0, neutral, whyTLSParams, nil},
+	"force-tlsv12":          {0, neutral, whyTLSParams, nil},
+	"force-tlsv13":          {0, neutral, whyTLSParams, nil},
+	"no-sslv3":              {0, neutral, whyTLSParams, nil},
+	"no-tlsv10":             {0, neutral, whyTLSParams, nil},
+	"no-tlsv11":             {0, neutral, whyTLSParams, nil},
+	"no-tlsv12":             {0, neutral, whyTLSParams, nil},
+	"no-tlsv13":             {0, neutral, whyTLSParams, nil},
+	"prefer-client-ciphers": {0, neutral, whyTLSParams, nil},
+	"no-ca-names":           {0, neutral, "it only matters with client certificates, which tandem refuses", nil},
+	"no-tls-tickets":        {0, neutral, "it only disables TLS session resumption by tickets", nil},
+	"tls-ticket-keys":       {1, neutral, "tandem shares its own TLS ticket keys across the cluster", nil},
+	"npn":                   {1, neutral, "NPN is obsolete; tandem negotiates by ALPN", nil},
+	"crt-list":              {1, refused, "HAProxy picks among the certificates of a crt-list by SNI; tandem serves one certificate per frontend (SNI certificates come in a later issue)", nil},
+	"strict-sni":            {0, refused, "HAProxy refuses TLS handshakes whose SNI matches no certificate; tandem serves its certificate to all", nil},
+	"defer-accept":          {0, neutral, whyListener, nil},
+	"expose-fd":             {1, neutral, whyUnixBind, nil},
+	"gid":                   {1, neutral, whyUnixBind, nil},
+	"group":                 {1, neutral, whyUnixBind, nil},
+	"uid":                   {1, neutral, whyUnixBind, nil},
+	"user":                  {1, neutral, whyUnixBind, nil},
+	"mode":                  {1, neutral, whyUnixBind, nil},
+	"level":                 {1, neutral, "it only applies to stats sockets", nil},
+	"severity-output":       {1, neutral, "it only applies to stats sockets", nil},
+	"id":                    {1, neutral, "numeric listener IDs only show in HAProxy's stats", nil},
+	"name":                  {1, neutral, "listener names only show in HAProxy's stats", nil},
+	"label":                 {1, neutral, "listener labels only show in HAProxy's stats", nil},
+	"guid-prefix":           {1, neutral, "it only names the listener", nil},
+	"interface":             {1, refused, "HAProxy binds to one network interface only; tandem binds the address on every interface", nil},
+	"namespace":             {1, refused, "HAProxy listens in another network namespace", nil},
+	"maxconn":               {1, neutral, "it only caps this one listener; the frontend's maxconn still applies", nil},
+	"mss":                   {1, neutral, whyListener, nil},
+	"nice":                  {1, neutral, whyListener, nil},
+	"process":               {1, neutral, whyListener, nil},
+	"thread":                {1, neutral, whyListener, nil},
+	"shards":                {1, neutral, whyListener, nil},
+	"tcp-ut":                {1, neutral, whyTCPTuning, nil},
+	"tfo":                   {0, neutral, "TCP fast open only saves a round trip", nil},
+	"v4v6":                  {0, neutral, whyListener, nil},
+	"v6only":                {0, neutral, whyListener, nil},
+	"idle-ping":             {1, neutral, whyListener, nil},
+	"ktls":                  {1, neutral, whyListener, nil},
+	"proto":                 {1, refused, "HAProxy speaks this protocol (e.g. h2 in clear text) to clients; tandem offers HTTP/2 over TLS only", nil},
+	"quic-cc-algo":          {1, refused, "HAProxy serves QUIC (HTTP/3); tandem does not", nil},
+	"quic-force-retry":      {0, refused, "HAProxy serves QUIC (HTTP/3); tandem does not", nil},
+	"transparent":           {0, refused, "HAProxy accepts connections for any address (transparent proxying)", nil},
 }
