@@ -68,7 +68,9 @@ var directiveCases = []directiveCase{
 		got: func(*config.Cluster) any { return nil }, warns: []string{"4: backend 'b' has no timeout"},
 		errs: []string{"3: 'option forwardfor except 127.0.0.0/8': HAProxy adds X-Forwarded-For as these options say"}},
 	{name: "option forwardfor in mode tcp is ignored", cfg: listenCfg("option forwardfor"),
-		got: func(c *config.Cluster) any { return []*bool{fe0(c).ForwardFor, be0(c).ForwardFor, be0(c).RetryIdempotent} }, want: []*bool{nil, nil, nil},
+		got: func(c *config.Cluster) any {
+			return []*bool{fe0(c).ForwardFor, be0(c).ForwardFor, be0(c).RetryIdempotent}
+		}, want: []*bool{nil, nil, nil},
 		warns: []string{"1: listen 'l' has no timeout", "3: 'option forwardfor' ignored: listen 'l' is in mode tcp"}},
 	{name: "option http-keep-alive is tandem's way", cfg: "defaults\n mode http\n option http-keep-alive\n option http-server-close\n" + backendCfg("option http-keep-alive"),
 		got: func(c *config.Cluster) any { return len(c.Backends) }, want: 1, warns: []string{"5: backend 'b' has no timeout"}},
