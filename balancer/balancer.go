@@ -86,6 +86,7 @@ type Balancer struct {
 
 	wg    sync.WaitGroup // every goroutine started by Apply or Run
 	conns connSet
+	park  atomic.Pointer[parker] // nil: idle connections are not parked
 }
 
 // New returns a Balancer serving nothing until Apply.
@@ -138,6 +139,11 @@ func (b *Balancer) Run(ctx context.Context) error {
 
 	b.wg.Add(1)
 	go b.maintain(ctx)
+	if p := newParker(b); p != nil {
+		b.park.Store(p)
+		b.wg.Add(1)
+		go p.run(ctx)
+	}
 	<-ctx.Done()
 	b.shutdown()
 	return nil

@@ -17,6 +17,13 @@ type attempt struct {
 	tPicked time.Time
 }
 
+// reset prepares a for a new request to be, keeping the pick filter it
+// has bound.
+func (a *attempt) reset(be *backend, key uint64) {
+	*a = attempt{p: pickState{okFn: a.p.okFn}}
+	a.p.reset(be, key)
+}
+
 // connectServer picks a server of be and connects to it (a pooled
 // connection first when pooled, unless fresh), retrying connect failures
 // up to be.retries times, on another server once redispatch says so. On

@@ -22,7 +22,6 @@ type exchange struct {
 	// req and resp alias bufs.reqHead and bufs.respHead (HTTP/2: the
 	// request's fields alias bufs.h2).
 	req, resp *http1.Head
-	pick      pickState
 
 	reqBody  bodyReader     // HTTP/1: the request payload from the client
 	src      countingReader // the request payload, whatever its source
@@ -52,8 +51,10 @@ type exchange struct {
 	tResp                         time.Time
 }
 
-// exchangeBufs are the buffers an exchange keeps across uses.
+// exchangeBufs are what an exchange keeps across uses: buffers, and the
+// attempt whose pick filter is bound once (roundTrip resets it).
 type exchangeBufs struct {
+	a                 attempt
 	reqHead, respHead http1.Head
 	reqRaw, respRaw   []byte        // the heads as received
 	out               []http1.Field // the response fields sent to the client

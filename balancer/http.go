@@ -14,7 +14,7 @@ import (
 // has a request in progress (longer heads are still accepted: they are
 // assembled in the exchange's head buffer). An idle keep-alive connection
 // over plain TCP holds none: it waits for readability without a buffer
-// (waitReadable) and takes one from readerPool when bytes arrive.
+// (idleWaiter) and takes one from readerPool when bytes arrive.
 const clientBufSize = 4 << 10
 
 var (
@@ -23,8 +23,9 @@ var (
 )
 
 // serveHTTP serves HTTP/1.x requests on cc until the client or the
-// balancer ends the connection.
-func (b *Balancer) serveHTTP(cc *clientConn) {
+// balancer ends the connection, or until it parks it (parked: the parker
+// owns the connection then). first is whether cc has served no request.
+func (b *Balancer) serveHTTP(cc *clientConn, first bool) (parked bool) {
 	tc := &timedConn{Conn: cc.conn}
 	var br *bufio.Reader
 	defer func() {
@@ -33,36 +34,31 @@ func (b *Balancer) serveHTTP(cc *clientConn) {
 			readerPool.Put(br)
 		}
 	}()
-	for first := true; ; first = false {
+	for ; ; first = false {
 		fe := b.cur.Load().byAddr[cc.l.key]
 		if fe == nil || b.stopped.Load() {
-			return
+			return false
 		}
 		if br == nil || br.Buffered() == 0 {
-			if first {
-				tc.readDeadline(deadline(cc.accepted, fe.tm.httpRequest))
-			} else {
-				tc.readDeadline(deadline(time.Now(), fe.tm.keepAlive))
-			}
 			if br != nil {
 				br.Reset(nil) // idle: give the buffer back while waiting
 				readerPool.Put(br)
 				br = nil
 			}
-			if _, err := waitReadable(cc.conn); err != nil {
-				return // idle timeout or close: nothing to answer
+			if ok, parked := b.waitIdle(cc, tc, fe, first); !ok {
+				return parked // idle timeout, close or parked: nothing to answer
 			}
 			br = readerPool.Get().(*bufio.Reader)
 			br.Reset(tc)
 			if _, err := br.Peek(1); err != nil {
-				return // idle timeout or close: nothing to answer
+				return false // idle timeout or close: nothing to answer
 			}
 			if fe = b.cur.Load().byAddr[cc.l.key]; fe == nil {
-				return
+				return false
 			}
 		}
 		if !cc.beginRequest() {
-			return
+			return false
 		}
 		start := cc.accepted
 		if !first {
@@ -74,9 +70,39 @@ func (b *Balancer) serveHTTP(cc *clientConn) {
 		putExchange(ex)
 		cc.endRequest()
 		if !keep {
-			return
+			return false
 		}
 	}
+}
+
+// waitIdle waits without a buffer until cc has bytes (ok), the request or
+// keep-alive timeout passes, or the client closes. A kept-alive connection
+// still idle after idleParkAfter is handed to the parker (parked).
+func (b *Balancer) waitIdle(cc *clientConn, tc *timedConn, fe *frontend, first bool) (ok, parked bool) {
+	if first {
+		tc.readDeadline(deadline(cc.accepted, fe.tm.httpRequest))
+		return cc.idle.wait(cc.conn) == nil, false
+	}
+	now := time.Now()
+	keepAlive := deadline(now, fe.tm.keepAlive)
+	grace := now.Add(idleParkAfter)
+	p := b.park.Load()
+	if p == nil || !cc.idle.canWait(cc.conn) || (!keepAlive.IsZero() && !grace.Before(keepAlive)) {
+		tc.readDeadline(keepAlive)
+		return cc.idle.wait(cc.conn) == nil, false
+	}
+	tc.readDeadline(grace)
+	err := cc.idle.wait(cc.conn)
+	switch {
+	case err == nil:
+		return true, false
+	case !isTimeout(err):
+		return false, false
+	case p.park(cc, keepAlive):
+		return false, true
+	}
+	tc.readDeadline(keepAlive) // the parker is stopping: wait here
+	return cc.idle.wait(cc.conn) == nil, false
 }
 
 func deadline(from time.Time, d time.Duration) time.Time {
@@ -171,7 +197,9 @@ func (b *Balancer) readRequest(ex *exchange, tc *timedConn, br *bufio.Reader) (k
 		}
 		return false, false
 	}
-	ex.tHead = time.Now()
+	if fe.alog != nil {
+		ex.tHead = time.Now()
+	}
 	ex.term = "PR" // until proxied: the balancer refuses the request
 	fe.rt.stats.requests.Add(1)
 	q := ex.req

@@ -25,15 +25,16 @@ const upBufSize = 8 << 10
 
 // upConn is a connection to a server.
 type upConn struct {
-	srv    *server
-	tc     timedConn
-	br     *bufio.Reader
-	bw     *bufio.Writer
-	idleAt int64 // unix ns when pooled
-	reused bool  // served a request before
-	rc     syscall.RawConn
-	peekFn func(uintptr) bool
-	peeked int // what the last peek saw: peekIdle, peekClosed or peekStray
+	srv     *server
+	tc      timedConn
+	br      *bufio.Reader
+	bw      *bufio.Writer
+	idleAt  int64 // unix ns when pooled
+	reused  bool  // served a request before
+	rc      syscall.RawConn
+	peekFn  func(uintptr) bool
+	peeked  int // what the last peek saw: peekIdle, peekClosed or peekStray
+	peekBuf [1]byte
 }
 
 // What a non-blocking peek at an idle server connection sees.
@@ -58,12 +59,11 @@ func (u *upConn) buffers() {
 // blocking, that the server has not closed the idle connection or sent
 // bytes since its last response.
 func (u *upConn) peek(fd uintptr) bool {
-	var b [1]byte
-	n, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+	n, errno := peekFD(fd, &u.peekBuf)
 	switch {
-	case err == unix.EAGAIN || err == unix.EWOULDBLOCK:
+	case errno == unix.EAGAIN:
 		u.peeked = peekIdle
-	case err == nil && n > 0:
+	case errno == 0 && n > 0:
 		u.peeked = peekStray
 	default:
 		u.peeked = peekClosed

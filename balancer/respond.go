@@ -196,9 +196,10 @@ func (w h1Writer) streamed() bool {
 }
 
 func writeStatusLine(w *bufio.Writer, status int, reason []byte) {
-	var num [3]byte
 	w.WriteString("HTTP/1.1 ")
-	w.Write(strconv.AppendInt(num[:0], int64(status), 10))
+	w.WriteByte(byte('0' + status/100))
+	w.WriteByte(byte('0' + status/10%10))
+	w.WriteByte(byte('0' + status%10))
 	w.WriteByte(' ')
 	w.Write(reason)
 	w.WriteString("\r\n")

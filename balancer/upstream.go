@@ -55,18 +55,18 @@ func (ex *exchange) persistence(now int64) *server {
 func (b *Balancer) roundTrip(ex *exchange) (int, error) {
 	be := ex.be
 	now := time.Now()
-	var a attempt
-	a.p.reset(be, balanceKey(be, ex.cc, ex.req.Target))
+	a := &ex.bufs.a
+	a.reset(be, balanceKey(be, ex.cc, ex.req.Target))
 	a.p.sticky = ex.persistence(now.UnixNano())
 	defer func() { ex.retries = a.retries }()
 	fresh := false
 	for {
-		s, u, err := b.connectServer(b.runCtx, &a, be, true, fresh)
+		s, u, err := b.connectServer(b.runCtx, a, be, true, fresh)
 		fresh = false
 		if s != nil {
 			ex.last = s
 		}
-		if err == errNoServer && b.refreshBackend(ex, &a) {
+		if err == errNoServer && b.refreshBackend(ex, a) {
 			be = ex.be
 			continue
 		}
@@ -84,7 +84,7 @@ func (b *Balancer) roundTrip(ex *exchange) (int, error) {
 			s.rtime.observe(ex.tResp.Sub(ex.tConn))
 			s.connOK()
 			ex.srv, ex.uc = s, u
-			stick(be, ex.cc, &a, s, now.UnixNano())
+			stick(be, ex.cc, a, s, now.UnixNano())
 			return 0, nil
 		}
 		ex.track(nil)
@@ -113,7 +113,7 @@ func (b *Balancer) roundTrip(ex *exchange) (int, error) {
 		s.stats.responseErrs.Add(1)
 		be.rt.stats.responseErrs.Add(1)
 		b.connFailed(s, err)
-		if !replayable || !be.retryIdem || !b.retry(&a, be, s) {
+		if !replayable || !be.retryIdem || !b.retry(a, be, s) {
 			return http502, err
 		}
 	}
