@@ -26,11 +26,11 @@ type Section struct {
 	Backend bool // a backend (else a frontend)
 	HTTP    bool // mode http
 	// ACLs maps a name to its criteria (several lines are OR-ed).
-	ACLs                                 map[string][]string
+	ACLs                                  map[string][]string
 	TCPRequest, HTTPRequest, HTTPResponse []string
-	HTTPAfterResponse, Redirect          []string
-	UseBackend, UseServer                []Switch
-	ErrorFiles                           map[int]string
+	HTTPAfterResponse, Redirect           []string
+	UseBackend, UseServer                 []Switch
+	ErrorFiles                            map[int]string
 }
 
 // Switch is one use_backend or use-server line.
@@ -356,7 +356,7 @@ func (p *parser) switches(field, what string, sws []Switch, add func(string, err
 			}
 			words, err := Split(c.text)
 			if err == nil {
-				sr.Cond, err = p.parseCond(c.name == "unless", words, 0)
+				sr.Cond, err = p.parseCond(c.name == "unless", words, -1)
 			}
 			if err != nil {
 				add(f+"."+c.name, err)

@@ -25,21 +25,21 @@ type LFNode struct {
 type LFVar uint8
 
 const (
-	LFNone          LFVar = iota
-	LFClientIP            // %ci
-	LFClientPort          // %cp
-	LFFrontendIP          // %fi
-	LFFrontendPort        // %fp
-	LFFrontend            // %f
-	LFBackend             // %b
-	LFServer              // %s
-	LFMethod              // %HM
-	LFURI                 // %HU
-	LFPath                // %HP
-	LFQuery               // %HQ
-	LFVersion             // %HV
-	LFStatus              // %ST
-	LFFrontendTransport   // %ft
+	LFNone              LFVar = iota
+	LFClientIP                // %ci
+	LFClientPort              // %cp
+	LFFrontendIP              // %fi
+	LFFrontendPort            // %fp
+	LFFrontend                // %f
+	LFBackend                 // %b
+	LFServer                  // %s
+	LFMethod                  // %HM
+	LFURI                     // %HU
+	LFPath                    // %HP
+	LFQuery                   // %HQ
+	LFVersion                 // %HV
+	LFStatus                  // %ST
+	LFFrontendTransport       // %ft
 )
 
 var lfVarNames = map[string]LFVar{

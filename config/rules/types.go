@@ -147,16 +147,16 @@ const (
 type Stage uint8
 
 const (
-	StageTCPConnection Stage = iota // tcp-request connection
-	StageTCPSession                 // tcp-request session
-	StageTCPContentFE               // tcp-request content in a frontend
-	StageHTTPRequestFE              // http-request and redirect in a frontend
-	StageUseBackend                 // use_backend
-	StageTCPContentBE               // tcp-request content in a backend
-	StageHTTPRequestBE              // http-request and redirect in a backend
-	StageUseServer                  // use-server
-	StageHTTPResponseBE             // http-response / http-after-response in a backend
-	StageHTTPResponseFE             // http-response / http-after-response in a frontend
+	StageTCPConnection  Stage = iota // tcp-request connection
+	StageTCPSession                  // tcp-request session
+	StageTCPContentFE                // tcp-request content in a frontend
+	StageHTTPRequestFE               // http-request and redirect in a frontend
+	StageUseBackend                  // use_backend
+	StageTCPContentBE                // tcp-request content in a backend
+	StageHTTPRequestBE               // http-request and redirect in a backend
+	StageUseServer                   // use-server
+	StageHTTPResponseBE              // http-response / http-after-response in a backend
+	StageHTTPResponseFE              // http-response / http-after-response in a frontend
 )
 
 var stageNames = [...]string{
