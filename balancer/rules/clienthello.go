@@ -10,72 +10,108 @@ var ErrNeedMore = errors.New("need more bytes")
 var errNotHello = errors.New("not a TLS handshake record")
 
 // ClientHello is what tcp-request content rules read from the first TLS
-// record a client sends (req.ssl_hello_type, req.ssl_sni, req.ssl_alpn;
-// HAProxy's payload.c). Slices point into the buffer parsed.
+// bytes a client sends (req.ssl_sni, req.ssl_alpn; HAProxy's payload.c).
+// Slices point into the buffer parsed.
 type ClientHello struct {
-	// Type is the handshake message type: 1 for a ClientHello, 0 unknown.
-	Type int
 	// SNI is the server_name extension's host name, nil if absent.
 	SNI []byte
 	// ALPN is the first protocol of the ALPN extension, nil if absent.
 	ALPN []byte
 }
 
-// ParseClientHello parses the first TLS record of b. It returns
-// ErrNeedMore while b is a valid but incomplete beginning (with Type set as
-// soon as it is known), and another error when b is not a TLS handshake
-// record or the hello is malformed. As HAProxy, it reads only the first
-// record: a hello split over records has no SNI.
+// HelloType is req.ssl_hello_type (payload.c smp_fetch_ssl_hello_type): the
+// handshake message type of a TLS record (1: ClientHello) once the whole
+// message has arrived. ErrNeedMore while it may still come.
+func HelloType(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, ErrNeedMore
+	}
+	if !(b[0] >= 0x14 && b[0] <= 0x17 || b[0] == 0xff) {
+		return 0, errNotHello
+	}
+	if len(b) < 9 {
+		return 0, ErrNeedMore
+	}
+	if int(b[1])<<16|int(b[2]) < 0x030000 || int(b[3])<<8|int(b[4]) < 4 {
+		return 0, errNotHello
+	}
+	if len(b) < 9+(int(b[6])<<16|int(b[7])<<8|int(b[8])) {
+		return 0, ErrNeedMore
+	}
+	return int(b[5]), nil
+}
+
+// ParseClientHello parses the TLS ClientHello at the start of b, as
+// payload.c smp_fetch_ssl_hello_sni does: a handshake record of TLS 1.0 or
+// later whose first message is a complete ClientHello. It returns
+// ErrNeedMore while b is a valid but incomplete beginning, and another
+// error when b is not a ClientHello or is malformed.
 func ParseClientHello(b []byte) (ClientHello, error) {
 	var h ClientHello
-	if len(b) >= 1 && b[0] != 0x16 || len(b) >= 2 && b[1] != 3 {
+	switch {
+	case len(b) == 0:
+		return h, ErrNeedMore
+	case b[0] != 0x16:
+		return h, errNotHello
+	case len(b) < 3:
+		return h, ErrNeedMore
+	case b[1] < 3:
+		return h, errNotHello
+	case len(b) < 5:
+		return h, ErrNeedMore
+	case int(b[3])<<8|int(b[4]) < 46: // too short to have an extension
 		return h, errNotHello
 	}
-	if len(b) < 6 {
+	msg := b[5:]
+	switch {
+	case len(msg) < 1:
+		return h, ErrNeedMore
+	case msg[0] != 1:
+		return h, errNotHello
+	case len(msg) < 4:
 		return h, ErrNeedMore
 	}
-	recLen := int(b[3])<<8 | int(b[4])
-	if recLen < 4 {
+	hsLen := int(msg[1])<<16 | int(msg[2])<<8 | int(msg[3])
+	if hsLen < 42 {
 		return h, errNotHello
 	}
-	h.Type = int(b[5])
-	if len(b) < 5+recLen {
+	if len(msg) < 4+hsLen {
 		return h, ErrNeedMore
 	}
-	rec := b[5 : 5+recLen]
-	if h.Type != 1 {
-		return h, nil
-	}
-	hsLen := int(rec[1])<<16 | int(rec[2])<<8 | int(rec[3])
-	if hsLen > len(rec)-4 {
+	r := reader{b: msg[4 : 4+hsLen]}
+	if ver := r.bytes(2); ver[0] < 3 || ver[1] < 1 { // TLS 1.0 at least
 		return h, errNotHello
 	}
-	body := rec[4 : 4+hsLen]
-	// client_version(2) random(32) session_id<0..32>
-	r := reader{b: body}
-	r.skip(2 + 32)
-	r.skip(r.u8())
-	r.skip(r.u16()) // cipher_suites
-	r.skip(r.u8())  // compression_methods
-	if r.bad || r.left() == 0 {
-		return h, r.err()
+	r.skip(32)
+	if sid := r.u8(); sid > 32 {
+		return h, errNotHello
+	} else {
+		r.skip(sid)
+	}
+	if cs := r.u16(); cs < 2 {
+		return h, errNotHello
+	} else {
+		r.skip(cs)
+	}
+	if cm := r.u8(); cm < 1 {
+		return h, errNotHello
+	} else {
+		r.skip(cm)
 	}
 	exts := reader{b: r.bytes(r.u16())}
-	for !r.bad && !exts.bad && exts.left() > 0 {
+	for !exts.bad && exts.left() >= 4 {
 		typ := exts.u16()
 		data := reader{b: exts.bytes(exts.u16())}
 		switch typ {
-		case 0: // server_name
+		case 0: // server_name: the first host_name entry
 			list := reader{b: data.bytes(data.u16())}
-			for !list.bad && list.left() > 0 {
+			for !list.bad && list.left() > 0 && h.SNI == nil {
 				kind := list.u8()
-				name := list.bytes(list.u16())
-				if kind == 0 && !list.bad && len(name) > 0 {
+				if name := list.bytes(list.u16()); kind == 0 && !list.bad {
 					h.SNI = name
-					break
 				}
 			}
-		case 16: // application_layer_protocol_negotiation
+		case 16: // application_layer_protocol_negotiation: the first one
 			list := reader{b: data.bytes(data.u16())}
 			if p := list.bytes(list.u8()); !list.bad && len(p) > 0 {
 				h.ALPN = p
@@ -83,7 +119,7 @@ func ParseClientHello(b []byte) (ClientHello, error) {
 		}
 	}
 	if r.bad || exts.bad {
-		return ClientHello{Type: h.Type}, errNotHello
+		return ClientHello{}, errNotHello
 	}
 	return h, nil
 }

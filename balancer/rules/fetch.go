@@ -185,31 +185,25 @@ func (s *State) fetchPayload(e *expr) (smp sample, ok, handled bool) {
 			return sample{}, false, true
 		}
 		return sample{t: crules.TypeBin, b: p[off : off+n]}, true, true
-	case crules.FetchReqSSLSNI, crules.FetchReqSSLHelloType, crules.FetchReqSSLALPN:
+	case crules.FetchReqSSLHelloType:
+		typ, err := HelloType(p)
+		if err == ErrNeedMore && !in.Final {
+			s.miss = true
+		}
+		return intSample(int64(typ)), err == nil, true
+	case crules.FetchReqSSLSNI, crules.FetchReqSSLALPN:
 		h, err := ParseClientHello(p)
-		if err == ErrNeedMore {
-			if !in.Final {
-				s.miss = true
-			}
+		if err == ErrNeedMore && !in.Final {
+			s.miss = true
+		}
+		v := h.SNI
+		if e.fetch == crules.FetchReqSSLALPN {
+			v = h.ALPN
+		}
+		if err != nil || v == nil {
 			return sample{}, false, true
 		}
-		if err != nil {
-			return sample{}, false, true
-		}
-		switch e.fetch {
-		case crules.FetchReqSSLHelloType:
-			return intSample(int64(h.Type)), true, true
-		case crules.FetchReqSSLSNI:
-			if h.SNI == nil {
-				return sample{}, false, true
-			}
-			return strSample(h.SNI), true, true
-		default:
-			if h.ALPN == nil {
-				return sample{}, false, true
-			}
-			return strSample(h.ALPN), true, true
-		}
+		return strSample(v), true, true
 	}
 	return sample{}, false, false
 }

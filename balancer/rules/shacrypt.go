@@ -177,8 +177,16 @@ func shaCryptEncode(b *strings.Builder, sum []byte, order []int) {
 }
 
 // shaCryptVerify reports whether password matches a $5$/$6$ hash, in
-// constant time over the hash's characters.
+// constant time over the hash's characters. A hash asking for fewer
+// rounds than the minimum never matches: the specification raises them,
+// but libxcrypt (Debian's crypt(3), which HAProxy calls) refuses them.
 func shaCryptVerify(password []byte, stored string) bool {
+	if r, ok := strings.CutPrefix(stored[min(3, len(stored)):], "rounds="); ok {
+		num, _, _ := strings.Cut(r, "$")
+		if n, err := strconv.Atoi(num); err != nil || n < shaCryptMinRounds {
+			return false
+		}
+	}
 	got, err := shaCrypt(password, stored)
 	if err != nil {
 		return false

@@ -141,7 +141,7 @@ func applyOp(op Op, lo, hi int64) (int64, int64) {
 // names are not resolved (the config is the same on every node).
 func ParseIPPattern(s string) (netip.Prefix, error) {
 	addr, mask, hasMask := strings.Cut(s, "/")
-	if a, err := netip.ParseAddr(addr); err == nil && a.Is6() && !a.Is4In6() {
+	if a, err := netip.ParseAddr(addr); err == nil && a.Is6() {
 		bits := 128
 		if hasMask {
 			n, err := strconv.Atoi(mask)
