@@ -152,7 +152,7 @@ func (s *State) authField(f crules.Fetch) (sample, bool) {
 // (http_acl.c pat_match_auth).
 type groupIndex struct{ groups []string }
 
-func (x *groupIndex) lookup(s *State, smp *sample) int {
+func (x *groupIndex) lookup(s *State, smp sample) int {
 	ul := int(smp.i)
 	if ul < 0 || ul >= len(s.prog.userlists) {
 		return -1

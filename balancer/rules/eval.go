@@ -123,7 +123,7 @@ func (s *State) match(c *criterion, smp *sample) bool {
 		}
 	}
 	for _, x := range c.idx {
-		if x.lookup(s, smp) >= 0 {
+		if x.lookup(s, *smp) >= 0 {
 			return true
 		}
 	}

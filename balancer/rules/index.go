@@ -17,12 +17,12 @@ import (
 // longest prefix wins, ip a prefix tree where the longest network wins).
 // lookup returns the pattern's position in file order, or -1.
 type index interface {
-	lookup(s *State, smp *sample) int
+	lookup(s *State, smp sample) int
 }
 
 // keyBytes returns the sample bytes to look up, lower-cased into the arena
 // when the patterns were (-i).
-func keyBytes(s *State, smp *sample, icase bool) []byte {
+func keyBytes(s *State, smp sample, icase bool) []byte {
 	if !icase {
 		return smp.b
 	}
@@ -74,7 +74,7 @@ func newStrIndex(pats []string, icase bool) *strIndex {
 	return x
 }
 
-func (x *strIndex) lookup(s *State, smp *sample) int {
+func (x *strIndex) lookup(s *State, smp sample) int {
 	if i, ok := x.m[string(keyBytes(s, smp, x.icase))]; ok {
 		return int(i)
 	}
@@ -110,7 +110,7 @@ func newAffixIndex(pats []string, suffix, icase bool) *affixIndex {
 	return x
 }
 
-func (x *affixIndex) lookup(s *State, smp *sample) int {
+func (x *affixIndex) lookup(s *State, smp sample) int {
 	key := keyBytes(s, smp, x.icase)
 	best := -1
 	for _, l := range x.lens {
@@ -174,7 +174,7 @@ func newWordIndex(pats []string, dom, icase bool) *wordIndex {
 	return x
 }
 
-func (x *wordIndex) lookup(s *State, smp *sample) int {
+func (x *wordIndex) lookup(s *State, smp sample) int {
 	key := keyBytes(s, smp, x.icase)
 	var starts, ends [maxWordBounds]int
 	ns, ne := 0, 0
@@ -238,7 +238,7 @@ type subIndex struct {
 	icase bool
 }
 
-func (x *subIndex) lookup(s *State, smp *sample) int {
+func (x *subIndex) lookup(s *State, smp sample) int {
 	key := keyBytes(s, smp, x.icase)
 	for i, p := range x.pats {
 		if bytes.Contains(key, p) {
@@ -253,7 +253,7 @@ type regIndex struct {
 	res []*regexp.Regexp
 }
 
-func (x *regIndex) lookup(_ *State, smp *sample) int {
+func (x *regIndex) lookup(_ *State, smp sample) int {
 	for i, re := range x.res {
 		if re.Match(smp.b) {
 			return i
@@ -268,7 +268,7 @@ type rangeIndex struct {
 	length   bool
 }
 
-func (x *rangeIndex) lookup(_ *State, smp *sample) int {
+func (x *rangeIndex) lookup(_ *State, smp sample) int {
 	v := smp.i
 	if x.length {
 		v = int64(len(smp.b))
@@ -284,7 +284,7 @@ func (x *rangeIndex) lookup(_ *State, smp *sample) int {
 // binIndex matches a binary sample exactly.
 type binIndex struct{ pats [][]byte }
 
-func (x *binIndex) lookup(_ *State, smp *sample) int {
+func (x *binIndex) lookup(_ *State, smp sample) int {
 	for i, p := range x.pats {
 		if bytes.Equal(p, smp.b) {
 			return i
@@ -302,7 +302,7 @@ type methIndex struct {
 
 var knownMethods = []string{"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "CONNECT", "TRACE"}
 
-func (x *methIndex) lookup(_ *State, smp *sample) int {
+func (x *methIndex) lookup(_ *State, smp sample) int {
 	for i, p := range x.pats {
 		if bytes.Equal(p, smp.b) {
 			return i

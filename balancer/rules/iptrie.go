@@ -29,7 +29,7 @@ func (x *ipIndex) insert(p netip.Prefix, val int32) {
 	x.v6.insert(b[:], p.Bits(), val)
 }
 
-func (x *ipIndex) lookup(_ *State, smp *sample) int {
+func (x *ipIndex) lookup(_ *State, smp sample) int {
 	a := smp.a
 	if !a.IsValid() {
 		return -1

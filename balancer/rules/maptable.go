@@ -58,7 +58,7 @@ func (cc *compiler) mapTable(file string, def *crules.ConvDef) *mapTable {
 // default value when there is one and fails otherwise (7.3.1 "map").
 func (s *State) convMap(c *conv, smp *sample) bool {
 	m := c.m
-	i := m.idx.lookup(s, smp)
+	i := m.idx.lookup(s, *smp)
 	if i < 0 {
 		if len(c.args) < 2 {
 			return false
