@@ -223,18 +223,17 @@ func (s *State) replaceFields(r *rule, f Fields, ed FieldEditor) {
 }
 
 // replaceElements rewrites the matching comma-separated elements of a
-// value, keeping the separators between them as they were.
+// value. A replaced element loses the blanks around it, as HAProxy
+// replaces the value with its surrounding spaces (http_htx.c
+// http_replace_header_value): "a, 10.0.0.1" becomes "a,private".
 func (s *State) replaceElements(re *regexp.Regexp, v, tmpl []byte) ([]byte, bool) {
-	out := s.alloc(0)[:0:0]
+	var out []byte
 	changed := false
 	last, pos := 0, 0
 	for pos <= len(v) {
 		start := pos
 		el, _ := nextElement(v, &pos)
-		off := start
-		for off < len(v) && (v[off] == ' ' || v[off] == '\t') {
-			off++
-		}
+		end := min(pos-1, len(v)) // the comma after the element, or the end
 		m := re.FindSubmatchIndex(el)
 		if m == nil {
 			continue
@@ -243,14 +242,17 @@ func (s *State) replaceElements(re *regexp.Regexp, v, tmpl []byte) ([]byte, bool
 		if !ok {
 			continue
 		}
-		out = append(out, v[last:off]...)
+		if out == nil {
+			out = s.alloc(len(v) + len(rep))[:0]
+		}
+		out = append(out, v[last:start]...)
 		out = append(out, rep...)
-		last = off + len(el)
+		last = end
 		changed = true
 	}
 	if !changed {
 		return v, false
 	}
 	out = append(out, v[last:]...)
-	return s.concat(out), true
+	return out, true
 }

@@ -11,9 +11,9 @@ import (
 // (HAProxy's SMP_OPT_ITERATE and SMP_F_NOT_LAST): "hdr(x) -m str a"
 // matches if any value of any x field is "a".
 type iter struct {
-	acl  bool // asked by an ACL: every value in turn
-	more bool // set by the fetch: another value may follow
-	a, b int  // fetch-specific positions
+	acl     bool // asked by an ACL: every value in turn
+	more    bool // set by the fetch: another value may follow
+	a, b, c int  // fetch-specific positions
 }
 
 // eval evaluates an expression: the fetch then each converter.

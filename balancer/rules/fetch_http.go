@@ -72,6 +72,12 @@ func (s *State) fetchHTTP(e *expr, it *iter) (sample, bool) {
 	method, target, version := req.Line()
 	switch e.fetch {
 	case crules.FetchMethod:
+		// HAProxy keeps the method it parsed (txn->meth) for the known
+		// methods: after set-method, "method" still gives the original
+		// (http_fetch.c smp_fetch_meth).
+		if s.origSet && isKnownMethod(s.origMethod) {
+			return sample{t: crules.TypeMeth, b: s.origMethod}, true
+		}
 		return sample{t: crules.TypeMeth, b: method}, true
 	case crules.FetchURL:
 		return strSample(target), true
@@ -101,6 +107,20 @@ func (s *State) fetchHTTP(e *expr, it *iter) (sample, bool) {
 		return intSample(n), true
 	case crules.FetchReqVer:
 		return strSample(bytes.TrimPrefix(version, httpSlash)), true
+	case crules.FetchReqHdrs:
+		// The header block in HTTP/1 form, each field and the end CRLF
+		// terminated (http_fetch.c smp_fetch_hdrs).
+		n := 2
+		for i, c := 0, req.NumFields(); i < c; i++ {
+			name, v := req.Field(i)
+			n += len(name) + 2 + len(v) + 2
+		}
+		out := s.alloc(n)[:0]
+		for i, c := 0, req.NumFields(); i < c; i++ {
+			name, v := req.Field(i)
+			out = append(append(append(append(out, name...), ": "...), v...), "\r\n"...)
+		}
+		return sample{t: crules.TypeBin, b: append(out, "\r\n"...)}, true
 	case crules.FetchReqProtoHTTP:
 		return boolSample(true), true
 	case crules.FetchCaptureReqURI:
@@ -222,8 +242,10 @@ func hdrCount(f Fields, e *expr, full bool) (sample, bool) {
 }
 
 // cookie returns cookie values from the Cookie fields (Set-Cookie for the
-// response): every one in turn for an ACL, else the last one (the first
-// cookie when no name is given) (configuration.txt 7.3.6 "req.cook").
+// response), walking their comma-separated elements as http_fetch.c
+// smp_fetch_cookie does: every cookie in turn for an ACL, else the last
+// one, or the first one when no name is given (configuration.txt 7.3.6
+// "req.cook").
 func (s *State) cookie(e *expr, it *iter, response bool) (sample, bool) {
 	f, hname := Fields(s.In.Req), cookieName
 	if response {
@@ -237,15 +259,15 @@ func (s *State) cookie(e *expr, it *iter, response bool) (sample, bool) {
 		name = e.args[0].s
 	}
 	if it.acl {
-		v, ok := nextCookieField(f, hname, name, &it.a, &it.b)
+		v, ok := nextCookieValue(f, hname, name, !response, &it.a, &it.b, &it.c)
 		it.more = ok
 		return strSample(v), ok
 	}
-	fi, pos := 0, 0
+	var fi, pos, cpos int
 	var last []byte
 	found := false
 	for {
-		v, ok := nextCookieField(f, hname, name, &fi, &pos)
+		v, ok := nextCookieValue(f, hname, name, !response, &fi, &pos, &cpos)
 		if !ok {
 			break
 		}
@@ -262,16 +284,25 @@ var (
 	setCookieName = []byte("set-cookie")
 )
 
-// nextCookieField walks the cookies of every field named hname.
-func nextCookieField(f Fields, hname, name []byte, fi, pos *int) ([]byte, bool) {
-	for n := f.NumFields(); *fi < n; *fi, *pos = *fi+1, 0 {
-		fn, fv := f.Field(*fi)
-		if !bytes.EqualFold(fn, hname) {
+// nextCookieValue walks the cookies of the comma-separated elements of the
+// fields named hname: field *fi, element start *es, cookie position *cp in
+// the element (0: from its start). Elements shorter than the name plus one
+// byte are skipped, as HAProxy does.
+func nextCookieValue(f Fields, hname, name []byte, list bool, fi, es, cp *int) ([]byte, bool) {
+	for *fi < f.NumFields() {
+		n, fv := f.Field(*fi)
+		if !bytes.EqualFold(n, hname) || *es > len(fv) {
+			*fi, *es, *cp = *fi+1, 0, 0
 			continue
 		}
-		if v, ok := nextCookie(fv, name, pos); ok {
-			return v, true
+		next := *es
+		el, _ := nextElement(fv, &next)
+		if len(el) >= len(name)+1 {
+			if v, ok := extractCookie(el, name, list, cp); ok {
+				return v, true
+			}
 		}
+		*es, *cp = next, 0
 	}
 	return nil, false
 }

@@ -302,6 +302,8 @@ type methIndex struct {
 
 var knownMethods = []string{"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "CONNECT", "TRACE"}
 
+func isKnownMethod(m []byte) bool { return slices.Contains(knownMethods, string(m)) }
+
 func (x *methIndex) lookup(_ *State, smp sample) int {
 	for i, p := range x.pats {
 		if bytes.Equal(p, smp.b) {

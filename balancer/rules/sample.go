@@ -201,8 +201,9 @@ func (s *State) convert(c *conv, smp *sample) bool {
 	case crules.ConvIPMask:
 		return convIPMask(c, smp)
 	case crules.ConvHostOnly:
+		// The host without its port, lower-cased (configuration.txt 7.3.1).
 		h, _ := splitHostPort(smp.b)
-		smp.b = h
+		smp.b = keyBytes(s, strSample(h), true)
 	case crules.ConvPortOnly:
 		_, p := splitHostPort(smp.b)
 		n, _ := parseLeadingInt(p, false)

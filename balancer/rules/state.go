@@ -22,8 +22,9 @@ type State struct {
 	reply Reply
 
 	// origURI is the request-target as first seen (capture.req.uri).
-	origURI []byte
-	origSet bool
+	origURI    []byte
+	origMethod []byte
+	origSet    bool
 	// auth caches http_auth results for this request (userlist index ->
 	// user index +1, -1 for "checked, no valid user").
 	auth      []int
@@ -149,9 +150,9 @@ func (s *State) captureURI() {
 	if s.origSet || s.In.Req == nil {
 		return
 	}
-	_, target, _ := s.In.Req.Line()
-	s.buf.orig = append(s.buf.orig[:0], target...)
-	s.origURI, s.origSet = s.buf.orig, true
+	method, target, _ := s.In.Req.Line()
+	s.buf.orig = append(append(s.buf.orig[:0], target...), method...)
+	s.origURI, s.origMethod, s.origSet = s.buf.orig[:len(target)], s.buf.orig[len(target):], true
 }
 
 func (s *State) getVar(slot int, scope crules.Scope) (value, bool) {

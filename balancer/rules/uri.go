@@ -132,32 +132,77 @@ func urlParam(t []byte, name []byte, delim byte, pos *int) ([]byte, bool) {
 	return t[vstart:vend], true
 }
 
-// nextCookie finds the next cookie named name (any name if empty) in a
-// Cookie header value from *pos: "name=value" pairs separated by ';' with
-// spaces around names and values ignored (RFC 6265; http_fetch.c
-// smp_fetch_cookie with http_extract_cookie_value).
-func nextCookie(v []byte, name []byte, pos *int) ([]byte, bool) {
-	for *pos < len(v) {
-		end := bytes.IndexByte(v[*pos:], ';')
-		var pair []byte
-		if end < 0 {
-			pair = v[*pos:]
-			*pos = len(v)
-		} else {
-			pair = v[*pos : *pos+end]
-			*pos += end + 1
+// extractCookie finds the next cookie named name (any name if empty) in
+// one header value element from *pos, as http.c http_extract_cookie_value
+// does: spaces around names and values are ignored, a value may be quoted,
+// ';' (and ',' in request Cookie lists) separate cookies, names starting
+// with '$' are attributes, a cookie without '=' is ignored. Like HAProxy it
+// stops looking once fewer than len(name)+2 bytes remain, so a final empty
+// "name=" is not found.
+func extractCookie(h []byte, name []byte, list bool, pos *int) ([]byte, bool) {
+	sp := func(c byte) bool { return c == ' ' || c == '\t' }
+	for att := *pos; att+len(name)+1 < len(h); {
+		for att < len(h) && sp(h[att]) {
+			att++
 		}
-		eq := bytes.IndexByte(pair, '=')
-		if eq < 0 {
-			continue
+		eq, attEnd := att, att
+		for eq < len(h) {
+			c := h[eq]
+			if c == '=' || c == ';' || list && c == ',' {
+				break
+			}
+			eq++
+			if !sp(c) {
+				attEnd = eq
+			}
 		}
-		n, val := pair[:eq], pair[eq+1:]
-		n = bytes.Trim(n, " \t")
-		if len(name) == 0 || bytes.Equal(n, name) {
-			return bytes.Trim(val, " \t"), true
+		valBeg, valEnd, next := eq, eq, eq
+		if eq < len(h) && h[eq] == '=' {
+			valBeg = eq + 1
+			for valBeg < len(h) && sp(h[valBeg]) {
+				valBeg++
+			}
+			next = cookieValueEnd(h, valBeg)
+			valEnd = next
+			for valEnd > valBeg && sp(h[valEnd-1]) {
+				valEnd--
+			}
 		}
+		switch {
+		case att < len(h) && h[att] == '$', eq == next:
+			// an attribute, or no '=': skip
+		case len(name) == 0 || attEnd-att == len(name) && bytes.Equal(h[att:attEnd], name):
+			*pos = next + 1
+			return h[valBeg:valEnd], true
+		case !list:
+			return nil, false // a Set-Cookie has its name in the first pair only
+		}
+		att = next + 1
 	}
 	return nil, false
+}
+
+// cookieValueEnd is http.c http_find_cookie_value_end: the first ',' or ';'
+// outside a quoted string.
+func cookieValueEnd(h []byte, i int) int {
+	quoted, pair := false, false
+	for ; i < len(h); i++ {
+		switch c := h[i]; {
+		case pair:
+			pair = false
+		case quoted:
+			if c == '\\' {
+				pair = true
+			} else if c == '"' {
+				quoted = false
+			}
+		case c == '"':
+			quoted = true
+		case c == ',' || c == ';':
+			return i
+		}
+	}
+	return i
 }
 
 // nextElement returns the next comma-separated element of a header value

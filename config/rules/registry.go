@@ -86,6 +86,7 @@ const (
 	FetchResCook
 	FetchResCookCnt
 	FetchResVer
+	FetchReqHdrs
 	fetchDirectional // "hdr", "cookie": request or response by stage (resolved by the parser)
 )
 
@@ -166,6 +167,7 @@ var fetchDefs = []FetchDef{
 	{Name: "urlp_val", ID: FetchURLParamVal, Args: []ArgKind{ArgStr, ArgStr}, Out: TypeInt, Src: httpReq},
 	{Name: "url_port", ID: FetchURLPort, Out: TypeInt, Src: httpReq},
 	{Name: "req.ver", ID: FetchReqVer, Out: TypeStr, Src: httpReq},
+	{Name: "req.hdrs", ID: FetchReqHdrs, Out: TypeBin, Src: httpReq},
 	{Name: "req_ver", ID: FetchReqVer, Out: TypeStr, Src: httpReq},
 	{Name: "http_auth", ID: FetchHTTPAuth, Args: []ArgKind{ArgUserlist}, MinArgs: 1, Out: TypeBool, Src: httpReq},
 	{Name: "http_auth_group", ID: FetchHTTPAuthGroup, Args: []ArgKind{ArgUserlist}, MinArgs: 1, Out: TypeStr, Src: httpReq},
