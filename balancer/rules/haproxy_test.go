@@ -246,7 +246,9 @@ type answer struct {
 
 var comparedFields = []string{"location", "set-cookie", "www-authenticate", "x-a", "x-after", "content-type"}
 
-func haproxyAnswers(t *testing.T) [][]answer {
+// startHAProxy runs Debian's haproxy on cfg (files written beside it)
+// until the test ends, once the listener on port waitPort accepts.
+func startHAProxy(t *testing.T, cfg string, files map[string]string, waitPort int) {
 	t.Helper()
 	bin, err := exec.LookPath("haproxy")
 	if err != nil {
@@ -256,33 +258,38 @@ func haproxyAnswers(t *testing.T) [][]answer {
 		t.Skip("haproxy is not installed (apt-get install haproxy); the differential test needs Debian's HAProxy 2.6")
 	}
 	dir := t.TempDir()
-	for n, c := range diffFiles {
+	for n, c := range files {
 		if err := os.WriteFile(filepath.Join(dir, n), []byte(c), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+	path := filepath.Join(dir, "haproxy.cfg")
+	full := "global\n  maxconn 200\ndefaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n" + cfg
+	if err := os.WriteFile(path, []byte(full), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-f", path, "-db")
+	cmd.Dir = dir
+	out := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	waitListening(t, waitPort, out)
+}
+
+func haproxyAnswers(t *testing.T) [][]answer {
+	t.Helper()
 	ports := freePorts(t, len(diffCases))
 	var cfg strings.Builder
-	cfg.WriteString("global\n  maxconn 200\ndefaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n")
 	for i, c := range diffCases {
 		cfg.WriteString(c.cfg(fmt.Sprintf("f%d", i), ports[i]))
 	}
 	for _, be := range diffBackends {
 		fmt.Fprintf(&cfg, "backend %s\n  http-request %s\n", be, fmt.Sprintf(reflect, be))
 	}
-	path := filepath.Join(dir, "haproxy.cfg")
-	if err := os.WriteFile(path, []byte(cfg.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-f", path, "-db")
-	cmd.Dir = dir
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	waitListening(t, ports[len(ports)-1], &out)
+	startHAProxy(t, cfg.String(), diffFiles, ports[len(ports)-1])
 	all := make([][]answer, len(diffCases))
 	for i, c := range diffCases {
 		for _, r := range c.requests {

@@ -157,6 +157,8 @@ func (p *parser) parseCriterionExpr(c *Criterion, w Word) error {
 		n++
 	}
 	text, base := w.Text, w.Pos
+	p.inCriterion = true
+	defer func() { p.inCriterion = false }()
 	kw, isKW := aclKeywords[w.Text[:n]]
 	if isKW {
 		c.Keyword = w.Text[:n]

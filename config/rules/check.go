@@ -93,6 +93,7 @@ type parser struct {
 	aclSyntaxBad map[string]bool
 	mapsChecked  map[string]error
 	userlist     string // the userlist of the criterion being parsed (groups)
+	inCriterion  bool   // parsing an ACL criterion's expression
 }
 
 // Check parses and checks every rule of a section. It returns the program

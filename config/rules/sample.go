@@ -186,6 +186,9 @@ func (p *parser) checkFetchUse(e *Expr, def *FetchDef, pos int) error {
 		}
 	}
 	if !src.validAt(p.stage) {
+		if p.inCriterion {
+			return errAt(pos, "fetch %q cannot be used in %s rules: what it reads is not available there (HAProxy warns that such a condition never matches)", e.Name, p.stage)
+		}
 		return errAt(pos, "fetch %q cannot be used in %s rules: what it reads is not available there", e.Name, p.stage)
 	}
 	if src.http() && !p.http {
