@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -235,7 +236,7 @@ func (cc *compiler) args(as []crules.Arg) []arg {
 			bits, _ := crules.ParseIPPattern("0.0.0.0/" + a.Text)
 			x.i = int64(bits.Bits())
 		case crules.ArgMask6:
-			fmt.Sscan(a.Text, &x.i)
+			x.i, _ = strconv.ParseInt(a.Text, 10, 64)
 		}
 		out[i] = x
 	}

@@ -74,12 +74,12 @@ func (s *State) fetch(e *expr, it *iter) (sample, bool) {
 		if in.Backend < 0 {
 			return sample{}, false
 		}
-		return strSample(s.prog.backends[in.Backend].nameBytes()), true
+		return strSample(s.prog.backends[in.Backend].nameB), true
 	case crules.FetchFeName:
 		if s.fe == nil {
 			return sample{}, false
 		}
-		return strSample(s.fe.nameBytes()), true
+		return strSample(s.fe.nameB), true
 	case crules.FetchSrvName:
 		return s.serverName()
 	}
@@ -91,8 +91,6 @@ func (s *State) fetch(e *expr, it *iter) (sample, bool) {
 	}
 	return s.fetchHTTP(e, it)
 }
-
-func (px *Proxy) nameBytes() []byte { return px.nameB }
 
 func (s *State) serverIndex(a arg) (int, bool) {
 	if a.n < 0 || a.n >= len(s.prog.backends) {

@@ -9,16 +9,24 @@ import (
 // fetchHTTP handles the fetches of the request and response heads
 // (configuration.txt 7.3.6).
 func (s *State) fetchHTTP(e *expr, it *iter) (sample, bool) {
+	if smp, ok, handled := s.fetchFields(e, it); handled {
+		return smp, ok
+	}
+	return s.fetchRequest(e, it)
+}
+
+// fetchFields handles header, cookie and status fetches.
+func (s *State) fetchFields(e *expr, it *iter) (sample, bool, bool) {
 	req, res := s.In.Req, s.In.Res
 	switch e.fetch {
 	case crules.FetchReqHdr, crules.FetchReqFhdr:
-		return s.hdr(req, e, it, e.fetch == crules.FetchReqFhdr)
+		return withHandled(s.hdr(req, e, it, e.fetch == crules.FetchReqFhdr))
 	case crules.FetchResHdr, crules.FetchResFhdr:
-		return s.hdr(res, e, it, e.fetch == crules.FetchResFhdr)
+		return withHandled(s.hdr(res, e, it, e.fetch == crules.FetchResFhdr))
 	case crules.FetchReqHdrCnt, crules.FetchReqFhdrCnt:
-		return hdrCount(req, e, e.fetch == crules.FetchReqFhdrCnt)
+		return withHandled(hdrCount(req, e, e.fetch == crules.FetchReqFhdrCnt))
 	case crules.FetchResHdrCnt, crules.FetchResFhdrCnt:
-		return hdrCount(res, e, e.fetch == crules.FetchResFhdrCnt)
+		return withHandled(hdrCount(res, e, e.fetch == crules.FetchResFhdrCnt))
 	case crules.FetchReqHdrIP, crules.FetchResHdrIP:
 		f := Fields(req)
 		if e.fetch == crules.FetchResHdrIP {
@@ -27,13 +35,13 @@ func (s *State) fetchHTTP(e *expr, it *iter) (sample, bool) {
 		for {
 			smp, ok := s.hdr(f, e, it, false)
 			if !ok {
-				return smp, false
+				return withHandled(smp, false)
 			}
 			if a, ok := parseHdrIP(smp.b); ok {
-				return sample{t: crules.TypeAddr, a: a}, true
+				return withHandled(sample{t: crules.TypeAddr, a: a}, true)
 			}
 			if !it.more {
-				return sample{}, false
+				return withHandled(sample{}, false)
 			}
 		}
 	case crules.FetchReqHdrVal, crules.FetchResHdrVal:
@@ -43,29 +51,36 @@ func (s *State) fetchHTTP(e *expr, it *iter) (sample, bool) {
 		}
 		smp, ok := s.hdr(f, e, it, false)
 		if !ok {
-			return smp, false
+			return withHandled(smp, false)
 		}
 		n, ok := parseLeadingInt(bytes.TrimLeft(smp.b, " \t"), true)
-		return intSample(n), ok
+		return withHandled(intSample(n), ok)
 	case crules.FetchReqCook, crules.FetchResCook:
-		return s.cookie(e, it, e.fetch == crules.FetchResCook)
+		return withHandled(s.cookie(e, it, e.fetch == crules.FetchResCook))
 	case crules.FetchReqCookCnt, crules.FetchResCookCnt:
-		return s.cookieCount(e, e.fetch == crules.FetchResCookCnt)
+		return withHandled(s.cookieCount(e, e.fetch == crules.FetchResCookCnt))
 	case crules.FetchReqCookVal:
 		smp, ok := s.cookie(e, it, false)
 		if !ok {
-			return smp, false
+			return withHandled(smp, false)
 		}
 		n, ok := parseLeadingInt(smp.b, true)
-		return intSample(n), ok
+		return withHandled(intSample(n), ok)
 	case crules.FetchStatus:
 		if res == nil {
-			return sample{}, false
+			return withHandled(sample{}, false)
 		}
-		return intSample(int64(res.Status())), true
+		return withHandled(intSample(int64(res.Status())), true)
 	case crules.FetchResVer:
-		return sample{}, false // response versions are not exposed by the view
+		return sample{}, false, true // response versions are not exposed by the view
 	}
+	return sample{}, false, false
+}
+
+// fetchRequest handles the fetches of the request line and of the
+// request's authentication.
+func (s *State) fetchRequest(e *expr, it *iter) (sample, bool) {
+	req := s.In.Req
 	if req == nil {
 		return sample{}, false
 	}
@@ -356,3 +371,6 @@ func (s *State) urlParamFetch(e *expr, it *iter, target []byte) (sample, bool) {
 	}
 	return strSample(v), true
 }
+
+// withHandled adds the "handled" result of fetchFields.
+func withHandled(smp sample, ok bool) (sample, bool, bool) { return smp, ok, true }

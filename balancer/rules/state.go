@@ -132,7 +132,7 @@ func (s *State) alloc(n int) []byte {
 	return a[len(a) : len(a)+n : len(a)+n]
 }
 
-// appendArena returns a slice of the arena holding the concatenation.
+// concat returns a slice of the arena holding the parts one after another.
 func (s *State) concat(parts ...[]byte) []byte {
 	n := 0
 	for _, p := range parts {

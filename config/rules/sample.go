@@ -201,62 +201,9 @@ func (p *parser) checkFetchUse(e *Expr, def *FetchDef, pos int) error {
 // does: quotes and backslashes protect ',' and ')'; an empty optional
 // argument is absent.
 func (p *parser) parseArgs(s string, i, base int, name string, kinds []ArgKind, min int) ([]Arg, int, error) {
-	var raw []string
-	var rawPos []int
-	if i < len(s) && s[i] == '(' {
-		open := i
-		i++
-		var cur strings.Builder
-		var quote byte
-		argStart := i
-		for {
-			if i >= len(s) {
-				return nil, i, errAt(base+open, "%s: missing ')'", name)
-			}
-			c := s[i]
-			switch {
-			case quote == 0 && (c == ',' || c == ')'):
-				raw = append(raw, cur.String())
-				rawPos = append(rawPos, base+argStart)
-				cur.Reset()
-				i++
-				argStart = i
-				if c == ')' {
-					goto done
-				}
-				continue
-			case c == '"' && quote != '\'', c == '\'' && quote != '"':
-				if quote == 0 {
-					quote = c
-				} else {
-					quote = 0
-				}
-			case c == '\\' && quote != '\'' && i+1 < len(s):
-				switch n := s[i+1]; n {
-				case '\\', ' ', '"', '\'':
-					cur.WriteByte(n)
-					i++
-				case 'r':
-					cur.WriteByte('\r')
-					i++
-				case 'n':
-					cur.WriteByte('\n')
-					i++
-				case 't':
-					cur.WriteByte('\t')
-					i++
-				default:
-					cur.WriteByte('\\')
-				}
-			default:
-				cur.WriteByte(c)
-			}
-			i++
-		}
-	done:
-		if len(raw) == 1 && raw[0] == "" && s[open+1] == ')' {
-			raw, rawPos = nil, nil // "()" has no argument
-		}
+	raw, rawPos, i, err := scanArgs(s, i, base, name)
+	if err != nil {
+		return nil, i, err
 	}
 	if len(raw) > len(kinds) {
 		if len(kinds) == 0 {
@@ -285,6 +232,65 @@ func (p *parser) parseArgs(s string, i, base int, name string, kinds []ArgKind, 
 		return nil, i, errAt(base+i-1, "%s: missing argument %d (%s)", name, len(args)+1, argKindName(kinds[len(args)]))
 	}
 	return args, i, nil
+}
+
+// scanArgs reads the raw arguments of "(a,b)" at s[i:], when present.
+func scanArgs(s string, i, base int, name string) (raw []string, rawPos []int, next int, err error) {
+	if i >= len(s) || s[i] != '(' {
+		return nil, nil, i, nil
+	}
+	open := i
+	i++
+	var cur strings.Builder
+	var quote byte
+	argStart := i
+	for {
+		if i >= len(s) {
+			return nil, nil, i, errAt(base+open, "%s: missing ')'", name)
+		}
+		c := s[i]
+		switch {
+		case quote == 0 && (c == ',' || c == ')'):
+			raw = append(raw, cur.String())
+			rawPos = append(rawPos, base+argStart)
+			cur.Reset()
+			i++
+			argStart = i
+			if c == ')' {
+				if len(raw) == 1 && raw[0] == "" && s[open+1] == ')' {
+					return nil, nil, i, nil // "()" has no argument
+				}
+				return raw, rawPos, i, nil
+			}
+			continue
+		case c == '"' && quote != '\'', c == '\'' && quote != '"':
+			if quote == 0 {
+				quote = c
+			} else {
+				quote = 0
+			}
+		case c == '\\' && quote != '\'' && i+1 < len(s):
+			switch n := s[i+1]; n {
+			case '\\', ' ', '"', '\'':
+				cur.WriteByte(n)
+				i++
+			case 'r':
+				cur.WriteByte('\r')
+				i++
+			case 'n':
+				cur.WriteByte('\n')
+				i++
+			case 't':
+				cur.WriteByte('\t')
+				i++
+			default:
+				cur.WriteByte('\\')
+			}
+		default:
+			cur.WriteByte(c)
+		}
+		i++
+	}
 }
 
 func argKindName(k ArgKind) string {
