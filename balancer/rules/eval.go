@@ -184,7 +184,10 @@ func (px *Proxy) TCPContent(s *State) Verdict {
 	if px.backend {
 		s.be = px
 	}
-	return s.tcpRules(px, px.tcpContent, true)
+	s.partial = !s.In.Final
+	v := s.tcpRules(px, px.tcpContent, true)
+	s.partial = false
+	return v
 }
 
 // UseBackend runs a frontend's use_backend rules (stream.c

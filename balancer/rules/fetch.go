@@ -162,12 +162,14 @@ func (s *State) fetchConn(e *expr) (smp sample, ok, handled bool) {
 // fetchPayload handles the raw request bytes (tcp-request content):
 // while more bytes may come, a missing value is "may change" (s.miss) and
 // the rule waits (configuration.txt 4.2 "tcp-request inspect-delay").
+// Only tcp-request content rules wait: every other stage evaluates as
+// final (HAProxy passes SMP_OPT_FINAL there).
 func (s *State) fetchPayload(e *expr) (smp sample, ok, handled bool) {
-	in := &s.In
-	p := in.Payload
+	p := s.In.Payload
+	final := !s.partial
 	switch e.fetch {
 	case crules.FetchReqLen:
-		if !in.Final {
+		if !final {
 			s.miss = true
 		}
 		return intSample(int64(len(p))), true, true
@@ -177,7 +179,7 @@ func (s *State) fetchPayload(e *expr) (smp sample, ok, handled bool) {
 			n = int64(len(p)) - off
 		}
 		if off < 0 || n < 0 || off+n > int64(len(p)) {
-			if !in.Final {
+			if !final {
 				s.miss = true
 			}
 			return sample{}, false, true
@@ -185,13 +187,13 @@ func (s *State) fetchPayload(e *expr) (smp sample, ok, handled bool) {
 		return sample{t: crules.TypeBin, b: p[off : off+n]}, true, true
 	case crules.FetchReqSSLHelloType:
 		typ, err := HelloType(p)
-		if err == ErrNeedMore && !in.Final {
+		if err == ErrNeedMore && !final {
 			s.miss = true
 		}
 		return intSample(int64(typ)), err == nil, true
 	case crules.FetchReqSSLSNI, crules.FetchReqSSLALPN:
 		h, err := ParseClientHello(p)
-		if err == ErrNeedMore && !in.Final {
+		if err == ErrNeedMore && !final {
 			s.miss = true
 		}
 		v := h.SNI

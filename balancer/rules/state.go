@@ -30,6 +30,7 @@ type State struct {
 	auth      []int
 	authValid bool
 	miss      bool // a fetch said "may change" (payload not final)
+	partial   bool // tcp-request content rules run before In.Final
 	// resumePx and resume: the tcp-request content rule that waits for
 	// more bytes.
 	resumePx   *Proxy

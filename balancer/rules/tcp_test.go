@@ -147,3 +147,16 @@ backends:
 		t.Fatalf("txn.n = %+v %v, want 1 (rules before the waiting one ran once)", v, ok)
 	}
 }
+
+// Outside tcp-request content rules, fetches are final: an http-request
+// rule on req.len decides on the bytes there are (SMP_OPT_FINAL).
+func TestHTTPRulesDoNotWaitForPayload(t *testing.T) {
+	p := prog(t, "    http_request: [\"deny if { req.len gt 3 }\"]\n", "")
+	s := p.Get()
+	defer p.Put(s)
+	req := newReq("POST", "/")
+	s.Begin(p.Frontend(0), nil, Input{Req: req, Payload: []byte("12345")})
+	if v := p.Frontend(0).HTTPRequest(s, req); v != Respond {
+		t.Fatalf("verdict %v, want the deny", v)
+	}
+}
