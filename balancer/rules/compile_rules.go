@@ -65,7 +65,7 @@ func (cc *compiler) rule(r *crules.Rule) *rule {
 		x.re = compileRegex(r.Regex, false)
 	}
 	if r.NameMatch == crules.MatchReg {
-		x.nameRe = compileRegex(r.Header, true)
+		x.nameRe = compileRegex(r.Header, false)
 	}
 	switch r.Action {
 	case crules.ActSetVar, crules.ActSetVarFmt, crules.ActUnsetVar:

@@ -170,7 +170,9 @@ func delFields(f Fields, ed FieldEditor, match func([]byte) bool) {
 }
 
 // nameMatches is del-header's name test: -m str (default), beg, end, sub
-// compare case-insensitively, reg runs the regex (http_act.c).
+// compare case-insensitively; reg runs the regex, case-sensitive, on the
+// lower-cased name, as HAProxy does on its HTX names (http_htx.c
+// __http_find_header).
 func nameMatches(r *rule, name []byte) bool {
 	switch r.nameMatch {
 	case crules.MatchBeg:
@@ -180,7 +182,18 @@ func nameMatches(r *rule, name []byte) bool {
 	case crules.MatchSub:
 		return containsFold(name, r.hdr)
 	case crules.MatchReg:
-		return r.nameRe.Match(name)
+		var buf [64]byte
+		lower := buf[:0]
+		if len(name) > len(buf) {
+			lower = make([]byte, 0, len(name))
+		}
+		for _, c := range name {
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			lower = append(lower, c)
+		}
+		return r.nameRe.Match(lower)
 	}
 	return bytes.EqualFold(name, r.hdr)
 }

@@ -81,6 +81,8 @@ var diffCases = []diffCase{
 			`add-header X-Client %[src]`,
 			`del-header X-Secret`,
 			`del-header x-drop- -m beg`,
+			`del-header ^x-rm-1$ -m reg`,
+			`del-header ^X-RM-2$ -m reg`,
 			`replace-header Cookie (.*)sess=[^;]*(.*) \1\2`,
 			`replace-value X-Fwd ^10\..* private`,
 			`set-path /v2%[path] if { path_beg /api }`,
@@ -91,7 +93,7 @@ var diffCases = []diffCase{
 			`set-header X-M %[method]`,
 		},
 		useBackend: [][2]string{{"static", "if { path_beg /v2 }"}},
-		requests: []string{"GET /api/x?a=1 HTTP/1.1|Host: h|X-Old: o|X-Secret: s|X-Drop-A: 1|x-drop-b: 2|Cookie: a=1; sess=zz; b=2|X-Fwd: 1.2.3.4, 10.0.0.1,10.2.2.2",
+		requests: []string{"GET /api/x?a=1 HTTP/1.1|Host: h|X-Old: o|X-Secret: s|X-Drop-A: 1|x-drop-b: 2|X-Rm-1: a|X-Rm-2: b|Cookie: a=1; sess=zz; b=2|X-Fwd: 1.2.3.4, 10.0.0.1,10.2.2.2",
 			"GET /r/foo/x HTTP/1.1|Host: h", "GET /u/a?b HTTP/1.1|Host: h", "GET /m HTTP/1.1|Host: h"}},
 	{name: "deny return auth",
 		req: []string{
