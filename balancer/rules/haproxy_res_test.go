@@ -2,6 +2,7 @@ package rules
 
 import (
 	"bufio"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // fixedServer answers every connection with resp (HTTP) or writes resp and
@@ -243,6 +246,62 @@ files:
 		p.Put(s)
 		if got != want {
 			t.Errorf("SNI %q: haproxy routes to %q, tandem to %q", sni, want, got)
+		}
+	}
+}
+
+// Userlist passwords as HAProxy (the system's crypt(3)) checks them.
+func TestHTTPAuthAgainstHAProxy(t *testing.T) {
+	bc, err := bcrypt.GenerateFromPassword([]byte("bpass"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	six := "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"
+	five := "$5$rounds=10000$saltstringsaltst$3xv.VbSHBb41AL9AvLeujZkZRBAwqFMz2.opqey6IcA"
+	rules := []string{
+		`auth realm Admins unless { http_auth(admins) }`,
+		`return status 200 content-type text/plain lf-string "user=%[http_auth_user] group=%[http_auth_group(admins)]" if { http_auth_group(admins) ops }`,
+		`return status 200 content-type text/plain lf-string "user=%[http_auth_user]"`,
+	}
+	ports := freePorts(t, 1)
+	var cfg strings.Builder
+	fmt.Fprintf(&cfg, "userlist admins\n  group ops users plain\n  user six password %s\n  user five password %s groups ops\n  user bc password %s\n  user plain insecure-password p\\ w\n", six, five, bc)
+	fmt.Fprintf(&cfg, "frontend f\n  bind 127.0.0.1:%d\n", ports[0])
+	for _, r := range rules {
+		fmt.Fprintf(&cfg, "  http-request %s\n", r)
+	}
+	cfg.WriteString("  default_backend b\nbackend b\n  server s 127.0.0.1:1\n")
+	startHAProxy(t, cfg.String(), nil, ports[0])
+	var y strings.Builder
+	y.WriteString("frontends:\n  - name: f\n    bind: [\"127.0.0.1:1\"]\n    default_backend: b\n    http_request:\n")
+	for _, r := range rules {
+		fmt.Fprintf(&y, "      - %s\n", quoteYAML(r))
+	}
+	fmt.Fprintf(&y, `backends:
+  - {name: b, servers: [{name: s, address: 127.0.0.1:1}]}
+userlists:
+  - name: admins
+    groups: [{name: ops, users: [plain]}]
+    users:
+      - {name: six, password: %q}
+      - {name: five, password: %q, groups: [ops]}
+      - {name: bc, password: %q}
+      - {name: plain, insecure_password: "p w"}
+`, six, five, string(bc))
+	p, _ := compileYAML(t, y.String())
+	for _, cred := range []string{"", "six:Hello world!", "six:Hello world", "five:Hello world!", "bc:bpass", "bc:bpas", "plain:p w", "plain:p", "nobody:x"} {
+		raw := "GET / HTTP/1.1|Host: h"
+		if cred != "" {
+			raw += "|Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(cred))
+		}
+		want := haproxyDo(t, ports[0], raw)
+		got := tandemDo(t, p, 0, "b", parseRaw(raw), &conn{})
+		if got.body == "(error page)" {
+			want.body = got.body
+			want.fields = dropFields(want.fields, "content-type")
+		}
+		if want.status != got.status || want.body != got.body || strings.Join(want.fields, "|") != strings.Join(got.fields, "|") {
+			t.Errorf("%q: haproxy %d %q %q, tandem %d %q %q", cred, want.status, want.body, want.fields, got.status, got.body, got.fields)
 		}
 	}
 }
