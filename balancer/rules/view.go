@@ -138,8 +138,6 @@ type Reply struct {
 	Fields []Field
 	// Body is the payload (return string/file, an errorfile's body).
 	Body []byte
-	// Close: the connection must be closed after the answer.
-	Close bool
 }
 
 // Field is one header field of a Reply.
