@@ -183,6 +183,7 @@ type arg struct {
 
 type expr struct {
 	fetch crules.Fetch
+	group fetchGroup
 	args  []arg
 	convs []conv
 }
@@ -244,7 +245,7 @@ func (cc *compiler) args(as []crules.Arg) []arg {
 }
 
 func (cc *compiler) expr(e *crules.Expr) *expr {
-	x := &expr{fetch: e.Fetch, args: cc.args(e.Args)}
+	x := &expr{fetch: e.Fetch, group: groupOf(e.Fetch), args: cc.args(e.Args)}
 	for _, c := range e.Convs {
 		cv := conv{id: c.Def.ID, in: c.Def.In, args: cc.args(c.Args)}
 		switch c.Def.ID {

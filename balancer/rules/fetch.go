@@ -33,6 +33,56 @@ func (s *State) eval(e *expr, it *iter) (sample, bool) {
 // fetch dispatches one fetch (configuration.txt 7.3.2-7.3.6).
 func (s *State) fetch(e *expr, it *iter) (sample, bool) {
 	it.more = false
+	switch e.group {
+	case groupConn:
+		smp, ok, _ := s.fetchConn(e)
+		return smp, ok
+	case groupPayload:
+		smp, ok, _ := s.fetchPayload(e)
+		return smp, ok
+	case groupFields:
+		smp, ok, _ := s.fetchFields(e, it)
+		return smp, ok
+	case groupRequest:
+		return s.fetchRequest(e, it)
+	}
+	return s.fetchInternal(e)
+}
+
+// fetchGroup is chosen once per expression at compile time, so that a
+// fetch is one switch away.
+type fetchGroup uint8
+
+const (
+	groupInternal fetchGroup = iota
+	groupConn
+	groupPayload
+	groupFields
+	groupRequest
+)
+
+func groupOf(f crules.Fetch) fetchGroup {
+	switch f {
+	case crules.FetchSrc, crules.FetchSrcPort, crules.FetchDst, crules.FetchDstPort,
+		crules.FetchSSLFc, crules.FetchSSLFcSNI, crules.FetchSSLFcALPN, crules.FetchSSLFcProtocol:
+		return groupConn
+	case crules.FetchReqLen, crules.FetchReqPayload, crules.FetchReqSSLSNI, crules.FetchReqSSLHelloType, crules.FetchReqSSLALPN:
+		return groupPayload
+	case crules.FetchReqHdr, crules.FetchReqFhdr, crules.FetchResHdr, crules.FetchResFhdr, crules.FetchReqHdrCnt,
+		crules.FetchReqFhdrCnt, crules.FetchResHdrCnt, crules.FetchResFhdrCnt, crules.FetchReqHdrIP, crules.FetchResHdrIP,
+		crules.FetchReqHdrVal, crules.FetchResHdrVal, crules.FetchReqCook, crules.FetchResCook, crules.FetchReqCookCnt,
+		crules.FetchResCookCnt, crules.FetchReqCookVal, crules.FetchStatus, crules.FetchResVer:
+		return groupFields
+	case crules.FetchAlwaysFalse, crules.FetchAlwaysTrue, crules.FetchStr, crules.FetchInt, crules.FetchBool,
+		crules.FetchIPv4, crules.FetchIPv6, crules.FetchVar, crules.FetchNbsrv, crules.FetchSrvIsUp,
+		crules.FetchBeName, crules.FetchFeName, crules.FetchSrvName:
+		return groupInternal
+	}
+	return groupRequest
+}
+
+// fetchInternal handles constants, variables and the balancer's state.
+func (s *State) fetchInternal(e *expr) (sample, bool) {
 	in := &s.In
 	switch e.fetch {
 	case crules.FetchAlwaysTrue:
@@ -83,13 +133,7 @@ func (s *State) fetch(e *expr, it *iter) (sample, bool) {
 	case crules.FetchSrvName:
 		return s.serverName()
 	}
-	if smp, ok, handled := s.fetchConn(e); handled {
-		return smp, ok
-	}
-	if smp, ok, handled := s.fetchPayload(e); handled {
-		return smp, ok
-	}
-	return s.fetchHTTP(e, it)
+	return sample{}, false
 }
 
 func (s *State) serverIndex(a arg) (int, bool) {

@@ -6,16 +6,8 @@ import (
 	crules "github.com/tandem-lb/tandem/config/rules"
 )
 
-// fetchHTTP handles the fetches of the request and response heads
-// (configuration.txt 7.3.6).
-func (s *State) fetchHTTP(e *expr, it *iter) (sample, bool) {
-	if smp, ok, handled := s.fetchFields(e, it); handled {
-		return smp, ok
-	}
-	return s.fetchRequest(e, it)
-}
-
-// fetchFields handles header, cookie and status fetches.
+// fetchFields handles header, cookie and status fetches (configuration.txt
+// 7.3.6).
 func (s *State) fetchFields(e *expr, it *iter) (sample, bool, bool) {
 	req, res := s.In.Req, s.In.Res
 	switch e.fetch {

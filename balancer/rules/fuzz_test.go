@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"testing"
+
+	crules "github.com/tandem-lb/tandem/config/rules"
 )
 
 // FuzzParseClientHello: no panic; a parsed name lies inside the input;
@@ -97,6 +99,13 @@ func FuzzWordIndex(f *testing.F) {
 		x := newWordIndex(pats, dom, false)
 		s := &State{}
 		got := x.lookup(s, strSample(sample))
+		m := crules.MatchDir
+		if dom {
+			m = crules.MatchDom
+		}
+		if small := newSmallIndex(m, pats, false).lookup(s, strSample(sample)); small != got {
+			t.Fatalf("sample %q patterns %q dom=%v: hashed %d, small %d", sample, pats, dom, got, small)
+		}
 		want := -1
 		for i, p := range pats {
 			if matchWord(sample, []byte(p), dom) {
@@ -131,6 +140,12 @@ func FuzzAffixIndex(f *testing.F) {
 		}
 		if got := newAffixIndex(pats, true, false).lookup(s, strSample(sample)); got != endWant {
 			t.Fatalf("end %q in %q: %d, want %d", sample, pats, got, endWant)
+		}
+		if got := newSmallIndex(crules.MatchEnd, pats, false).lookup(s, strSample(sample)); got != endWant {
+			t.Fatalf("small end %q in %q: %d, want %d", sample, pats, got, endWant)
+		}
+		if got := newSmallIndex(crules.MatchBeg, pats, false).lookup(s, strSample(sample)); got != begWant && !(got >= 0 && begWant >= 0 && pats[got] == pats[begWant]) {
+			t.Fatalf("small beg %q in %q: %d, want %d", sample, pats, got, begWant)
 		}
 	})
 }

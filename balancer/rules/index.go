@@ -324,6 +324,12 @@ func buildIndex(m crules.Match, pats []crules.Pattern, icase bool) index {
 		texts[i] = p.Text
 	}
 	switch m {
+	case crules.MatchStr, crules.MatchBeg, crules.MatchEnd, crules.MatchDom, crules.MatchDir:
+		if len(texts) <= smallIndexMax {
+			return newSmallIndex(m, texts, icase)
+		}
+	}
+	switch m {
 	case crules.MatchStr:
 		return newStrIndex(texts, icase)
 	case crules.MatchBeg:
@@ -384,4 +390,83 @@ func compileRegex(re string, icase bool) *regexp.Regexp {
 		re = "(?i)" + re
 	}
 	return regexp.MustCompile(re)
+}
+
+// smallIndexMax is the pattern count up to which a scan beats hashing.
+const smallIndexMax = 4
+
+// smallIndex is the str, beg, end, dom and dir match for a few patterns:
+// direct comparisons, case folded for -i, same precedence as the hashed
+// indexes (beg: longest prefix; others: first in file order).
+type smallIndex struct {
+	m     crules.Match
+	pats  [][]byte
+	icase bool
+}
+
+func (x *smallIndex) eq(a, b []byte) bool {
+	if x.icase {
+		return bytes.EqualFold(a, b)
+	}
+	return bytes.Equal(a, b)
+}
+
+func (x *smallIndex) lookup(_ *State, smp sample) int {
+	b := smp.b
+	best := -1
+	for i, p := range x.pats {
+		switch x.m {
+		case crules.MatchStr:
+			if x.eq(b, p) {
+				return i
+			}
+		case crules.MatchBeg:
+			if len(p) <= len(b) && x.eq(b[:len(p)], p) && (best < 0 || len(p) > len(x.pats[best])) {
+				best = i
+			}
+		case crules.MatchEnd:
+			if len(p) <= len(b) && x.eq(b[len(b)-len(p):], p) {
+				return i
+			}
+		case crules.MatchDom, crules.MatchDir:
+			if x.word(b, p, x.m == crules.MatchDom) {
+				return i
+			}
+		}
+	}
+	return best
+}
+
+// word is pattern.c match_word for one pattern already trimmed of its
+// delimiters (newSmallIndex trims them).
+func (x *smallIndex) word(b, p []byte, dom bool) bool {
+	if len(p) == 0 || len(p) > len(b) {
+		return false
+	}
+	for c := 0; c+len(p) <= len(b); c++ {
+		if c > 0 && !isWordDelim(b[c-1], dom) || isWordDelim(b[c], dom) {
+			continue
+		}
+		if x.eq(b[c:c+len(p)], p) && (c+len(p) == len(b) || isWordDelim(b[c+len(p)], dom)) {
+			return true
+		}
+	}
+	return false
+}
+
+func newSmallIndex(m crules.Match, texts []string, icase bool) *smallIndex {
+	x := &smallIndex{m: m, icase: icase}
+	for _, t := range texts {
+		if m == crules.MatchDom || m == crules.MatchDir {
+			dom := m == crules.MatchDom
+			for t != "" && isWordDelim(t[0], dom) {
+				t = t[1:]
+			}
+			for t != "" && isWordDelim(t[len(t)-1], dom) {
+				t = t[:len(t)-1]
+			}
+		}
+		x.pats = append(x.pats, []byte(t))
+	}
+	return x
 }
