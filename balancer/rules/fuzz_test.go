@@ -3,6 +3,7 @@ package rules
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 	"testing"
 
 	crules "github.com/tandem-lb/tandem/config/rules"
@@ -181,6 +182,45 @@ func FuzzRequestRules(f *testing.F) {
 		}
 		if r.verdict != Respond && r.verdict != Continue && r.verdict != Accept {
 			t.Fatalf("verdict %v", r.verdict)
+		}
+	})
+}
+
+// FuzzIPIndex: the trie and the direct check agree, both IPv4 and IPv6,
+// with the families mixed (configuration.txt 7.1.6).
+func FuzzIPIndex(f *testing.F) {
+	f.Add([]byte{10, 1, 2, 3}, []byte{10, 0, 0, 0}, uint8(8), []byte{0x20, 0x02, 10, 1, 2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, uint8(16))
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1}, []byte{192, 0, 2, 0}, uint8(24), []byte{1, 2, 3, 4}, uint8(32))
+	f.Fuzz(func(t *testing.T, addr, n1 []byte, b1 uint8, n2 []byte, b2 uint8) {
+		a, ok := netip.AddrFromSlice(addr)
+		if !ok {
+			return
+		}
+		var pats []crules.Pattern
+		for _, n := range []struct {
+			b    []byte
+			bits uint8
+		}{{n1, b1}, {n2, b2}} {
+			na, ok := netip.AddrFromSlice(n.b)
+			if !ok {
+				return
+			}
+			p, err := na.Prefix(int(n.bits) % (na.BitLen() + 1))
+			if err != nil {
+				return
+			}
+			pats = append(pats, crules.Pattern{Prefix: p})
+		}
+		trie := newIPIndex()
+		small := &smallIPIndex{}
+		for i, p := range pats {
+			trie.insert(p.Prefix, int32(i))
+			small.nets = append(small.nets, p.Prefix)
+		}
+		smp := sample{t: crules.TypeAddr, a: a}
+		g1, g2 := trie.lookup(nil, smp), small.lookup(nil, smp)
+		if g1 != g2 && !(g1 >= 0 && g2 >= 0 && pats[g1].Prefix == pats[g2].Prefix) {
+			t.Fatalf("%v in %v: trie %d, direct %d", a, pats, g1, g2)
 		}
 	})
 }

@@ -360,6 +360,13 @@ func buildIndex(m crules.Match, pats []crules.Pattern, icase bool) index {
 		}
 		return x
 	case crules.MatchIP:
+		if len(pats) <= smallIndexMax {
+			x := &smallIPIndex{}
+			for _, p := range pats {
+				x.nets = append(x.nets, p.Prefix)
+			}
+			return x
+		}
 		x := newIPIndex()
 		for i, p := range pats {
 			x.insert(p.Prefix, int32(i))

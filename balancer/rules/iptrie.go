@@ -113,3 +113,47 @@ func (t *trie) longest(addr []byte) int {
 	}
 	return best
 }
+
+// smallIPIndex checks a few networks directly, with the same precedence
+// (the longest network) and family mixing as ipIndex.
+type smallIPIndex struct {
+	nets []netip.Prefix
+}
+
+func (x *smallIPIndex) lookup(_ *State, smp sample) int {
+	a := smp.a
+	if !a.IsValid() {
+		return -1
+	}
+	best := -1
+	for pass := 0; pass < 2 && best < 0; pass++ {
+		b := a
+		if pass == 1 { // the other family's form of the address, if any
+			if b = otherFamily(a); !b.IsValid() {
+				break
+			}
+		}
+		for i, n := range x.nets {
+			if n.Contains(b) && (best < 0 || n.Bits() > x.nets[best].Bits()) {
+				best = i
+			}
+		}
+	}
+	return best
+}
+
+// otherFamily is an IPv4 address as ::ffff:a.b.c.d, or the IPv4 address
+// inside ::ffff:a.b.c.d, ::a.b.c.d and 2002:AABB:CCDD:: (7.1.6).
+func otherFamily(a netip.Addr) netip.Addr {
+	if a.Is4() {
+		return netip.AddrFrom16(a.As16())
+	}
+	b := a.As16()
+	switch {
+	case isZero(b[:8]) && (isZero(b[8:12]) || b[8] == 0 && b[9] == 0 && b[10] == 0xff && b[11] == 0xff):
+		return netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
+	case b[0] == 0x20 && b[1] == 0x02:
+		return netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]})
+	}
+	return netip.Addr{}
+}
