@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -252,13 +253,7 @@ var comparedFields = []string{"location", "set-cookie", "www-authenticate", "x-a
 // until the test ends, once the listener on port waitPort accepts.
 func startHAProxy(t *testing.T, cfg string, files map[string]string, waitPort int) {
 	t.Helper()
-	bin, err := exec.LookPath("haproxy")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("haproxy is not installed (apt-get install haproxy): %v", err)
-		}
-		t.Skip("haproxy is not installed (apt-get install haproxy); the differential test needs Debian's HAProxy 2.6")
-	}
+	bin := haproxyBinary(t)
 	dir := t.TempDir()
 	for n, c := range files {
 		if err := os.WriteFile(filepath.Join(dir, n), []byte(c), 0o644); err != nil {
@@ -279,6 +274,36 @@ func startHAProxy(t *testing.T, cfg string, files map[string]string, waitPort in
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	waitListening(t, waitPort, out)
+}
+
+var installHAProxy sync.Once
+
+// haproxyBinary finds Debian's haproxy, installing it with apt-get when the
+// test runs as root (CI starts from a clean machine). A normal user without
+// it skips; under CI=true that is a failure.
+func haproxyBinary(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("haproxy")
+	if err != nil && os.Geteuid() == 0 {
+		installHAProxy.Do(func() {
+			env := append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+			for _, args := range [][]string{{"update", "-qq"}, {"install", "-y", "-qq", "haproxy"}} {
+				cmd := exec.Command("apt-get", args...)
+				cmd.Env = env
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Logf("apt-get %s: %v: %s", strings.Join(args, " "), err, out)
+				}
+			}
+		})
+		bin, err = exec.LookPath("haproxy")
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("haproxy is not installed and could not be (apt-get install haproxy): %v", err)
+		}
+		t.Skip("haproxy is not installed (apt-get install haproxy); the differential test needs Debian's HAProxy 2.6")
+	}
+	return bin
 }
 
 func haproxyAnswers(t *testing.T) [][]answer {
