@@ -22,7 +22,9 @@ func (s *State) editRequest(r *rule, ed RequestEditor) {
 	case crules.ActSetMethod:
 		ed.SetLine(s.render(r.value), nil)
 	case crules.ActSetURI:
-		ed.SetLine(nil, s.render(r.value))
+		u := s.render(r.value)
+		ed.SetLine(nil, u)
+		s.updateHost(u, ed)
 	case crules.ActSetPath, crules.ActSetPathq:
 		ed.SetLine(nil, s.replacePath(target, s.render(r.value), r.act == crules.ActSetPathq))
 	case crules.ActSetQuery:
@@ -33,6 +35,30 @@ func (s *State) editRequest(r *rule, ed RequestEditor) {
 		s.doVar(r)
 	}
 }
+
+// updateHost gives every Host field the authority of a new target that has
+// one (http_htx.c http_update_host, after set-uri and replace-uri): the
+// whole target for CONNECT, else what follows the scheme up to the path.
+func (s *State) updateHost(target []byte, ed FieldEditor) {
+	if len(target) == 0 || target[0] == '/' || target[0] == '*' {
+		return
+	}
+	auth := target
+	if method, _, _ := s.In.Req.Line(); !bytes.Equal(method, connectMethod) {
+		a, ok := targetAuthority(target)
+		if !ok || len(a) == 0 {
+			return
+		}
+		auth = a
+	}
+	for i, n := 0, s.In.Req.NumFields(); i < n; i++ {
+		if name, _ := s.In.Req.Field(i); bytes.EqualFold(name, hostName) {
+			ed.SetField(i, auth)
+		}
+	}
+}
+
+var connectMethod = []byte("CONNECT")
 
 // replacePath puts a new path (and query, with withQuery) into a target,
 // keeping an absolute URI's scheme and authority and, for set-path, the
@@ -100,6 +126,7 @@ func (s *State) replaceTarget(r *rule, target []byte, ed RequestEditor) {
 	switch r.act {
 	case crules.ActReplaceURI:
 		ed.SetLine(nil, out)
+		s.updateHost(out, ed)
 	default:
 		ed.SetLine(nil, s.replacePath(target, out, r.act == crules.ActReplacePathq))
 	}

@@ -112,6 +112,18 @@ var diffCases = []diffCase{
 		useBackend: [][2]string{{"static", "if static"}, {"api", "if api !{ hdr(x-no-api) -m found }"}, {"%[req.hdr(host),lower,map(hosts.map)]", ""}},
 		requests: []string{"GET /api/x HTTP/1.1|Host: h", "GET /a.css HTTP/1.1|Host: h", "GET / HTTP/1.1|Host: STATIC.example.com",
 			"GET /api HTTP/1.1|Host: h|X-No-Api: 1", "GET / HTTP/1.1|Host: API.Example.com", "GET / HTTP/1.1|Host: unknown.example.com"}},
+	{name: "more rewrites",
+		req: []string{
+			`set-path /new%[path] if { path_beg /cap }`,
+			`set-header X-Cap %[capture.req.uri]`,
+			`replace-header X-Rep ^(a)(.*) \2\1`,
+			`set-uri http://other.example%[path]?rewritten if { path_beg /abs }`,
+			`set-query %[query],more if { query -m found }`,
+			`add-header X-P %[urlp] if { query -m found }`,
+			`redirect prefix http://%[hdr(host)]/sub code 302 if { path_beg /pfx }`,
+		},
+		requests: []string{"GET /cap/x?q=1 HTTP/1.1|Host: h|X-Rep: abc|X-Rep: axy, b", "GET /abs/y HTTP/1.1|Host: h",
+			"GET /pfx/z?k=v HTTP/1.1|Host: h.example:81", "GET /q?=x&a=1 HTTP/1.1|Host: h"}},
 	{name: "cookies",
 		acls: [][2]string{{"e", "req.cook(e) -m found"}, {"q", `req.cook(q) -m str "\"a;b\""`}, {"d", "req.cook($d) -m found"}},
 		req: []string{

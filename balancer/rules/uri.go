@@ -41,11 +41,10 @@ func targetAuthority(t []byte) ([]byte, bool) {
 	if len(t) == 0 || t[0] == '/' || t[0] == '*' {
 		return nil, false
 	}
-	k := bytes.Index(t, schemeSep)
-	if k < 0 {
-		return t, true // authority form
+	a := t // authority form: no scheme
+	if k := bytes.Index(t, schemeSep); k >= 0 {
+		a = t[k+3:]
 	}
-	a := t[k+3:]
 	if j := bytes.IndexByte(a, '/'); j >= 0 {
 		a = a[:j]
 	}
