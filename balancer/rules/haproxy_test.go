@@ -497,6 +497,9 @@ func TestRulesAgainstHAProxy(t *testing.T) {
 	for i, c := range diffCases {
 		for j, r := range c.requests {
 			h, g := want[i][j], got[i][j]
+			if os.Getenv("RULES_DIFF_LOG") != "" {
+				t.Logf("%s %q -> %d %q %q", c.name, r, h.status, h.body, h.fields)
+			}
 			if g.body == "(error page)" {
 				h.body = g.body
 				h.fields = dropFields(h.fields, "content-type")
