@@ -11,6 +11,12 @@
 // backend first, then frontend. Each returns a Verdict; a Respond verdict
 // leaves the answer (deny, return, redirect, auth) in State.Reply.
 //
+// A State lives for one stream, as HAProxy's: in mode http one request
+// (Begin at each request; its tcp-request content and http-request rules
+// share the txn variables), in mode tcp one connection. tcp-request
+// connection and session rules run before any stream: only sess.*
+// variables exist there, kept in the connection's Session.
+//
 // Invariants:
 //   - Programs are immutable after Compile and shared by all goroutines; a
 //     State belongs to one request at a time (pooled, reset by assigning a

@@ -167,12 +167,16 @@ func (s *State) tcpRules(px *Proxy, rs []*rule, resumable bool) Verdict {
 // TCPConnection runs a frontend's tcp-request connection rules, when a
 // connection is accepted (before TLS).
 func (px *Proxy) TCPConnection(s *State) Verdict {
+	s.noStream = true
+	defer func() { s.noStream = false }()
 	return s.tcpRules(px, px.tcpConnection, false)
 }
 
 // TCPSession runs a frontend's tcp-request session rules (after TLS and
 // the PROXY header).
 func (px *Proxy) TCPSession(s *State) Verdict {
+	s.noStream = true
+	defer func() { s.noStream = false }()
 	return s.tcpRules(px, px.tcpSession, false)
 }
 

@@ -31,6 +31,10 @@ type State struct {
 	authValid bool
 	miss      bool // a fetch said "may change" (payload not final)
 	partial   bool // tcp-request content rules run before In.Final
+	// noStream: tcp-request connection and session rules run before
+	// HAProxy has a stream, so txn, req and res variables do not exist
+	// there (vars.c get_vars gives nothing: setting them does nothing).
+	noStream bool
 	// resumePx and resume: the tcp-request content rule that waits for
 	// more bytes.
 	resumePx   *Proxy
@@ -157,6 +161,9 @@ func (s *State) captureURI() {
 }
 
 func (s *State) getVar(slot int, scope crules.Scope) (value, bool) {
+	if s.noStream && scope != crules.ScopeSess {
+		return value{}, false
+	}
 	if scope == crules.ScopeSess {
 		if s.sess == nil {
 			return value{}, false
@@ -173,6 +180,9 @@ func (s *State) getVar(slot int, scope crules.Scope) (value, bool) {
 }
 
 func (s *State) setVar(slot int, scope crules.Scope, smp sample) {
+	if s.noStream && scope != crules.ScopeSess {
+		return
+	}
 	if scope == crules.ScopeSess {
 		if s.sess == nil {
 			return
@@ -192,6 +202,9 @@ func (s *State) setVar(slot int, scope crules.Scope, smp sample) {
 }
 
 func (s *State) unsetVar(slot int, scope crules.Scope) {
+	if s.noStream && scope != crules.ScopeSess {
+		return
+	}
 	if scope == crules.ScopeSess {
 		if s.sess != nil {
 			s.sess.mu.Lock()

@@ -160,3 +160,30 @@ func TestHTTPRulesDoNotWaitForPayload(t *testing.T) {
 		t.Fatalf("verdict %v, want the deny", v)
 	}
 }
+
+// Before a stream exists only sess.* variables do (vars.c get_vars): a
+// txn.* set by tcp-request connection is gone, a sess.* one stays.
+func TestConnectionRulesSetOnlySessionVariables(t *testing.T) {
+	p, _ := compileYAML(t, `
+defaults: {mode: tcp}
+frontends:
+  - name: f
+    bind: ["127.0.0.1:9000"]
+    tcp_request:
+      - connection set-var(txn.t) int(1)
+      - connection set-var(sess.s) int(2)
+      - content reject unless { var(sess.s) -m int 2 }
+      - content reject if { var(txn.t) -m found }
+    default_backend: b
+backends:
+  - {name: b, servers: [{name: s, address: 127.0.0.1:1}]}
+`)
+	fe := p.Frontend(0)
+	s := p.Get()
+	defer p.Put(s)
+	s.Begin(fe, NewSession(), Input{Final: true})
+	fe.TCPConnection(s)
+	if v := fe.TCPContent(s); v != Continue {
+		t.Fatalf("verdict %v: txn.t must not exist, sess.s must", v)
+	}
+}
