@@ -128,9 +128,10 @@ type Reply struct {
 	// Reason is the status line's reason ("Moved Permanently"); empty: the
 	// standard one.
 	Reason []byte
-	// ErrorPage: the answer is the section's error page for Status (the
-	// errorfile if the config has one, else the balancer's own page),
-	// with Fields added (auth's WWW-Authenticate).
+	// ErrorPage: answer with the balancer's own error page for Status,
+	// adding Fields (auth's WWW-Authenticate). When the section has an
+	// errorfile for the status, the engine uses it instead: ErrorPage is
+	// false and Reason, Fields and Body come from the file.
 	ErrorPage bool
 	// Fields are the header fields to send, in order (Location,
 	// Cache-Control, Set-Cookie, content-type, "hdr" fields). The core adds
