@@ -62,6 +62,7 @@ func ruleSection(name string, backend bool, mode Mode, r Rules, ub []UseBackend,
 		Name: name, Backend: backend, HTTP: mode == ModeHTTP,
 		TCPRequest: r.TCPRequest, HTTPRequest: r.HTTPRequest, HTTPResponse: r.HTTPResponse,
 		HTTPAfterResponse: r.HTTPAfterResponse, Redirect: r.Redirect, ErrorFiles: r.ErrorFiles,
+		HTTPErrors: r.HTTPErrors,
 	}
 	if len(r.ACLs) > 0 {
 		s.ACLs = make(map[string][]string, len(r.ACLs))

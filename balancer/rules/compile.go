@@ -44,6 +44,7 @@ type Proxy struct {
 	useServer     []*switchRule
 	serverByName  map[string]int
 	errorFiles    map[int]*Reply
+	httpErrors    map[int]*replySpec
 }
 
 // Name is the section's name.
@@ -56,10 +57,6 @@ func (px *Proxy) InspectDelay() time.Duration { return px.inspectDelay }
 
 // HasTCPContent reports whether the section has tcp-request content rules.
 func (px *Proxy) HasTCPContent() bool { return len(px.tcpContent) > 0 }
-
-// ErrorFile returns the section's errorfile for a status as a Reply, or
-// nil: the balancer's own error answers use it too.
-func (px *Proxy) ErrorFile(status int) *Reply { return px.errorFiles[status] }
 
 // Frontend returns the compiled frontend at index i of the config's
 // frontends.
@@ -140,6 +137,12 @@ func (p *Program) compileSection(c *config.Cluster, env crules.Env, name string,
 		}
 		return -1
 	})
+	if len(ast.HTTPErrors) > 0 {
+		px.httpErrors = map[int]*replySpec{}
+		for code, rp := range ast.HTTPErrors {
+			px.httpErrors[code] = cc.replySpec(rp)
+		}
+	}
 	if len(ast.ErrorFiles) > 0 {
 		px.errorFiles = map[int]*Reply{}
 		for code, ef := range ast.ErrorFiles {

@@ -33,7 +33,9 @@ type diffCase struct {
 	redirect   []string    // redirect directives
 	after      []string    // http-after-response lines
 	useBackend [][2]string // target, "if COND" / "unless COND" / ""
-	requests   []string    // raw request heads (CRLF added)
+	httpErrors []string
+	errorfiles map[int]string
+	requests   []string // raw request heads (CRLF added)
 }
 
 var diffCases = []diffCase{
@@ -107,6 +109,16 @@ var diffCases = []diffCase{
 		},
 		after:    []string{`set-header X-After %[status]`},
 		requests: []string{"GET /deny HTTP/1.1|Host: h", "GET /429 HTTP/1.1|Host: h", "GET /ret HTTP/1.1|Host: h", "GET /empty HTTP/1.1|Host: h", "GET /auth HTTP/1.1|Host: h", "GET /realm HTTP/1.1|Host: h"}},
+	{name: "error pages",
+		req: []string{
+			`deny if { path /deny }`,
+			`auth realm R if { path /auth }`,
+			`return status 503 default-errorfiles if { path /503 }`,
+			`deny deny_status 429 if { path /429 }`,
+		},
+		httpErrors: []string{`status 403 content-type text/plain lf-string "no %[path]" hdr X-A denied`, `status 503 errorfile e503.http`},
+		errorfiles: map[int]string{401: "e401.http", 503: "e503b.http"},
+		requests:   []string{"GET /deny HTTP/1.1|Host: h", "GET /auth HTTP/1.1|Host: h", "GET /503 HTTP/1.1|Host: h", "GET /429 HTTP/1.1|Host: h"}},
 	{name: "content switching",
 		acls:       [][2]string{{"api", "path_beg /api"}, {"static", "path_end .css .js"}, {"static", "hdr(host) -i static.example.com"}},
 		useBackend: [][2]string{{"static", "if static"}, {"api", "if api !{ hdr(x-no-api) -m found }"}, {"%[req.hdr(host),lower,map(hosts.map)]", ""}},
@@ -170,6 +182,9 @@ func init() {
 }
 
 var diffFiles = map[string]string{
+	"e401.http":  "HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nWWW-Authenticate: Digest x\r\nX-A: page\r\n\r\nlogin please\n",
+	"e503.http":  "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n\r\nfrom http-error\n",
+	"e503b.http": "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n\r\nfrom errorfile\n",
 	"m.map":     "/a first\n/a second\n/a/b longer\n/ root\n/m /mapped\n",
 	"e.map":     ".com com\nample.com ample\n",
 	"r.map":     "^/(a)(.*) x\\2-\\1\n",
@@ -196,6 +211,14 @@ func (c diffCase) cfg(name string, port int) string {
 	}
 	for _, u := range c.useBackend {
 		fmt.Fprintf(&b, "  use_backend %s %s\n", u[0], u[1])
+	}
+	// The later of errorfile and http-error for a status wins in HAProxy;
+	// in the YAML http_errors win: write them last.
+	for code, f := range c.errorfiles {
+		fmt.Fprintf(&b, "  errorfile %d %s\n", code, f)
+	}
+	for _, l := range c.httpErrors {
+		fmt.Fprintf(&b, "  http-error %s\n", l)
 	}
 	b.WriteString("  default_backend app\n")
 	return b.String()
@@ -237,6 +260,13 @@ func (c diffCase) yaml(name string) string {
 	list("http_request", c.req)
 	list("redirect", c.redirect)
 	list("http_after_response", c.after)
+	list("http_errors", c.httpErrors)
+	if len(c.errorfiles) > 0 {
+		b.WriteString("    errorfiles:\n")
+		for code, f := range c.errorfiles {
+			fmt.Fprintf(&b, "      %d: %s\n", code, f)
+		}
+	}
 	if len(c.useBackend) > 0 {
 		b.WriteString("    use_backend:\n")
 		for _, u := range c.useBackend {

@@ -20,13 +20,18 @@ var (
 		307: []byte("Temporary Redirect"), 308: []byte("Permanent Redirect")}
 )
 
-// errorPage fills the reply with the errorfile for status of the backend
-// whose rules ran, else of the frontend (http_htx.c http_error_message),
-// or marks it for the balancer's own page.
+// errorPage fills the reply with the section's answer for status: the
+// backend's whose rules ran, else the frontend's (http_htx.c
+// http_error_message), each trying its http-error then its errorfile;
+// else it marks the reply for the balancer's own page.
 func (s *State) errorPage(status int) {
 	for _, px := range [2]*Proxy{s.be, s.fe} {
 		if px == nil {
 			continue
+		}
+		if rp := px.httpErrors[status]; rp != nil {
+			s.fillReply(rp)
+			return
 		}
 		if ef := px.errorFiles[status]; ef != nil {
 			s.reply.Status, s.reply.Reason, s.reply.Body = ef.Status, ef.Reason, ef.Body
@@ -37,15 +42,29 @@ func (s *State) errorPage(status int) {
 	s.reply.Status, s.reply.ErrorPage = status, true
 }
 
+// ErrorReply is the answer for an error the balancer itself raises (503
+// when no server is up, 504, 400...): the section's http-error or
+// errorfile for the status, else a Reply with ErrorPage set.
+func (s *State) ErrorReply(status int) *Reply {
+	s.reply = Reply{}
+	s.errorPage(status)
+	return &s.reply
+}
+
 // replyFrom builds the answer of deny and return (http_htx.c
 // http_reply_to_htx).
-func (s *State) replyFrom(px *Proxy, rp *replySpec) {
-	s.reply = Reply{Status: rp.status}
-	switch rp.body {
-	case crules.BodyErrorFiles:
+func (s *State) replyFrom(_ *Proxy, rp *replySpec) {
+	s.reply = Reply{}
+	if rp.body == crules.BodyErrorFiles {
 		s.errorPage(rp.status)
 		return
-	case crules.BodyErrorFile:
+	}
+	s.fillReply(rp)
+}
+
+func (s *State) fillReply(rp *replySpec) {
+	s.reply = Reply{Status: rp.status}
+	if rp.body == crules.BodyErrorFile {
 		ef := rp.errorFile
 		s.reply.Status, s.reply.Reason, s.reply.Body = ef.Status, ef.Reason, ef.Body
 		s.reply.Fields = append(s.buf.fields[:0], ef.Fields...)

@@ -31,6 +31,7 @@ type Section struct {
 	HTTPAfterResponse, Redirect           []string
 	UseBackend, UseServer                 []Switch
 	ErrorFiles                            map[int]string
+	HTTPErrors                            []string
 }
 
 // Switch is one use_backend or use-server line.
@@ -58,6 +59,8 @@ type Program struct {
 	UseBackend        []*SwitchRule
 	UseServer         []*SwitchRule
 	ErrorFiles        map[int]*ErrorFile
+	// HTTPErrors are the "http-error" answers by status.
+	HTTPErrors map[int]*Reply
 }
 
 // SwitchRule is a parsed use_backend or use-server line.
@@ -144,6 +147,7 @@ func Check(sec Section, env Env) (*Program, []FieldError) {
 		prog.UseBackend = p.switches("use_backend", "backend", sec.UseBackend, add)
 	}
 	prog.ErrorFiles = p.errorFiles(sec, add)
+	prog.HTTPErrors = p.httpErrors(sec, add)
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Field < errs[j].Field })
 		return nil, errs
@@ -403,6 +407,49 @@ func (p *parser) errorFiles(sec Section, add func(string, error)) map[int]*Error
 			continue
 		}
 		out[code] = ef
+	}
+	return out
+}
+
+// httpErrors parses "http-error status N ..." lines (configuration.txt
+// 4.2 "http-error"): the arguments of return, the status required and one
+// HAProxy has an error page for. Their log-formats are evaluated where the
+// error happens, request or response.
+func (p *parser) httpErrors(sec Section, add func(string, error)) map[int]*Reply {
+	if len(sec.HTTPErrors) == 0 {
+		return nil
+	}
+	out := map[int]*Reply{}
+	p.stage = StageHTTPRequestFE
+	if sec.Backend {
+		p.stage = StageHTTPRequestBE
+	}
+	for i, line := range sec.HTTPErrors {
+		f := fmt.Sprintf("http_errors[%d]", i)
+		words, err := Split(line)
+		if err == nil && (len(words) < 2 || words[0].Text != "status") {
+			err = errAt(0, "http-error needs \"status CODE\" first")
+		}
+		if err != nil {
+			add(f, err)
+			continue
+		}
+		r := &Rule{Set: SetHTTPRequest, Action: ActReturn}
+		n, err := p.parseReply(r, words, 0)
+		if err == nil && n < len(words) {
+			err = errAt(words[n].Pos, "unexpected %q in http-error", words[n].Text)
+		}
+		if err == nil {
+			err = p.checkErrorStatus(r.Reply.Status, words[1].Pos, "http-error")
+		}
+		if err == nil && r.Reply.Body == BodyErrorFiles {
+			err = errAt(-1, "http-error cannot use default-errorfiles")
+		}
+		if err != nil {
+			add(f, err)
+			continue
+		}
+		out[r.Reply.Status] = r.Reply
 	}
 	return out
 }
