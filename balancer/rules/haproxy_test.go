@@ -185,11 +185,11 @@ var diffFiles = map[string]string{
 	"e401.http":  "HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nWWW-Authenticate: Digest x\r\nX-A: page\r\n\r\nlogin please\n",
 	"e503.http":  "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n\r\nfrom http-error\n",
 	"e503b.http": "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n\r\nfrom errorfile\n",
-	"m.map":     "/a first\n/a second\n/a/b longer\n/ root\n/m /mapped\n",
-	"e.map":     ".com com\nample.com ample\n",
-	"r.map":     "^/(a)(.*) x\\2-\\1\n",
-	"ip.map":    "10.0.0.0/8 wide\n10.1.0.0/16 narrow\n",
-	"hosts.map": "api.example.com api\nexample.com app\n",
+	"m.map":      "/a first\n/a second\n/a/b longer\n/ root\n/m /mapped\n",
+	"e.map":      ".com com\nample.com ample\n",
+	"r.map":      "^/(a)(.*) x\\2-\\1\n",
+	"ip.map":     "10.0.0.0/8 wide\n10.1.0.0/16 narrow\n",
+	"hosts.map":  "api.example.com api\nexample.com app\n",
 }
 
 var diffBackends = []string{"app", "api", "static"}
