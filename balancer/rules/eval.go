@@ -78,9 +78,10 @@ func (s *State) evalACL(a *acl) tri {
 func (s *State) evalCriterion(c *criterion) tri {
 	it := iter{acl: true}
 	res := triFail
+	var smp sample
 	for {
 		s.miss = false
-		smp, ok := s.eval(c.e, &it)
+		ok := s.eval(c.e, &it, &smp)
 		if ok && s.match(c, &smp) {
 			return triPass
 		}

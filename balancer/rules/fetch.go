@@ -16,37 +16,37 @@ type iter struct {
 	a, b, c int  // fetch-specific positions
 }
 
-// eval evaluates an expression: the fetch then each converter.
-func (s *State) eval(e *expr, it *iter) (sample, bool) {
-	smp, ok := s.fetch(e, it)
-	if !ok {
-		return smp, false
+// eval evaluates an expression into smp: the fetch then each converter.
+// The sample is written in place (it is 64 bytes: returning it by value
+// through every level showed in profiles).
+func (s *State) eval(e *expr, it *iter, smp *sample) bool {
+	if !s.fetch(e, it, smp) {
+		return false
 	}
 	for i := range e.convs {
-		if !s.convert(&e.convs[i], &smp) {
-			return smp, false
+		if !s.convert(&e.convs[i], smp) {
+			return false
 		}
 	}
-	return smp, true
+	return true
 }
 
 // fetch dispatches one fetch (configuration.txt 7.3.2-7.3.6).
-func (s *State) fetch(e *expr, it *iter) (sample, bool) {
+func (s *State) fetch(e *expr, it *iter, smp *sample) (ok bool) {
 	it.more = false
 	switch e.group {
 	case groupConn:
-		smp, ok, _ := s.fetchConn(e)
-		return smp, ok
+		*smp, ok, _ = s.fetchConn(e)
 	case groupPayload:
-		smp, ok, _ := s.fetchPayload(e)
-		return smp, ok
+		*smp, ok, _ = s.fetchPayload(e)
 	case groupFields:
-		smp, ok, _ := s.fetchFields(e, it)
-		return smp, ok
+		*smp, ok, _ = s.fetchFields(e, it)
 	case groupRequest:
-		return s.fetchRequest(e, it)
+		*smp, ok = s.fetchRequest(e, it)
+	default:
+		*smp, ok = s.fetchInternal(e)
 	}
-	return s.fetchInternal(e)
+	return ok
 }
 
 // fetchGroup is chosen once per expression at compile time, so that a

@@ -212,7 +212,7 @@ func (s *State) hdr(f Fields, e *expr, it *iter, full bool) (sample, bool) {
 func nextValue(f Fields, name []byte, full bool, fi, pos *int) ([]byte, bool) {
 	for n := f.NumFields(); *fi < n; {
 		fn, fv := f.Field(*fi)
-		if len(name) > 0 && !bytes.EqualFold(fn, name) {
+		if len(name) > 0 && (len(fn) != len(name) || !bytes.EqualFold(fn, name)) {
 			*fi, *pos = *fi+1, 0
 			continue
 		}

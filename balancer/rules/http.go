@@ -114,7 +114,8 @@ func (s *State) responseRules(px *Proxy, rs []*rule, ed ResponseEditor) Verdict 
 func (s *State) doVar(r *rule) {
 	switch r.act {
 	case crules.ActSetVar:
-		if smp, ok := s.eval(r.e, &iter{}); ok {
+		var smp sample
+		if s.eval(r.e, &iter{}, &smp) {
 			s.setVar(r.slot, r.scope, smp)
 		}
 	case crules.ActSetVarFmt:

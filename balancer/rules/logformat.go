@@ -33,8 +33,8 @@ func (s *State) render(f *lformat) []byte {
 		n := &f.nodes[i]
 		switch {
 		case n.e != nil:
-			smp, ok := s.eval(n.e, &iter{})
-			if ok && s.cast(&smp, crules.TypeStr) {
+			var smp sample
+			if s.eval(n.e, &iter{}, &smp) && s.cast(&smp, crules.TypeStr) {
 				s.buf.parts = append(s.buf.parts, part{b: smp.b, encode: true})
 			}
 		case n.v != crules.LFNone:
