@@ -146,19 +146,6 @@ type ReplyHeader struct {
 	Value *LogFormat
 }
 
-// TCPInspectDelay is a parsed "tcp-request inspect-delay TIME".
-type TCPInspectDelay struct {
-	Delay time.Duration
-}
-
-// formatDuration prints a duration in HAProxy's time format.
-func formatDuration(d time.Duration) string {
-	if d%time.Millisecond == 0 {
-		return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
-	}
-	return strconv.FormatInt(d.Microseconds(), 10) + "us"
-}
-
 // ParseTime parses HAProxy's time format (configuration.txt 2.5): a
 // number and a unit among us, ms, s, m, h, d; no unit means milliseconds.
 func ParseTime(s string) (time.Duration, error) {
