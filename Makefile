@@ -5,7 +5,14 @@ PKGS     ?= ./...
 # Race detector and a bounded test time on the 2-core CI machine.
 TESTFLAGS ?= -race -timeout 20m
 
-.PHONY: build run test bench bench-go bench-failover lint fuzz clean
+.PHONY: build run test bench bench-go bench-failover lint fuzz clean deb image
+
+# The Debian version (packaging/version.sh: from git describe) and
+# architecture of `make deb`; override either: make deb VERSION=1.0.0
+VERSION  ?= $(shell packaging/version.sh)
+DEB_ARCH ?= $(shell dpkg --print-architecture 2>/dev/null || $(GO) env GOARCH)
+# The OCI image of `make image` (a docker tag has no '~' or '+').
+IMAGE    ?= tandem:$(subst +,-,$(subst ~,-,$(VERSION)))
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/tandem
@@ -45,6 +52,23 @@ fuzz:
 
 clean:
 	rm -rf bin
+
+# bin/tandem_$(VERSION)_$(DEB_ARCH).deb: static binary, systemd unit, example
+# node settings, completion, man pages (packaging/build-deb.sh, dpkg-deb).
+# Its test (install, run as the tandem user, purge) is packaging/deb_test.go,
+# part of `make test`.
+deb:
+	GO=$(GO) VERSION='$(VERSION)' DEB_ARCH=$(DEB_ARCH) OUT=bin packaging/build-deb.sh
+
+# The OCI image FROM scratch around the static binary: the e2e suite's image
+# (testenv/compose/Dockerfile, built by compose-image), tagged $(IMAGE) and
+# saved to bin/tandem-image.tar for `docker load -i`.
+image: compose-image
+	docker tag $(TANDEM_IMAGE) $(IMAGE)
+	@mkdir -p bin
+	docker save -o bin/tandem-image.tar $(IMAGE)
+	chmod 0644 bin/tandem-image.tar
+	@echo "bin/tandem-image.tar: docker load -i bin/tandem-image.tar; docker run --rm $(IMAGE) --help"
 
 # The docker compose cluster and the failover suite (compose-up, compose-down, e2e).
 include testenv/compose/compose.mk

@@ -113,16 +113,27 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 // Ready is closed once the listeners of the first config are bound.
 func (a *Agent) Ready() <-chan struct{} { return a.ready }
 
+// APIListening is closed once the admin API accepts connections.
+func (a *Agent) APIListening() <-chan struct{} { return a.api.Listening() }
+
 // Run serves until ctx is done, then stops in reverse start order.
 func (a *Agent) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	errc := make(chan error, 5)
+	// The first component to fail ends the loop; the others' errors, if
+	// any come while the loop is gone, are logged rather than sent, so no
+	// component can block on a full channel during shutdown.
+	errc := make(chan error, 1)
 	run := func(name string, ctx context.Context, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := f(ctx); err != nil {
-				errc <- fmt.Errorf("%s: %w", name, err)
+				err = fmt.Errorf("%s: %w", name, err)
+				select {
+				case errc <- err:
+				default:
+					a.logger.Error("component failed during shutdown", "err", err)
+				}
 			}
 		}()
 	}
@@ -253,8 +264,12 @@ func (a *Agent) reconcileOnce() error {
 		a.markReady()
 		return nil
 	}
+	provisional := false
 	if v.Config == nil {
-		return nil
+		if v.Config = a.provisionalConfig(); v.Config == nil {
+			return nil
+		}
+		provisional = true
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -265,6 +280,13 @@ func (a *Agent) reconcileOnce() error {
 	d := balancer.Desired{Config: cfg, Servers: desiredServers(cfg, v, a.ownHealth())}
 	if err := a.lb.Apply(d); err != nil {
 		err = fmt.Errorf("config version %d not served, still serving version %d: %w", v.Version, a.version, err)
+		if provisional {
+			// Not committed yet: the node keeps running (not ready, so
+			// not eligible for a VIP) and retries once it is.
+			a.configErr = err.Error()
+			a.logger.Error("initial config not served", "err", err)
+			return nil
+		}
 		if a.applied == nil {
 			return err
 		}
@@ -278,6 +300,19 @@ func (a *Agent) reconcileOnce() error {
 	}
 	a.markReady()
 	return nil
+}
+
+// provisionalConfig is the config a node serves before anything is
+// committed: the initial config of a node that starts a new cluster (no
+// join addresses), which is what it is about to commit as version 1. So
+// `agent --dev` and a cluster's first node serve at once instead of after
+// the Raft election. A joining node serves nothing until it learns the
+// cluster's config: its own might not be the cluster's.
+func (a *Agent) provisionalConfig() *config.Cluster {
+	if a.cfg.ClusterConfig == nil || len(a.cfg.Cluster.Join) > 0 {
+		return nil
+	}
+	return a.cfg.ClusterConfig
 }
 
 // markReady closes ready once: a voter once its first config's listeners

@@ -105,7 +105,18 @@ type runningAgent struct {
 	client *api.Client
 }
 
+// startAgent starts a node on c and returns once c is committed (version
+// 1), so admin operations work.
 func startAgent(t *testing.T, c *config.Cluster) *runningAgent {
+	t.Helper()
+	ra := startAgentReady(t, c)
+	waitFor(t, "the initial config committed", 10*time.Second, func() bool { return ra.node.State().Version > 0 })
+	return ra
+}
+
+// startAgentReady starts a node on c and returns once it is ready (its
+// frontends listen; the config may not be committed yet).
+func startAgentReady(t *testing.T, c *config.Cluster) *runningAgent {
 	t.Helper()
 	apiAddr := freeAddr(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -344,5 +355,34 @@ func TestConcurrentAppliesConflict(t *testing.T) {
 	}
 	if conflicts != 1 {
 		t.Fatalf("want exactly one conflict, got errors %v", errs)
+	}
+}
+
+func TestNewClusterServesItsConfigBeforeTheElection(t *testing.T) {
+	s1, s2 := startSite(t, "server1"), startSite(t, "server2")
+	ra := startAgentReady(t, articleConfig(freeAddr(t), 0, s1, s2))
+	// Ready fired once the frontend was bound: well before the first
+	// Raft election (its timeout alone is a second) could commit anything.
+	leader, version := ra.node.Raft().Leader, ra.node.State().Version
+	if code, body := get(t, ra.front); code != 200 || !strings.HasPrefix(body, "HAProxy server") {
+		t.Fatalf("GET: %d %q", code, body)
+	}
+	if leader != "" || version != 0 {
+		t.Errorf("at ready: leader %q, version %d; want no leader yet and the initial config served as version 0", leader, version)
+	}
+	waitFor(t, "the initial config committed as version 1", 10*time.Second, func() bool { return ra.node.State().Version == 1 })
+	if code, _ := get(t, ra.front); code != 200 {
+		t.Fatalf("GET after commit: %d", code)
+	}
+}
+
+func TestJoiningNodeServesNothingProvisionally(t *testing.T) {
+	a := &Agent{cfg: Config{ClusterConfig: DevConfig(), Cluster: cluster.Config{Join: []string{"10.0.0.1"}}}}
+	if a.provisionalConfig() != nil {
+		t.Fatal("a joining node would serve its own config before learning the cluster's")
+	}
+	a.cfg.Cluster.Join = nil
+	if a.provisionalConfig() == nil {
+		t.Fatal("a new cluster's first node would wait for the election")
 	}
 }

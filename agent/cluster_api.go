@@ -8,6 +8,7 @@ import (
 
 	"github.com/tandem-lb/tandem/api"
 	"github.com/tandem-lb/tandem/cluster"
+	"github.com/tandem-lb/tandem/config"
 )
 
 func (n nodeAPI) ConfigVersion(v uint64) (api.ConfigResponse, error) {
@@ -82,7 +83,7 @@ func (n nodeAPI) clusterStatus(st *api.Status) {
 	reports := node.State().Reports
 	for i := range st.Servers {
 		s := &st.Servers[i]
-		s.Views = reports[s.Backend+"/"+s.Server]
+		s.Views = reports[config.ServerKey{Backend: s.Backend, Server: s.Server}]
 	}
 }
 

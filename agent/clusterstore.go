@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"maps"
 	"time"
 
 	"github.com/tandem-lb/tandem/api"
@@ -37,22 +37,11 @@ func (s *clusterStore) View() view {
 		Agreed:  make(map[config.ServerKey]config.Health, len(st.Agreed)),
 		Quorum:  s.n.Raft().Leader != "",
 	}
-	for k, rt := range st.Servers {
-		if key, ok := parseKey(k); ok {
-			v.Admin[key] = serverAdmin{Admin: rt.Admin, Weight: rt.Weight}
-		}
+	for key, rt := range st.Servers {
+		v.Admin[key] = serverAdmin{Admin: rt.Admin, Weight: rt.Weight}
 	}
-	for k, h := range st.Agreed {
-		if key, ok := parseKey(k); ok {
-			v.Agreed[key] = h
-		}
-	}
+	maps.Copy(v.Agreed, st.Agreed)
 	return v
-}
-
-func parseKey(s string) (config.ServerKey, bool) {
-	b, srv, ok := strings.Cut(s, "/")
-	return config.ServerKey{Backend: b, Server: srv}, ok
 }
 
 func (s *clusterStore) ApplyConfig(ctx context.Context, expected uint64, c *config.Cluster, msg string) (uint64, error) {

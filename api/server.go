@@ -64,6 +64,8 @@ type Server struct {
 	node   Node
 	logger *slog.Logger
 	mux    *http.ServeMux
+	// listening is closed once Run has bound the listener.
+	listening chan struct{}
 }
 
 // NewServer checks cfg and builds the routes; it binds nothing.
@@ -78,7 +80,7 @@ func NewServer(cfg ServerConfig, node Node, logger *slog.Logger) (*Server, error
 	if cfg.Token == "" && !isLoopback(host) {
 		return nil, fmt.Errorf("api address %s is reachable beyond loopback: set api_token (TANDEM_API_TOKEN) or listen on 127.0.0.1", cfg.Addr)
 	}
-	s := &Server{cfg: cfg, node: node, logger: logger.With("component", "api"), mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, node: node, logger: logger.With("component", "api"), mux: http.NewServeMux(), listening: make(chan struct{})}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.Handle("GET /api/v1/status", s.auth(s.status))
 	s.mux.Handle("GET /api/v1/config", s.auth(s.getConfig))
@@ -114,12 +116,18 @@ func (s *Server) Handle(pattern string, h http.Handler, needToken bool) {
 	s.mux.Handle(pattern, h)
 }
 
+// Listening is closed once Run has bound the listener: from then on the
+// API accepts connections (systemd's READY waits for it).
+func (s *Server) Listening() <-chan struct{} { return s.listening }
+
 // Run listens and serves until ctx is done, then shuts down (bounded).
+// It is called once.
 func (s *Server) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen api on %s: %w", s.cfg.Addr, err)
 	}
+	close(s.listening)
 	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

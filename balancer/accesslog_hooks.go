@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/tandem-lb/tandem/balancer/http1"
 )
 
 // noServer is the server name logged when none was picked (HAProxy's).
@@ -17,6 +19,12 @@ func since(from, t time.Time) time.Duration {
 	}
 	return t.Sub(from)
 }
+
+var (
+	protoHTTP10 = []byte("HTTP/1.0")
+	protoHTTP11 = []byte("HTTP/1.1")
+	protoHTTP2  = []byte("HTTP/2.0")
+)
 
 // logHTTP writes the access-log line of a finished HTTP exchange (the
 // frontend's access log is on). It runs before the exchange is pooled.
@@ -35,16 +43,22 @@ func (b *Balancer) logHTTP(ex *exchange) {
 		term: ex.term, retries: ex.retries, json: fe.alogJSON,
 	}
 	if !ex.h2 {
-		e.bytesIn += int64(len(ex.req.buf))
+		e.bytesIn += int64(len(ex.bufs.reqRaw))
 	}
 	if ex.last != nil {
 		e.srv = ex.last.key.Server
 	}
 	if !ex.tHead.IsZero() {
-		e.method, e.uri, e.proto = ex.req.first[0], ex.req.first[1], ex.req.first[2]
+		e.method, e.uri, e.proto = ex.req.Method, ex.req.Target, protoHTTP11
+		switch {
+		case ex.h2:
+			e.proto = protoHTTP2
+		case ex.req.Version == http1.HTTP10:
+			e.proto = protoHTTP10
+		}
 	}
-	ex.logBuf = appendAccessLine(ex.logBuf[:0], &e)
-	fe.alog.write(ex.logBuf)
+	ex.bufs.logBuf = appendAccessLine(ex.bufs.logBuf[:0], &e)
+	fe.alog.write(ex.bufs.logBuf)
 }
 
 var tcpLogBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
@@ -59,9 +73,9 @@ func (b *Balancer) logTCP(cc *clientConn, ts *tcpSession, term string, in, out i
 	e := accessEntry{
 		client: netip.AddrPortFrom(cc.remote, cc.port), start: cc.accepted,
 		frontend: fe.name, backend: ts.be.name, srv: noServer,
-		tq: -1, tw: since(cc.accepted, ts.tPicked), tc: since(ts.tPicked, ts.tConn), tr: -1,
+		tq: -1, tw: since(cc.accepted, ts.a.tPicked), tc: since(ts.a.tPicked, ts.tConn), tr: -1,
 		tt: time.Since(cc.accepted), bytesOut: out, bytesIn: in,
-		term: term, retries: ts.retries, json: fe.alogJSON,
+		term: term, retries: ts.a.retries, json: fe.alogJSON,
 	}
 	if ts.s != nil {
 		e.srv = ts.s.key.Server

@@ -165,9 +165,6 @@ func (b *Balancer) applyConfig(d Desired) error {
 			s.maxConn.Store(int32(cs.MaxConn))
 			s.slowStart.Store(int64(cs.SlowStart.D()))
 			cookie := cs.Cookie
-			if cookie == "" {
-				cookie = cs.Name
-			}
 			s.cookie.Store(&cookie)
 			s.setState(stateOf(d.Servers, id.key, cs), cfgWeight(cs), now, !existed)
 		}
@@ -188,7 +185,7 @@ func (b *Balancer) applyConfig(d Desired) error {
 		rt.lim.setMax(f.MaxConn)
 		keepFe[f.Name] = true
 		fe := &frontend{
-			name: f.Name, mode: f.Mode, tm: timeoutsOf(f.Timeouts), forwardFor: derefBool(f.ForwardFor, false),
+			name: f.Name, mode: f.Mode, tm: timeoutsOf(f.Timeouts), forwardFor: *f.ForwardFor,
 			tls: binds[i].tls, backend: next.backends[f.DefaultBackend], rt: rt,
 		}
 		if al := f.AccessLog; al != nil {

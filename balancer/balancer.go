@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
 	"log/slog"
 	"os"
 	"sync"
@@ -38,7 +39,8 @@ type Deps struct {
 
 // Desired is the plain state the balancer serves.
 type Desired struct {
-	// Config is resolved (config.Resolve) and validated.
+	// Config is resolved (config.Resolve) and validated: the balancer
+	// reads every default from it and re-defaults nothing.
 	Config *config.Cluster
 	// Servers holds runtime state; an absent key means admin ready (or maint
 	// if Server.Disabled), the config's weight, health unknown.
@@ -63,6 +65,7 @@ var ErrStopped = errors.New("balancer stopped")
 type Balancer struct {
 	cfg     Config
 	log     *slog.Logger
+	h2log   *log.Logger // x/net/http2's own messages (client protocol errors), at debug level
 	onFail  func(config.ServerKey, error)
 	cur     atomic.Pointer[snapshot]
 	stopped atomic.Bool // Run is shutting down: no keep-alive, no new accepts
@@ -83,6 +86,7 @@ type Balancer struct {
 
 	wg    sync.WaitGroup // every goroutine started by Apply or Run
 	conns connSet
+	park  atomic.Pointer[parker] // nil: idle connections are not parked
 }
 
 // New returns a Balancer serving nothing until Apply.
@@ -101,6 +105,7 @@ func New(cfg Config, deps Deps) (*Balancer, error) {
 	b := &Balancer{
 		cfg:       cfg,
 		log:       log.With("component", "balancer"),
+		h2log:     slog.NewLogLogger(log.With("component", "balancer").Handler(), slog.LevelDebug),
 		onFail:    deps.OnServerFailure,
 		runCtx:    ctx,
 		cancel:    cancel,
@@ -134,6 +139,11 @@ func (b *Balancer) Run(ctx context.Context) error {
 
 	b.wg.Add(1)
 	go b.maintain(ctx)
+	if p := newParker(b); p != nil {
+		b.park.Store(p)
+		b.wg.Add(1)
+		go p.run(ctx)
+	}
 	<-ctx.Done()
 	b.shutdown()
 	return nil

@@ -2,53 +2,38 @@ package balancer
 
 import (
 	"bufio"
-	"bytes"
-	"errors"
 	"io"
 	"strconv"
-	"sync"
+
+	"github.com/tandem-lb/tandem/balancer/http1"
 )
 
-// Body framings.
-const (
-	bodyNone    = iota
-	bodyFixed   // Content-Length
-	bodyChunked // Transfer-Encoding: chunked
-	bodyEOF     // until the connection closes (responses only)
-)
-
-var errChunk = errors.New("malformed chunked encoding")
-
-// bodyReader reads the payload of a message body from br, decoding the
-// chunked encoding. Trailer fields are kept (checked, CRLF-terminated) in
-// trailers, for a chunked destination to forward.
+// bodyReader reads the payload of a message body from br: Content-Length
+// bytes, the chunked coding (decoded by http1.Chunked, trailers kept for
+// a chunked destination), or until the connection closes.
 type bodyReader struct {
-	br       *bufio.Reader
-	mode     int
-	remain   int64 // fixed: payload left; chunked: left in this chunk
-	inChunk  bool
-	done     bool
-	n        int64  // payload bytes returned so far
-	trailers []byte // "Name: value\r\n" lines after the last chunk
+	br     *bufio.Reader
+	kind   http1.Body
+	remain int64 // FixedBody: payload left
+	chunks http1.Chunked
+	done   bool
+	n      int64 // payload bytes returned so far
 }
 
-// maxTrailerBytes bounds the trailer section of a chunked body.
-const maxTrailerBytes = 8 << 10
-
-func (r *bodyReader) reset(br *bufio.Reader, mode int, length int64) {
-	if mode != bodyFixed {
-		length = 0
-	}
-	t := r.trailers[:0] // keep the capacity
-	*r = bodyReader{br: br, mode: mode, remain: length, done: mode == bodyNone || (mode == bodyFixed && length == 0), trailers: t}
+func (r *bodyReader) reset(br *bufio.Reader, kind http1.Body, length int64) {
+	r.chunks.Reset()
+	*r = bodyReader{br: br, kind: kind, remain: max(length, 0), chunks: r.chunks, done: kind == http1.NoBody}
 }
+
+// trailers are the trailer field lines of a chunked body, once read.
+func (r *bodyReader) trailers() []byte { return r.chunks.Trailers() }
 
 func (r *bodyReader) Read(p []byte) (int, error) {
 	if r.done {
 		return 0, io.EOF
 	}
-	switch r.mode {
-	case bodyFixed:
+	switch r.kind {
+	case http1.FixedBody:
 		if int64(len(p)) > r.remain {
 			p = p[:r.remain]
 		}
@@ -63,7 +48,7 @@ func (r *bodyReader) Read(p []byte) (int, error) {
 			err = io.ErrUnexpectedEOF
 		}
 		return n, err
-	case bodyEOF:
+	case http1.UntilClose:
 		n, err := r.br.Read(p)
 		r.n += int64(n)
 		if err == io.EOF {
@@ -71,124 +56,73 @@ func (r *bodyReader) Read(p []byte) (int, error) {
 		}
 		return n, err
 	}
-	if r.remain == 0 {
-		if err := r.nextChunk(); err != nil {
-			return 0, err
-		}
-		if r.done {
-			return 0, io.EOF
-		}
-	}
-	if int64(len(p)) > r.remain {
-		p = p[:r.remain]
-	}
-	n, err := r.br.Read(p)
-	r.remain -= int64(n)
-	r.n += int64(n)
-	if err == io.EOF {
-		err = io.ErrUnexpectedEOF
-	}
-	return n, err
+	return r.readChunked(p)
 }
 
-// nextChunk consumes the end of the previous chunk and the next size line;
-// on the last chunk it consumes the trailers and sets done.
-func (r *bodyReader) nextChunk() error {
-	if r.inChunk {
-		line, err := r.readLine()
+// readChunked decodes what br holds (reading more when it holds no whole
+// framing line) into p.
+func (r *bodyReader) readChunked(p []byte) (int, error) {
+	for {
+		if r.br.Buffered() == 0 {
+			if _, err := r.br.Peek(1); err != nil {
+				return 0, unexpectedEOF(err)
+			}
+		}
+		in, _ := r.br.Peek(min(r.br.Buffered(), len(p)))
+		n, data, err := r.chunks.Next(in)
+		copy(p, data)
+		r.br.Discard(n)
+		r.n += int64(len(data))
+		if err != nil {
+			return len(data), err
+		}
+		if r.chunks.Done() {
+			r.done = true
+			return len(data), io.EOF
+		}
+		if len(data) > 0 {
+			return len(data), nil
+		}
+		if n == 0 {
+			// A framing line is incomplete: wait for more of it.
+			if len(in) == len(p) || r.br.Buffered() == r.br.Size() {
+				return 0, http1.ErrChunk
+			}
+			if _, err := r.br.Peek(r.br.Buffered() + 1); err != nil {
+				return 0, unexpectedEOF(err)
+			}
+		}
+	}
+}
+
+func unexpectedEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// validBuffered checks the chunked coding of what br already holds,
+// without consuming it, so that a body malformed from its first bytes is
+// refused before anything is forwarded (HAProxy parses what it buffered
+// before it connects, or before it sends a response head).
+func validBuffered(br *bufio.Reader, c *http1.Chunked) error {
+	c.Reset()
+	in, _ := br.Peek(br.Buffered())
+	for len(in) > 0 && !c.Done() {
+		n, _, err := c.Next(in)
 		if err != nil {
 			return err
 		}
-		if len(line) != 0 {
-			return errChunk
+		if n == 0 {
+			break
 		}
+		in = in[n:]
 	}
-	line, err := r.readLine()
-	if err != nil {
-		return err
-	}
-	var size int64
-	digits := 0
-	for _, c := range line {
-		var v byte
-		switch {
-		case '0' <= c && c <= '9':
-			v = c - '0'
-		case 'a' <= c && c <= 'f':
-			v = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			v = c - 'A' + 10
-		case c == ';' || c == ' ' || c == '\t':
-			goto parsed
-		default:
-			return errChunk
-		}
-		if digits++; digits > 15 {
-			return errChunk
-		}
-		size = size<<4 | int64(v)
-	}
-parsed:
-	if digits == 0 {
-		return errChunk
-	}
-	if size == 0 {
-		for { // trailers
-			line, err := r.readLine()
-			if err != nil {
-				return err
-			}
-			if len(line) == 0 {
-				r.done = true
-				return nil
-			}
-			if !validTrailer(line) || len(r.trailers)+len(line)+2 > maxTrailerBytes {
-				return errChunk
-			}
-			r.trailers = append(append(r.trailers, line...), '\r', '\n')
-		}
-	}
-	r.remain, r.inChunk = size, true
 	return nil
 }
 
-// validTrailer accepts a "name: value" field line: a token name, a colon,
-// and a value without control characters other than tab. Anything else
-// could smuggle framing past the next parser.
-func validTrailer(line []byte) bool {
-	colon := bytes.IndexByte(line, ':')
-	if colon < 0 || !isToken(line[:colon]) {
-		return false
-	}
-	for _, c := range line[colon+1:] {
-		if c < ' ' && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-// readLine returns one line without its terminator; the slice is valid
-// until the next read.
-func (r *bodyReader) readLine() ([]byte, error) {
-	line, err := r.br.ReadSlice('\n')
-	if err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		if err == bufio.ErrBufferFull {
-			err = errChunk
-		}
-		return nil, err
-	}
-	line = line[:len(line)-1]
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
-	}
-	return line, nil
-}
-
-// chunkedWriter writes the chunked encoding of what is written to it.
+// chunkedWriter writes the chunked coding of what is written to it.
 type chunkedWriter struct{ w *bufio.Writer }
 
 func (cw chunkedWriter) Write(p []byte) (int, error) {
@@ -247,8 +181,3 @@ func pump(dst io.Writer, fl flusher, src io.Reader, srcBuf *bufio.Reader, buf []
 		}
 	}
 }
-
-// copyBufSize is the size of pooled body copy buffers.
-const copyBufSize = 32 << 10
-
-var copyBufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}

@@ -26,6 +26,12 @@ type clientConn struct {
 	proto    string // "http" or "https", for X-Forwarded-Proto
 	ipHash   uint64
 
+	idle idleWaiter // waits for the next request without a buffer
+	// park is set while the connection is parked (parker): no goroutine
+	// serves it then.
+	park     atomic.Pointer[parked]
+	finished atomic.Bool
+
 	// up is the server connection of the HTTP/1 request in progress, closed
 	// by forceClose so a request blocked on its server ends too.
 	up atomic.Pointer[upConn]
@@ -63,15 +69,42 @@ func (c *clientConn) endRequest() { c.state.Add(-1) }
 
 func (c *clientConn) closeIfIdle() {
 	if c.state.CompareAndSwap(0, -1) {
-		c.raw.Close()
+		c.closeParkedOr()
 	}
 }
 
 func (c *clientConn) forceClose() {
 	c.state.Store(-1)
-	c.raw.Close()
+	c.closeParkedOr()
 	if u := c.up.Load(); u != nil {
 		u.close()
+	}
+}
+
+// closeParkedOr ends a parked connection (no goroutine would notice its
+// close), or closes the socket of one that a goroutine serves.
+func (c *clientConn) closeParkedOr() {
+	if e := c.park.Load(); e != nil {
+		if p := c.b.park.Load(); p != nil {
+			p.evict(e)
+			return
+		}
+	}
+	c.raw.Close()
+}
+
+// finish releases what the connection holds, once, by whoever ends it:
+// its goroutine, or the parker.
+func (c *clientConn) finish() {
+	if !c.finished.CompareAndSwap(false, true) {
+		return
+	}
+	c.raw.Close()
+	c.b.conns.remove(c)
+	c.lim.release()
+	c.b.global.release()
+	if c.rt != nil {
+		c.rt.stats.curConns.Add(-1)
 	}
 }
 
@@ -111,13 +144,10 @@ func hashKey(b []byte) uint64 {
 func (b *Balancer) serveConn(cc *clientConn) {
 	defer b.wg.Done()
 	fe := b.cur.Load().byAddr[cc.l.key]
+	parked := false
 	defer func() {
-		cc.raw.Close()
-		b.conns.remove(cc)
-		cc.lim.release()
-		b.global.release()
-		if cc.rt != nil {
-			cc.rt.stats.curConns.Add(-1)
+		if !parked {
+			cc.finish()
 		}
 	}()
 	if fe == nil || b.runCtx.Err() != nil {
@@ -149,7 +179,15 @@ func (b *Balancer) serveConn(cc *clientConn) {
 		b.serveTCP(cc, fe)
 		return
 	}
-	b.serveHTTP(cc)
+	parked = b.serveHTTP(cc, true)
+}
+
+// resumeHTTP serves a parked connection that became readable.
+func (b *Balancer) resumeHTTP(cc *clientConn) {
+	defer b.wg.Done()
+	if !b.serveHTTP(cc, false) {
+		cc.finish()
+	}
 }
 
 func nonZero(d, def time.Duration) time.Duration {

@@ -1,31 +1,31 @@
 package balancer
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
 
 	"golang.org/x/net/http2"
+
+	"github.com/tandem-lb/tandem/balancer/http1"
 )
 
 // serveH2 serves HTTP/2 on a TLS connection that negotiated "h2" with
-// golang.org/x/net/http2; each stream is proxied to the servers over
-// HTTP/1.1 with the same picking, retries and persistence as HTTP/1.
+// golang.org/x/net/http2; each stream takes the same stages as an HTTP/1
+// request (serveRequest) and is proxied to the servers over HTTP/1.1.
 func (b *Balancer) serveH2(cc *clientConn, fe *frontend) {
-	srv := &http2.Server{IdleTimeout: fe.tm.keepAlive}
+	srv := &http2.Server{IdleTimeout: fe.tm.keepAlive, MaxReadFrameSize: h2MaxFrameSize}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { b.serveH2Stream(cc, w, r) })
-	srv.ServeConn(cc.conn, &http2.ServeConnOpts{
+	srv.ServeConn(&h2Conn{Conn: cc.conn}, &http2.ServeConnOpts{
 		Context:    b.runCtx,
 		Handler:    h,
-		BaseConfig: &http.Server{ReadHeaderTimeout: fe.tm.httpRequest, IdleTimeout: fe.tm.keepAlive},
+		BaseConfig: &http.Server{ReadHeaderTimeout: fe.tm.httpRequest, IdleTimeout: fe.tm.keepAlive, ErrorLog: b.h2log},
 	})
 }
 
-// h2Flusher adapts an http.ResponseWriter to flusher.
-type h2Flusher struct{ rc *http.ResponseController }
-
-func (f h2Flusher) Flush() error { return f.rc.Flush() }
-
+// serveH2Stream serves one HTTP/2 stream, stage by stage.
 func (b *Balancer) serveH2Stream(cc *clientConn, w http.ResponseWriter, r *http.Request) {
 	fe := b.cur.Load().byAddr[cc.l.key]
 	if fe == nil || b.stopped.Load() || !cc.beginRequest() {
@@ -36,47 +36,23 @@ func (b *Balancer) serveH2Stream(cc *clientConn, w http.ResponseWriter, r *http.
 	ex := getExchange(cc, fe)
 	defer putExchange(ex)
 	ex.h2, ex.ctx = true, r.Context() // the server connection must not outlive the stream
-	if fe.alog != nil {
-		ex.tStart = time.Now()
-		ex.tHead = ex.tStart
-		defer b.logHTTP(ex) // runs before putExchange
-	}
+	ex.tStart = time.Now()
+	ex.tHead = ex.tStart
+	defer b.logHTTP(ex) // runs before putExchange
+
+	// 1. The request head, from net/http's parse of the HEADERS frames.
 	ex.term = "PR"
 	fe.rt.stats.requests.Add(1)
+	ex.h2Request(r)
+	// 2-4. Frontend rules, the backend, backend rules (as serveRequest).
+	ex.be = fe.backend
 	ex.be.rt.stats.requests.Add(1)
-
-	q := &ex.req
-	q.hdrs = q.hdrs[:0]
-	q.connTokens = q.connTokens[:0]
-	q.first[0], q.first[1], q.first[2] = []byte(r.Method), []byte(r.RequestURI), []byte("HTTP/2.0")
-	q.hdrs = append(q.hdrs, hdr{name: []byte("Host"), value: []byte(r.Host)})
-	for k, vs := range r.Header {
-		for _, v := range vs {
-			q.hdrs = append(q.hdrs, hdr{name: []byte(k), value: []byte(v)})
-		}
-	}
-	if err := q.interpret(); err != nil {
-		ex.code = http400
-		http.Error(w, "400 Bad Request: "+err.Error(), http400)
-		return
-	}
-	q.contentLength = r.ContentLength
-	ex.bodyLen = r.ContentLength
-	if r.Body == nil || r.Body == http.NoBody {
-		ex.bodyLen = 0
-	}
-	ex.src = countingReader{r: r.Body}
-	ex.reqBody.reset(nil, bodyNone, 0)
-	ex.idempotent = isIdempotent(q.first[0])
-	ex.isHead = r.Method == http.MethodHead
-
+	// 5. A server and the exchange with it.
 	code, err := b.roundTrip(ex)
 	fe.rt.stats.bytesIn.Add(uint64(ex.src.n))
 	if code != 0 {
-		cls := statusClass(code)
-		fe.rt.stats.responses[cls].Add(1)
-		ex.be.rt.stats.responses[cls].Add(1)
-		ex.code, ex.term = code, failureTerm(code, err)
+		ex.term = failureTerm(code, err)
+		b.reply(ex, code, "")
 		http.Error(w, strconv.Itoa(code)+" "+statusText(code)+": "+replyText(code, err), code)
 		return
 	}
@@ -84,42 +60,95 @@ func (b *Balancer) serveH2Stream(cc *clientConn, w http.ResponseWriter, r *http.
 		ex.term = "CH"
 		return
 	}
-	resp := &ex.resp
-	mode, reusable := respFraming(ex)
-	ex.respBody.reset(ex.uc.br, mode, resp.contentLength)
-	setCookie, nocache := ex.cookieDecision()
-	h := w.Header()
-	for _, f := range resp.hdrs {
-		if resp.hopByHop(f.name) || (nocache && eqFold(f.name, "cache-control")) {
-			continue
-		}
-		h.Add(string(f.name), string(f.value))
-	}
-	if resp.contentLength >= 0 && ex.code >= 200 && ex.code != 204 {
-		h.Set("Content-Length", strconv.FormatInt(resp.contentLength, 10))
-	}
-	if setCookie {
-		h.Add("Set-Cookie", ex.be.cookie.Name+"="+*ex.srv.cookie.Load()+"; path=/")
-	}
-	if nocache {
-		h.Set("Cache-Control", "private")
-	}
-	w.WriteHeader(ex.code)
-	var n int64
-	var rerr, werr error
-	if mode != bodyNone {
-		n, rerr, werr = pump(w, h2Flusher{http.NewResponseController(w)}, &ex.respBody, ex.uc.br, ex.copyBuf())
-	}
-	b.finishUpstream(ex, reusable && rerr == nil && werr == nil, rerr)
-	fe.rt.stats.bytesOut.Add(uint64(n))
-	ex.be.rt.stats.bytesOut.Add(uint64(n))
-	ex.outBytes = n
-	switch {
-	case rerr != nil:
-		ex.term = "SD"
-	case werr != nil:
-		ex.term = "CD"
-	default:
-		ex.term = "--"
-	}
+	// 6-7. Response rules and the response.
+	b.respond(ex, h2Writer{w})
 }
+
+// h2Request fills ex.req from an HTTP/2 request: its fields copied once
+// into the exchange's buffer, framing from its content length.
+func (ex *exchange) h2Request(r *http.Request) {
+	buf := ex.bufs.h2[:0]
+	n := len(r.Method) + len(r.RequestURI) + len(r.Host)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v)
+		}
+	}
+	if cap(buf) < n {
+		buf = make([]byte, 0, n)
+	}
+	add := func(s string) []byte {
+		start := len(buf)
+		buf = append(buf, s...)
+		return buf[start:len(buf):len(buf)]
+	}
+	q := ex.req
+	*q = http1.Head{Fields: q.Fields[:0], ConnTokens: q.ConnTokens[:0], Version: http1.HTTP11}
+	q.Method, q.Target = add(r.Method), add(r.RequestURI)
+	q.Host, q.HasHost = add(r.Host), true
+	q.Fields = append(q.Fields, http1.Field{Name: fieldHost, Value: q.Host})
+	for k, vs := range r.Header {
+		name := add(k)
+		for _, v := range vs {
+			q.Fields = append(q.Fields, http1.Field{Name: name, Value: add(v)})
+		}
+	}
+	ex.bufs.h2 = buf
+	q.ContentLength = r.ContentLength
+	ex.bodyLen = r.ContentLength
+	if r.Body == nil || r.Body == http.NoBody {
+		ex.bodyLen = 0
+	}
+	ex.src = countingReader{r: r.Body}
+	ex.reqBody.reset(nil, http1.NoBody, 0)
+	ex.idempotent = isIdempotent(q.Method)
+	ex.isHead = r.Method == http.MethodHead
+}
+
+var fieldHost = []byte("Host")
+
+// h2Writer writes a response to an HTTP/2 stream through net/http.
+type h2Writer struct{ w http.ResponseWriter }
+
+func (hw h2Writer) head(status int, _ []byte, fields []http1.Field, length int64) error {
+	h := hw.w.Header()
+	for _, f := range fields {
+		h.Add(string(f.Name), string(f.Value))
+	}
+	if length >= 0 {
+		h.Set("Content-Length", strconv.FormatInt(length, 10))
+	}
+	hw.w.WriteHeader(status)
+	return nil
+}
+
+func (hw h2Writer) body() (io.Writer, flusher) {
+	return hw.w, h2Flusher{http.NewResponseController(hw.w)}
+}
+
+// end sends the trailer fields of a chunked response as HTTP/2 trailers.
+func (hw h2Writer) end(trailers []byte) error {
+	for len(trailers) > 0 {
+		line := trailers
+		if i := bytes.IndexByte(trailers, '\n'); i >= 0 {
+			line, trailers = trailers[:i], trailers[i+1:]
+		} else {
+			trailers = nil
+		}
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if c := bytes.IndexByte(line, ':'); c > 0 {
+			hw.w.Header().Add(http.TrailerPrefix+string(line[:c]), string(bytes.TrimSpace(line[c+1:])))
+		}
+	}
+	return nil
+}
+
+// h2Flusher adapts an http.ResponseWriter to flusher.
+type h2Flusher struct{ rc *http.ResponseController }
+
+func (f h2Flusher) Flush() error { return f.rc.Flush() }
+
+// h2MaxFrameSize is the largest frame accepted from clients: HTTP/2's
+// initial SETTINGS_MAX_FRAME_SIZE, as HAProxy (tune.h2.max-frame-size).
+// x/net/http2 would otherwise advertise 1 MiB.
+const h2MaxFrameSize = 16 << 10

@@ -67,8 +67,10 @@ func TestResponseTimeObservedPerServer(t *testing.T) {
 	if rt.Count() != 3 {
 		t.Fatalf("count %d, want 3", rt.Count())
 	}
-	if p50 := rt.Quantile(0.5); p50 < 25*time.Millisecond || p50 > 50*time.Millisecond {
-		t.Errorf("p50 %v, want within the 25ms–50ms bucket", p50)
+	// The server takes at least 30 ms; a loaded machine may add to that,
+	// never take from it.
+	if p50 := rt.Quantile(0.5); p50 < 25*time.Millisecond || p50 > 5*time.Second {
+		t.Errorf("p50 %v, want at least the 25ms–50ms bucket", p50)
 	}
 	if be := e.b.Stats().Backends[0].ResponseTime; be.Count() != 3 {
 		t.Errorf("backend count %d, want 3", be.Count())

@@ -4,5 +4,11 @@ package balancer
 
 import "net"
 
-// waitReadable: only the Linux build waits without a buffer.
-func waitReadable(net.Conn) (ok bool, err error) { return false, nil }
+// idleWaiter: only the Linux build waits without a buffer.
+type idleWaiter struct{}
+
+func (*idleWaiter) wait(net.Conn) error { return nil }
+
+func (*idleWaiter) fd() int { return -1 }
+
+func (*idleWaiter) canWait(net.Conn) bool { return false }

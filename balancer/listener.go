@@ -152,18 +152,28 @@ func (s *connSet) remove(c *clientConn) {
 // closeIdle closes the connections that are between requests and returns
 // how many connections remain open.
 func (s *connSet) closeIdle() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for c := range s.m {
+	for _, c := range s.list() {
 		c.closeIfIdle()
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return len(s.m)
 }
 
 func (s *connSet) closeAll() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for c := range s.m {
+	for _, c := range s.list() {
 		c.forceClose()
 	}
+}
+
+// list is a copy of the set: closing a parked connection removes it from
+// the set, which must not be locked then.
+func (s *connSet) list() []*clientConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*clientConn, 0, len(s.m))
+	for c := range s.m {
+		out = append(out, c)
+	}
+	return out
 }

@@ -19,47 +19,69 @@ const (
 	ServerIdleTimeout = 15 * time.Second
 	// MaxIdlePerServer bounds the pooled keep-alive connections per server.
 	MaxIdlePerServer = 512
-	// idleCheckAfter: a pooled connection idle longer than this is probed
-	// (non-blocking peek) before reuse, to skip ones the server closed.
-	idleCheckAfter = 500 * time.Millisecond
 )
 
 const upBufSize = 8 << 10
 
 // upConn is a connection to a server.
 type upConn struct {
-	srv    *server
-	tc     timedConn
-	br     *bufio.Reader
-	bw     *bufio.Writer
-	idleAt int64 // unix ns when pooled
-	reused bool  // served a request before
-	rc     syscall.RawConn
-	peekFn func(uintptr) bool
-	alive  bool
+	srv     *server
+	tc      timedConn
+	br      *bufio.Reader
+	bw      *bufio.Writer
+	idleAt  int64 // unix ns when pooled
+	reused  bool  // served a request before
+	rc      syscall.RawConn
+	peekFn  func(uintptr) bool
+	peeked  int // what the last peek saw: peekIdle, peekClosed or peekStray
+	peekBuf [1]byte
 }
+
+// What a non-blocking peek at an idle server connection sees.
+const (
+	peekIdle   = iota // nothing: the connection can carry a request
+	peekClosed        // the server closed it (or an error)
+	peekStray         // bytes nobody asked for
+)
 
 func (u *upConn) close() { u.tc.Conn.Close() }
 
+// buffers gives u its read and write buffers on its first HTTP use (a
+// TCP-mode connection never has them).
+func (u *upConn) buffers() {
+	if u.br == nil {
+		u.br = bufio.NewReaderSize(&u.tc, upBufSize)
+		u.bw = bufio.NewWriterSize(&u.tc, upBufSize)
+	}
+}
+
 // peek is run by the runtime poller with the socket: it checks, without
 // blocking, that the server has not closed the idle connection or sent
-// unexpected bytes.
+// bytes since its last response.
 func (u *upConn) peek(fd uintptr) bool {
-	var b [1]byte
-	_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
-	u.alive = err == unix.EAGAIN || err == unix.EWOULDBLOCK
+	n, errno := peekFD(fd, &u.peekBuf)
+	switch {
+	case errno == unix.EAGAIN:
+		u.peeked = peekIdle
+	case errno == 0 && n > 0:
+		u.peeked = peekStray
+	default:
+		u.peeked = peekClosed
+	}
 	return true
 }
 
-func (u *upConn) stillAlive() bool {
+// idleState peeks at the idle connection (peekIdle, peekClosed or
+// peekStray).
+func (u *upConn) idleState() int {
 	if u.rc == nil {
-		return true
+		return peekIdle
 	}
-	u.alive = false
+	u.peeked = peekClosed
 	if err := u.rc.Read(u.peekFn); err != nil {
-		return false
+		return peekClosed
 	}
-	return u.alive
+	return u.peeked
 }
 
 // pool is a server's LIFO list of idle keep-alive connections.
@@ -69,7 +91,11 @@ type pool struct {
 	idle []*upConn
 }
 
-// get returns a live idle connection, or nil.
+// get returns a live idle connection, or nil. Every connection is peeked
+// at before reuse, however briefly it was idle: one that the server closed
+// is dropped, and one on which the server sent bytes after its last
+// response is dropped and counted (Discarded), so those bytes can never be
+// read as the next client's response.
 func (p *pool) get() *upConn {
 	for {
 		p.mu.Lock()
@@ -83,8 +109,13 @@ func (p *pool) get() *upConn {
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
 		age := time.Duration(time.Now().UnixNano() - u.idleAt)
-		if age < ServerIdleTimeout && (age < idleCheckAfter || u.stillAlive()) {
-			return u
+		if age < ServerIdleTimeout {
+			switch u.idleState() {
+			case peekIdle:
+				return u
+			case peekStray:
+				p.srv.stats.discarded.Add(1)
+			}
 		}
 		u.close()
 	}
@@ -159,8 +190,6 @@ func (b *Balancer) dial(ctx context.Context, s *server, timeout time.Duration) (
 	}
 	u := &upConn{srv: s}
 	u.tc.Conn = c
-	u.br = bufio.NewReaderSize(&u.tc, upBufSize)
-	u.bw = bufio.NewWriterSize(&u.tc, upBufSize)
 	if sc, ok := c.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			u.rc = rc

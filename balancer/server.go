@@ -23,10 +23,9 @@ type serverID struct {
 // server is the runtime of one backend server. It outlives config swaps
 // while its key and address stay the same. It implements policy.Server.
 type server struct {
-	key    config.ServerKey
-	addr   string
-	keyStr string // "backend/server", for logs
-	be     *backendRT
+	key  config.ServerKey
+	addr string
+	be   *backendRT
 
 	admin     atomic.Int32 // config.AdminState
 	health    atomic.Int32 // config.Health
@@ -46,7 +45,7 @@ type server struct {
 }
 
 func newServer(id serverID, be *backendRT) *server {
-	s := &server{key: id.key, addr: id.addr, keyStr: id.key.String(), be: be}
+	s := &server{key: id.key, addr: id.addr, be: be}
 	s.pool.srv = s
 	return s
 }
@@ -152,7 +151,7 @@ func (s *server) setState(st ServerState, cfgWeight int, now time.Time, fresh bo
 // once the threshold is reached.
 func (b *Balancer) connFailed(s *server, err error) {
 	if s.fails.Add(1) == PassiveFailures && b.onFail != nil {
-		b.log.Debug("passive health: consecutive connection failures", "server", s.keyStr, "err", err)
+		b.log.Debug("passive health: consecutive connection failures", "server", s.key, "err", err)
 		b.onFail(s.key, err)
 	}
 }
@@ -177,12 +176,7 @@ func stateOf(states map[config.ServerKey]ServerState, key config.ServerKey, cs *
 	return st
 }
 
-func cfgWeight(cs *config.Server) int {
-	if cs.Weight == nil {
-		return config.DefaultWeight
-	}
-	return *cs.Weight
-}
+func cfgWeight(cs *config.Server) int { return *cs.Weight }
 
 // Name lets hashing policies key on the server name, so a config change
 // elsewhere in the backend moves only the keys that must move (policy.Named).

@@ -114,18 +114,16 @@ func newBackendRT(name string) *backendRT {
 	return be
 }
 
-// buildBackend builds the snapshot backend for cfg; the servers' runtimes
-// must exist in b.servers.
+// buildBackend builds the snapshot backend for cfg (resolved: every
+// default is concrete, see config.Resolve); the servers' runtimes must
+// exist in b.servers.
 func (b *Balancer) buildBackend(cfg *config.Backend, rt *backendRT) *backend {
 	be := &backend{
 		name: cfg.Name, mode: cfg.Mode, algo: cfg.Balance, tm: timeoutsOf(cfg.Timeouts),
-		retries: derefInt(cfg.Retries, config.DefaultRetries), redispatch: derefBool(cfg.Redispatch, false),
-		retryIdem: derefBool(cfg.RetryIdempotent, true), forwardFor: derefBool(cfg.ForwardFor, false),
+		retries: *cfg.Retries, redispatch: *cfg.Redispatch,
+		retryIdem: *cfg.RetryIdempotent, forwardFor: *cfg.ForwardFor,
 		cookie: cfg.Cookie, stickSource: cfg.StickSource, stickExpire: cfg.StickExpire.D(),
 		isBackup: map[*server]bool{}, byCookie: map[string]*server{}, byName: map[string]*server{}, rt: rt,
-	}
-	if be.stickSource && be.stickExpire <= 0 {
-		be.stickExpire = config.DefaultStickExpire.D()
 	}
 	var normal, backup []*server
 	for i := range cfg.Servers {
@@ -133,11 +131,7 @@ func (b *Balancer) buildBackend(cfg *config.Backend, rt *backendRT) *backend {
 		s := b.servers[serverID{config.ServerKey{Backend: cfg.Name, Server: cs.Name}, cs.Address}]
 		be.all = append(be.all, s)
 		be.byName[cs.Name] = s
-		cookie := cs.Cookie
-		if cookie == "" {
-			cookie = cs.Name
-		}
-		be.byCookie[cookie] = s
+		be.byCookie[cs.Cookie] = s
 		if cs.Backup {
 			be.isBackup[s] = true
 			backup = append(backup, s)
@@ -157,18 +151,4 @@ func (be *backend) rebuildPolicies() *backend {
 	nb.normal = newGroup(be.algo, be.normal.servers)
 	nb.backup = newGroup(be.algo, be.backup.servers)
 	return &nb
-}
-
-func derefInt(p *int, def int) int {
-	if p == nil {
-		return def
-	}
-	return *p
-}
-
-func derefBool(p *bool, def bool) bool {
-	if p == nil {
-		return def
-	}
-	return *p
 }

@@ -14,6 +14,7 @@ type counters struct {
 	responses                   [6]atomic.Uint64
 	connectErrors, responseErrs atomic.Uint64
 	retries, redispatches       atomic.Uint64
+	discarded                   atomic.Uint64
 	bytesIn, bytesOut           atomic.Uint64
 	queueLen, inFlight          atomic.Int64
 }
@@ -30,8 +31,13 @@ type Counters struct {
 	ResponseErrors uint64 // servers that failed before or while answering
 	Retries        uint64 // connection attempts re-tried
 	Redispatches   uint64 // retries sent to another server
-	BytesIn        uint64 // from clients
-	BytesOut       uint64 // to clients
+	// Discarded are server connections closed instead of reused because
+	// the server sent bytes beyond its response (or after it, while the
+	// connection was idle): reusing them would hand those bytes to the
+	// next client.
+	Discarded uint64
+	BytesIn   uint64 // from clients
+	BytesOut  uint64 // to clients
 	// QueueLen is the requests waiting for a maxconn slot now (queues are
 	// per backend; a server counts those persistent to it).
 	QueueLen int64
@@ -47,6 +53,7 @@ func (c *counters) snapshot() Counters {
 		ResponseErrors: c.responseErrs.Load(),
 		Retries:        c.retries.Load(),
 		Redispatches:   c.redispatches.Load(),
+		Discarded:      c.discarded.Load(),
 		BytesIn:        c.bytesIn.Load(),
 		BytesOut:       c.bytesOut.Load(),
 		QueueLen:       c.queueLen.Load(),

@@ -3,26 +3,21 @@ package balancer
 import (
 	"net"
 	"time"
-
-	"github.com/tandem-lb/tandem/config"
 )
 
 // tcpSession is one TCP-mode connection's choice of server, with what the
 // access log reports.
 type tcpSession struct {
-	fe      *frontend
-	be      *backend
-	p       pickState
-	key     uint64
-	s       *server // chosen (or last tried)
-	up      net.Conn
-	retries int
-	tPicked time.Time
-	tConn   time.Time
+	fe    *frontend
+	be    *backend
+	a     attempt
+	s     *server // chosen (or last tried)
+	up    net.Conn
+	tConn time.Time
 }
 
-// serveTCP proxies one TCP-mode connection: pick a server (with retries
-// and redispatch on connect failures), then copy both ways.
+// serveTCP proxies one TCP-mode connection: choose a server (with the
+// retries and redispatch HTTP has), then copy both ways.
 func (b *Balancer) serveTCP(cc *clientConn, fe *frontend) {
 	if !cc.beginRequest() {
 		return
@@ -31,25 +26,14 @@ func (b *Balancer) serveTCP(cc *clientConn, fe *frontend) {
 	ts := &tcpSession{fe: fe, be: fe.backend}
 	fe.rt.stats.requests.Add(1)
 	ts.be.rt.stats.requests.Add(1)
-	if ts.be.algo == config.AlgoSource {
-		ts.key = cc.sourceHash()
-	}
-	ts.p.reset(ts.be, ts.key)
 	now := time.Now().UnixNano()
-	if ts.be.stickSource && cc.remote.IsValid() {
-		if name := ts.be.rt.stick.lookup(cc.remote, now); name != "" {
-			ts.p.sticky = ts.be.byName[name]
-		}
-	}
-	if !b.dialTCP(cc, ts) {
+	if !b.dialTCP(cc, ts, now) {
 		b.logTCP(cc, ts, "SC", 0, 0)
 		return
 	}
 	s, be := ts.s, ts.be
 	s.connOK()
-	if be.stickSource && cc.remote.IsValid() && ts.p.sticky != s {
-		be.rt.stick.store(cc.remote, s.key.Server, now)
-	}
+	stick(be, cc, &ts.a, s, now)
 	s.stats.requests.Add(1)
 	s.stats.curConns.Add(1)
 	s.stats.totalConns.Add(1)
@@ -66,17 +50,20 @@ func (b *Balancer) serveTCP(cc *clientConn, fe *frontend) {
 	b.logTCP(cc, ts, tunnelTerm(err), in, out)
 }
 
-// dialTCP picks a server and connects to it, retrying as configured; on
-// success ts.s holds one of its maxconn slots and ts.up is connected.
-func (b *Balancer) dialTCP(cc *clientConn, ts *tcpSession) bool {
-	for attempt := 0; ; {
-		s, err := b.pick(b.runCtx, &ts.p)
+// dialTCP chooses a server and connects to it (connectServer); on success
+// ts.s holds one of its maxconn slots and ts.up is connected.
+func (b *Balancer) dialTCP(cc *clientConn, ts *tcpSession, now int64) bool {
+	ts.a.p.reset(ts.be, balanceKey(ts.be, cc, nil))
+	ts.a.p.sticky = stickyServer(ts.be, cc, now)
+	for {
+		s, u, err := b.connectServer(b.runCtx, &ts.a, ts.be, false, true)
+		ts.s = s
 		if err == errNoServer {
 			// A config swap may have removed every server of the backend
 			// this connection started with: use the current one.
-			if nf := b.cur.Load().byAddr[cc.l.key]; nf != nil && nf.backend != ts.be && nf.mode == config.ModeTCP {
+			if nf := b.cur.Load().byAddr[cc.l.key]; nf != nil && nf.backend != ts.be && nf.mode == ts.fe.mode {
 				ts.fe, ts.be = nf, nf.backend
-				ts.p.reset(ts.be, ts.key)
+				ts.a.p.reset(ts.be, balanceKey(ts.be, cc, nil))
 				continue
 			}
 		}
@@ -84,28 +71,7 @@ func (b *Balancer) dialTCP(cc *clientConn, ts *tcpSession) bool {
 			b.log.Debug("no server for TCP connection", "frontend", ts.fe.name, "backend", ts.be.name, "err", err)
 			return false
 		}
-		be := ts.be
-		ts.s, ts.tPicked = s, time.Now()
-		d := net.Dialer{Timeout: be.tm.connect}
-		if ts.up, err = d.DialContext(b.runCtx, "tcp", s.addr); err == nil {
-			ts.tConn = time.Now()
-			return true
-		}
-		s.stats.connectErrors.Add(1)
-		be.rt.stats.connectErrors.Add(1)
-		b.connFailed(s, err)
-		s.release()
-		if attempt >= be.retries {
-			return false
-		}
-		attempt++
-		ts.retries++
-		s.stats.retries.Add(1)
-		be.rt.stats.retries.Add(1)
-		if be.redispatch {
-			ts.p.avoid(s)
-			s.stats.redispatches.Add(1)
-			be.rt.stats.redispatches.Add(1)
-		}
+		ts.up, ts.tConn = u.tc.Conn, time.Now()
+		return true
 	}
 }

@@ -12,10 +12,15 @@ import (
 // the response head, then copies bytes both ways until both sides are
 // done, with timeout tunnel as inactivity timeout.
 func (b *Balancer) tunnelUpgrade(ex *exchange, tc *timedConn, br *bufio.Reader) {
-	r, u, w := &ex.resp, ex.uc, ex.bw
-	writeServerHead(w, r, false) // the status line says 101
+	r, u, w := ex.resp, ex.uc, ex.bw
+	writeStatusLine(w, r.Status, r.Reason) // 101
+	for _, f := range r.Fields {
+		if !r.HopByHop(f.Name) {
+			writeField(w, f.Name, f.Value)
+		}
+	}
 	w.WriteString("Connection: Upgrade\r\nUpgrade: ")
-	w.Write(r.upgrade)
+	w.Write(r.Upgrade)
 	w.WriteString("\r\n\r\n")
 	// Bytes already buffered on either side go first.
 	if n := u.br.Buffered(); n > 0 {

@@ -8,12 +8,12 @@ import (
 // the reports of live LB (voter) nodes. Witnesses and nodes not recorded
 // live do not count; a node that reported and then died stops counting at
 // once, so its stale view cannot keep a server down.
-func agreed(s *State) map[string]config.Health {
+func agreed(s *State) map[config.ServerKey]config.Health {
 	if s.Config == nil {
 		return nil
 	}
 	policy := s.Config.Global.HealthPolicy
-	out := make(map[string]config.Health)
+	out := make(map[config.ServerKey]config.Health)
 	for key := range serverKeys(s.Config) {
 		var views []config.Health
 		for node, h := range s.Reports[key] {

@@ -65,9 +65,9 @@ func TestAgreementCountsOnlyLiveVoters(t *testing.T) {
 			s := &State{
 				Config:  cfg,
 				Nodes:   tc.nodes,
-				Reports: map[string]map[string]config.Health{"web/s1": {"a": config.HealthDown, "b": config.HealthDown, "c": config.HealthUp}},
+				Reports: map[config.ServerKey]map[string]config.Health{sk("web/s1"): {"a": config.HealthDown, "b": config.HealthDown, "c": config.HealthUp}},
 			}
-			if got := agreed(s)["web/s1"]; got != tc.want {
+			if got := agreed(s)[sk("web/s1")]; got != tc.want {
 				t.Fatalf("got %v, want %v", got, tc.want)
 			}
 		})

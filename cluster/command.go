@@ -72,10 +72,10 @@ type SetServer struct {
 // (servers missing from Obs lose its report); otherwise Obs is merged.
 // HealthUnknown withdraws the node's report on that server.
 type ReportHealth struct {
-	Node string                   `json:"node"`
-	Full bool                     `json:"full,omitempty"`
-	Obs  map[string]config.Health `json:"obs"`
-	Time time.Time                `json:"time"`
+	Node string                             `json:"node"`
+	Full bool                               `json:"full,omitempty"`
+	Obs  map[config.ServerKey]config.Health `json:"obs"`
+	Time time.Time                          `json:"time"`
 }
 
 // SetNodeLive records gossip liveness in the state, written by the leader,

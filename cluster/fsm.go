@@ -145,9 +145,9 @@ func newVersion(s *State, rev Revision) *State {
 
 	keys := serverKeys(rev.Config)
 	next.Servers = maps.Clone(s.Servers)
-	maps.DeleteFunc(next.Servers, func(k string, _ ServerRuntime) bool { return !keys[k] })
+	maps.DeleteFunc(next.Servers, func(k config.ServerKey, _ ServerRuntime) bool { return !keys[k] })
 	next.Reports = cloneReports(s.Reports)
-	maps.DeleteFunc(next.Reports, func(k string, _ map[string]config.Health) bool { return !keys[k] })
+	maps.DeleteFunc(next.Reports, func(k config.ServerKey, _ map[string]config.Health) bool { return !keys[k] })
 	next.Deploys = maps.Clone(s.Deploys)
 	maps.DeleteFunc(next.Deploys, func(b string, _ DeployProgress) bool { return rev.Config.Backend(b) == nil })
 	next.Agreed = agreed(next)
@@ -183,9 +183,9 @@ func setServer(s *State, c SetServer) (*State, error) {
 	next := s.shallowCopy()
 	next.Servers = maps.Clone(s.Servers)
 	if next.Servers == nil {
-		next.Servers = make(map[string]ServerRuntime)
+		next.Servers = make(map[config.ServerKey]ServerRuntime)
 	}
-	next.Servers[c.Key.String()] = rt
+	next.Servers[c.Key] = rt
 	return next, nil
 }
 
@@ -211,7 +211,7 @@ func reportHealth(s *State, c ReportHealth) *State {
 		}
 		next.Reports[key][c.Node] = h
 	}
-	maps.DeleteFunc(next.Reports, func(_ string, byNode map[string]config.Health) bool { return len(byNode) == 0 })
+	maps.DeleteFunc(next.Reports, func(_ config.ServerKey, byNode map[string]config.Health) bool { return len(byNode) == 0 })
 	next.Agreed = agreed(next)
 	return next
 }
@@ -239,7 +239,7 @@ func removeNode(s *State, c RemoveNode) *State {
 	for _, byNode := range next.Reports {
 		delete(byNode, c.Node)
 	}
-	maps.DeleteFunc(next.Reports, func(_ string, byNode map[string]config.Health) bool { return len(byNode) == 0 })
+	maps.DeleteFunc(next.Reports, func(_ config.ServerKey, byNode map[string]config.Health) bool { return len(byNode) == 0 })
 	next.Agreed = agreed(next)
 	return next
 }

@@ -71,8 +71,8 @@ func commandLog() []Command {
 		SetNodeLive{Node: "b", Live: true, Role: RoleVoter, Time: t0},
 		SetNodeLive{Node: "w", Live: true, Role: RoleWitness, Time: t0},
 		ApplyConfig{Expected: 0, Config: testConfig("s1", "s2"), Node: "a", Message: "first", Time: t0},
-		ReportHealth{Node: "a", Full: true, Obs: map[string]config.Health{"web/s1": config.HealthUp, "web/s2": config.HealthDown}, Time: t0},
-		ReportHealth{Node: "b", Full: true, Obs: map[string]config.Health{"web/s1": config.HealthDown, "web/s2": config.HealthDown}, Time: t0},
+		ReportHealth{Node: "a", Full: true, Obs: map[config.ServerKey]config.Health{sk("web/s1"): config.HealthUp, sk("web/s2"): config.HealthDown}, Time: t0},
+		ReportHealth{Node: "b", Full: true, Obs: map[config.ServerKey]config.Health{sk("web/s1"): config.HealthDown, sk("web/s2"): config.HealthDown}, Time: t0},
 		SetServer{Key: config.ServerKey{Backend: "web", Server: "s1"}, Admin: ptr(config.AdminDrain), Weight: ptr(5), Node: "b", Time: t0},
 		ApplyConfig{Expected: 1, Config: testConfig("s1", "s2", "s3"), Node: "b", Time: t0.Add(time.Minute)},
 		DeployProgress{Backend: "web", Server: "s1", Step: "drain", Node: "a", Host: "laptop", ID: "d1", Since: t0},
@@ -246,15 +246,15 @@ func TestReportHealthFullReplacesPartialMerges(t *testing.T) {
 	f := newFSM(nil)
 	applyAll(t, f, 1,
 		ApplyConfig{Config: testConfig("s1", "s2"), Time: t0},
-		ReportHealth{Node: "a", Full: true, Obs: map[string]config.Health{"web/s1": config.HealthDown, "web/s2": config.HealthDown, "web/gone": config.HealthDown}},
-		ReportHealth{Node: "a", Obs: map[string]config.Health{"web/s1": config.HealthUp}},
+		ReportHealth{Node: "a", Full: true, Obs: map[config.ServerKey]config.Health{sk("web/s1"): config.HealthDown, sk("web/s2"): config.HealthDown, sk("web/gone"): config.HealthDown}},
+		ReportHealth{Node: "a", Obs: map[config.ServerKey]config.Health{sk("web/s1"): config.HealthUp}},
 	)
-	want := map[string]map[string]config.Health{"web/s1": {"a": config.HealthUp}, "web/s2": {"a": config.HealthDown}}
+	want := map[config.ServerKey]map[string]config.Health{sk("web/s1"): {"a": config.HealthUp}, sk("web/s2"): {"a": config.HealthDown}}
 	if diff := cmp.Diff(want, f.current().Reports); diff != "" {
 		t.Fatalf("after partial report (-want +got):\n%s", diff)
 	}
-	applyAll(t, f, 4, ReportHealth{Node: "a", Full: true, Obs: map[string]config.Health{"web/s2": config.HealthUp}})
-	want = map[string]map[string]config.Health{"web/s2": {"a": config.HealthUp}}
+	applyAll(t, f, 4, ReportHealth{Node: "a", Full: true, Obs: map[config.ServerKey]config.Health{sk("web/s2"): config.HealthUp}})
+	want = map[config.ServerKey]map[string]config.Health{sk("web/s2"): {"a": config.HealthUp}}
 	if diff := cmp.Diff(want, f.current().Reports); diff != "" {
 		t.Fatalf("after full report (-want +got):\n%s", diff)
 	}
@@ -265,7 +265,7 @@ func TestConfigChangeDropsRemovedServers(t *testing.T) {
 	applyAll(t, f, 1,
 		ApplyConfig{Config: testConfig("s1", "s2"), Time: t0},
 		SetServer{Key: config.ServerKey{Backend: "web", Server: "s2"}, Admin: ptr(config.AdminMaint)},
-		ReportHealth{Node: "a", Obs: map[string]config.Health{"web/s2": config.HealthDown}},
+		ReportHealth{Node: "a", Obs: map[config.ServerKey]config.Health{sk("web/s2"): config.HealthDown}},
 		ApplyConfig{Expected: 1, Config: testConfig("s1"), Time: t0},
 	)
 	s := f.current()
@@ -279,11 +279,11 @@ func TestStatesAreNotModifiedByLaterApplies(t *testing.T) {
 	res := applyAll(t, f, 1,
 		ApplyConfig{Config: testConfig("s1"), Time: t0},
 		SetNodeLive{Node: "a", Live: true, Time: t0},
-		ReportHealth{Node: "a", Obs: map[string]config.Health{"web/s1": config.HealthDown}},
+		ReportHealth{Node: "a", Obs: map[config.ServerKey]config.Health{sk("web/s1"): config.HealthDown}},
 	)
 	before, _ := encodeState(res[1].state)
 	applyAll(t, f, 4,
-		ReportHealth{Node: "a", Obs: map[string]config.Health{"web/s1": config.HealthUp}},
+		ReportHealth{Node: "a", Obs: map[config.ServerKey]config.Health{sk("web/s1"): config.HealthUp}},
 		SetNodeLive{Node: "a", Live: false, Time: t0},
 		SetServer{Key: config.ServerKey{Backend: "web", Server: "s1"}, Admin: ptr(config.AdminDrain)},
 		RemoveNode{Node: "a"},

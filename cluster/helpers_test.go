@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"github.com/tandem-lb/tandem/config"
+
 	"context"
 	"fmt"
 	"log/slog"
@@ -208,4 +210,13 @@ func waitVersion(t testing.TB, nodes []*testNode, v uint64) {
 		}
 		return true
 	})
+}
+
+// sk parses "backend/server" (tests only).
+func sk(s string) config.ServerKey {
+	var k config.ServerKey
+	if err := k.UnmarshalText([]byte(s)); err != nil {
+		panic(err)
+	}
+	return k
 }

@@ -94,10 +94,10 @@ func TestObservedHealthIsAgreed(t *testing.T) {
 	for i, n := range nodes {
 		n.Observe(views[i])
 	}
-	agreed := func(n *testNode, key config.ServerKey) config.Health { return n.State().Agreed[key.String()] }
+	agreed := func(n *testNode, key config.ServerKey) config.Health { return n.State().Agreed[key] }
 	waitFor(t, "s1 agreed down, s2 agreed up on every node", 10*time.Second, func() bool {
 		for _, n := range nodes {
-			if agreed(n, s1) != config.HealthDown || agreed(n, s2) != config.HealthUp || len(n.State().Reports[s1.String()]) != 3 {
+			if agreed(n, s1) != config.HealthDown || agreed(n, s2) != config.HealthUp || len(n.State().Reports[s1]) != 3 {
 				return false
 			}
 		}
@@ -111,7 +111,7 @@ func TestObservedHealthIsAgreed(t *testing.T) {
 	// A node that stops reporting a server withdraws its report.
 	nodes[1].Observe(map[config.ServerKey]config.Health{s2: config.HealthDown})
 	waitFor(t, "n1's report on s1 withdrawn", 10*time.Second, func() bool {
-		_, ok := nodes[2].State().Reports[s1.String()]["n1"]
+		_, ok := nodes[2].State().Reports[s1]["n1"]
 		return !ok
 	})
 }

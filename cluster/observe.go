@@ -24,9 +24,9 @@ const (
 // observer holds this node's latest health view until runObserve reports it.
 type observer struct {
 	mu     sync.Mutex
-	latest map[string]config.Health // nil until the first Observe
-	kick   chan struct{}            // cap 1
-	resync atomic.Bool              // the next report must be full
+	latest map[config.ServerKey]config.Health // nil until the first Observe
+	kick   chan struct{}                      // cap 1
+	resync atomic.Bool                        // the next report must be full
 }
 
 func (o *observer) init() {
@@ -54,10 +54,7 @@ func (o *observer) leaderChanged() {
 // While there is no quorum nothing is reported; the next full report
 // catches up.
 func (n *Node) Observe(obs map[config.ServerKey]config.Health) {
-	m := make(map[string]config.Health, len(obs))
-	for k, h := range obs {
-		m[k.String()] = h
-	}
+	m := maps.Clone(obs)
 	n.obs.mu.Lock()
 	n.obs.latest = m
 	n.obs.mu.Unlock()
@@ -66,8 +63,8 @@ func (n *Node) Observe(obs map[config.ServerKey]config.Health) {
 
 // healthDiff returns what changed from accepted to latest; a server no
 // longer observed maps to HealthUnknown, which withdraws the report.
-func healthDiff(accepted, latest map[string]config.Health) map[string]config.Health {
-	diff := map[string]config.Health{}
+func healthDiff(accepted, latest map[config.ServerKey]config.Health) map[config.ServerKey]config.Health {
+	diff := map[config.ServerKey]config.Health{}
 	for k, h := range latest {
 		if old, ok := accepted[k]; !ok || old != h {
 			diff[k] = h
@@ -86,7 +83,7 @@ func (n *Node) runObserve(ctx context.Context, rt *running) {
 	tick := time.NewTicker(observeResync)
 	defer tick.Stop()
 	var (
-		accepted map[string]config.Health // what the cluster holds from this node
+		accepted map[config.ServerKey]config.Health // what the cluster holds from this node
 		retry    <-chan time.Time
 	)
 	for {
@@ -117,7 +114,7 @@ func (n *Node) runObserve(ctx context.Context, rt *running) {
 // reportOnce sends the difference between the latest view and accepted
 // (or the whole view when a resync is due) and returns what the cluster
 // now holds.
-func (n *Node) reportOnce(ctx context.Context, rt *running, accepted map[string]config.Health) (map[string]config.Health, error) {
+func (n *Node) reportOnce(ctx context.Context, rt *running, accepted map[config.ServerKey]config.Health) (map[config.ServerKey]config.Health, error) {
 	n.obs.mu.Lock()
 	latest := n.obs.latest
 	n.obs.mu.Unlock()

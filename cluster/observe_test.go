@@ -15,13 +15,13 @@ func TestHealthDiffSendsOnlyChangesAndWithdrawals(t *testing.T) {
 	)
 	tests := []struct {
 		name             string
-		accepted, latest map[string]config.Health
-		want             map[string]config.Health
+		accepted, latest map[config.ServerKey]config.Health
+		want             map[config.ServerKey]config.Health
 	}{
-		{"nothing accepted yet", nil, map[string]config.Health{"b/a": up}, map[string]config.Health{"b/a": up}},
-		{"no change", map[string]config.Health{"b/a": up}, map[string]config.Health{"b/a": up}, map[string]config.Health{}},
-		{"one transition", map[string]config.Health{"b/a": up, "b/c": up}, map[string]config.Health{"b/a": down, "b/c": up}, map[string]config.Health{"b/a": down}},
-		{"server gone", map[string]config.Health{"b/a": up}, map[string]config.Health{}, map[string]config.Health{"b/a": config.HealthUnknown}},
+		{"nothing accepted yet", nil, map[config.ServerKey]config.Health{sk("b/a"): up}, map[config.ServerKey]config.Health{sk("b/a"): up}},
+		{"no change", map[config.ServerKey]config.Health{sk("b/a"): up}, map[config.ServerKey]config.Health{sk("b/a"): up}, map[config.ServerKey]config.Health{}},
+		{"one transition", map[config.ServerKey]config.Health{sk("b/a"): up, sk("b/c"): up}, map[config.ServerKey]config.Health{sk("b/a"): down, sk("b/c"): up}, map[config.ServerKey]config.Health{sk("b/a"): down}},
+		{"server gone", map[config.ServerKey]config.Health{sk("b/a"): up}, map[config.ServerKey]config.Health{}, map[config.ServerKey]config.Health{sk("b/a"): config.HealthUnknown}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -29,14 +29,14 @@ type State struct {
 	// History holds the last HistoryLimit versions, oldest first.
 	History []Revision `json:"history,omitempty"`
 	// Servers holds runtime overrides by "backend/server"; see Admin.
-	Servers map[string]ServerRuntime `json:"servers,omitempty"`
+	Servers map[config.ServerKey]ServerRuntime `json:"servers,omitempty"`
 	// Reports is server ("backend/server") → node → that node's latest observation.
-	Reports map[string]map[string]config.Health `json:"reports,omitempty"`
+	Reports map[config.ServerKey]map[string]config.Health `json:"reports,omitempty"`
 	// Nodes is the liveness of every node as the leader last saw it in gossip.
 	Nodes map[string]NodeState `json:"nodes,omitempty"`
 	// Agreed is the cluster-wide health of every configured server,
 	// derived from Reports and Nodes by Global.HealthPolicy on every apply.
-	Agreed map[string]config.Health `json:"agreed,omitempty"`
+	Agreed map[config.ServerKey]config.Health `json:"agreed,omitempty"`
 	// Deploys is the progress of rolling deploys by backend.
 	Deploys map[string]DeployProgress `json:"deploys,omitempty"`
 	// ClusterID names the cluster; set once by its first leader. Gossip
@@ -74,7 +74,7 @@ type NodeState struct {
 // Admin returns the runtime state of a server: the override set by
 // SetServer, else ready (maint when the config marks it disabled).
 func (s *State) Admin(key config.ServerKey) ServerRuntime {
-	if rt, ok := s.Servers[key.String()]; ok {
+	if rt, ok := s.Servers[key]; ok {
 		return rt
 	}
 	rt := ServerRuntime{Admin: config.AdminReady}
@@ -105,22 +105,22 @@ func (s *State) shallowCopy() *State {
 	return &c
 }
 
-// serverKeys returns every "backend/server" of cfg.
-func serverKeys(cfg *config.Cluster) map[string]bool {
-	keys := make(map[string]bool)
+// serverKeys returns every server of cfg.
+func serverKeys(cfg *config.Cluster) map[config.ServerKey]bool {
+	keys := make(map[config.ServerKey]bool)
 	if cfg == nil {
 		return keys
 	}
 	for _, b := range cfg.Backends {
 		for _, srv := range b.Servers {
-			keys[config.ServerKey{Backend: b.Name, Server: srv.Name}.String()] = true
+			keys[config.ServerKey{Backend: b.Name, Server: srv.Name}] = true
 		}
 	}
 	return keys
 }
 
-func cloneReports(r map[string]map[string]config.Health) map[string]map[string]config.Health {
-	out := make(map[string]map[string]config.Health, len(r))
+func cloneReports(r map[config.ServerKey]map[string]config.Health) map[config.ServerKey]map[string]config.Health {
+	out := make(map[config.ServerKey]map[string]config.Health, len(r))
 	for k, v := range r {
 		out[k] = maps.Clone(v)
 	}

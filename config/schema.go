@@ -224,14 +224,6 @@ type VIP struct {
 	PreemptDelay Duration `yaml:"preempt_delay,omitempty" json:"preempt_delay,omitempty"`
 }
 
-// ServerKey names a server cluster-wide.
-type ServerKey struct {
-	Backend string `json:"backend"`
-	Server  string `json:"server"`
-}
-
-func (k ServerKey) String() string { return k.Backend + "/" + k.Server }
-
 // Backend returns the backend with that name, or nil.
 func (c *Cluster) Backend(name string) *Backend {
 	for i := range c.Backends {

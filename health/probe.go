@@ -38,10 +38,12 @@ type spec struct {
 	checkTimeout time.Duration
 }
 
+// newSpec derives a server's check from its resolved backend (every
+// default concrete, see config.Resolve: nothing is re-defaulted here).
 func newSpec(b *config.Backend, s *config.Server) spec {
 	sp := spec{
 		addr:           s.Address,
-		timing:         sanitize(s.CheckTiming),
+		timing:         s.CheckTiming,
 		connectTimeout: b.Timeouts.Connect.D(),
 		checkTimeout:   b.Timeouts.Check.D(),
 	}
@@ -59,35 +61,15 @@ func (sp spec) equal(o spec) bool {
 		sp.connectTimeout == o.connectTimeout && sp.checkTimeout == o.checkTimeout
 }
 
-// sanitize guards against an unresolved timing: a resolved config always
-// has Inter, Rise and Fall set.
-func sanitize(t config.CheckTiming) config.CheckTiming {
-	if t.Inter <= 0 {
-		t.Inter = config.DefaultInter
-	}
-	if t.FastInter <= 0 {
-		t.FastInter = t.Inter
-	}
-	if t.DownInter <= 0 {
-		t.DownInter = t.Inter
-	}
-	t.Rise = max(t.Rise, 1)
-	t.Fall = max(t.Fall, 1)
-	return t
-}
-
 // httpRequest renders the check request, e.g. "HEAD /deploy.txt
 // HTTP/1.0\r\n\r\n". HTTP/1.1 adds "Host" (the configured host, else the
 // server address) and "Connection: close"; HTTP/1.0 sends Host only when
 // one is configured.
 func httpRequest(hc *config.HealthCheck, addr string) string {
-	method := orDefault(hc.Method, config.DefaultCheckMethod)
-	path := orDefault(hc.Path, config.DefaultCheckPath)
-	version := orDefault(hc.Version, config.DefaultCheckVersion)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s %s\r\n", method, path, version)
+	fmt.Fprintf(&b, "%s %s %s\r\n", hc.Method, hc.Path, hc.Version)
 	switch {
-	case version != "HTTP/1.0":
+	case hc.Version != "HTTP/1.0":
 		fmt.Fprintf(&b, "Host: %s\r\nConnection: close\r\n", orDefault(hc.Host, addr))
 	case hc.Host != "":
 		fmt.Fprintf(&b, "Host: %s\r\n", hc.Host)

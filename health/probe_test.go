@@ -86,9 +86,11 @@ func readRequest(c net.Conn) string {
 
 func httpSpec(hc config.HealthCheck, addr string, inter time.Duration) spec {
 	hc.Type = config.CheckHTTP
-	b := &config.Backend{HealthCheck: &hc}
-	s := &config.Server{Address: addr, CheckTiming: config.CheckTiming{Inter: config.Duration(inter)}}
-	return newSpec(b, s)
+	c := &config.Cluster{Backends: []config.Backend{{Name: "be", HealthCheck: &hc, Servers: []config.Server{
+		{Name: "s", Address: addr, CheckTiming: config.CheckTiming{Inter: config.Duration(inter)}},
+	}}}}
+	b := &c.Resolve().Backends[0]
+	return newSpec(b, &b.Servers[0])
 }
 
 func TestHTTPCheckSendsExactRequest(t *testing.T) {
@@ -286,7 +288,7 @@ func TestProbeCancelledAbortsAtOnce(t *testing.T) {
 }
 
 func TestFirstDelayStaggersOverInter(t *testing.T) {
-	sp := spec{timing: sanitize(config.CheckTiming{Inter: config.Duration(time.Second)})}
+	sp := spec{timing: config.CheckTiming{Inter: config.Duration(time.Second), Rise: 1, Fall: 1}}
 	var buckets [10]int
 	for range 10000 {
 		d := sp.firstDelay()

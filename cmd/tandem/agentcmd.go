@@ -6,9 +6,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -32,7 +34,6 @@ type agentFlags struct {
 
 func newAgentCmd(g *globals) *cobra.Command {
 	af := &agentFlags{}
-	v := viper.New()
 	cmd := &cobra.Command{
 		Use:   "agent",
 		Short: "Run a tandem node (balancer, health checks, cluster membership, VIPs)",
@@ -47,7 +48,7 @@ environment variables TANDEM_<SETTING> (e.g. TANDEM_CLUSTER_KEY), and flags, fla
   tandem agent --node lb2 --join 10.0.0.1                     another node`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(c *cobra.Command, _ []string) error {
-			return runAgent(c.Context(), c, g, af, v)
+			return runAgent(c.Context(), c, af)
 		},
 	}
 	f := cmd.Flags()
@@ -72,22 +73,23 @@ environment variables TANDEM_<SETTING> (e.g. TANDEM_CLUSTER_KEY), and flags, fla
 	f.StringSlice("vip-track-interface", nil, "interfaces that must be up for this node to hold a VIP")
 	f.String("vip-track-script", "", "command whose failure makes this node ineligible (keepalived vrrp_script)")
 	f.String("failure-detection", "fast", "gossip failure detection: fast (~0.4 s) or lan (~6 s, tolerant of long stalls)")
+	return cmd
+}
+
+// loadSettings merges file, env and flags into node settings. It reads
+// them afresh on every call (at start, and on each SIGHUP).
+func loadSettings(c *cobra.Command, af *agentFlags) (config.Node, error) {
+	v := viper.New()
 	for flag, key := range map[string]string{
 		"node": "node", "data-dir": "data_dir", "bind": "bind_addr", "advertise": "advertise_addr",
 		"gossip-port": "gossip_port", "raft-port": "raft_port", "join": "join", "role": "role",
 		"cluster-key": "cluster_key", "insecure": "insecure", "api-token": "api_token", "drain-timeout": "drain_timeout",
 		"vip-interface": "vip_interface", "vip-priority": "vip_priority", "vip-notify": "vip_notify",
 		"vip-track-interface": "vip_track_interfaces", "vip-track-script": "vip_track_script", "failure-detection": "failure_detection",
+		"api-addr": "api_addr", "log-level": "log_level",
 	} {
-		_ = v.BindPFlag(key, f.Lookup(flag))
+		_ = v.BindPFlag(key, c.Flags().Lookup(flag))
 	}
-	return cmd
-}
-
-// loadSettings merges file, env and flags into node settings.
-func loadSettings(c *cobra.Command, g *globals, af *agentFlags, v *viper.Viper) (config.Node, error) {
-	_ = v.BindPFlag("api_addr", c.Flags().Lookup("api-addr"))
-	_ = v.BindPFlag("log_level", c.Flags().Lookup("log-level"))
 	v.SetEnvPrefix("TANDEM")
 	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
 	v.AutomaticEnv()
@@ -122,12 +124,17 @@ func loadSettings(c *cobra.Command, g *globals, af *agentFlags, v *viper.Viper) 
 	return n, nil
 }
 
-func runAgent(ctx context.Context, c *cobra.Command, g *globals, af *agentFlags, v *viper.Viper) error {
-	node, err := loadSettings(c, g, af, v)
+func runAgent(ctx context.Context, c *cobra.Command, af *agentFlags) error {
+	// SIGHUP (systemctl reload) must not kill the agent, even while it starts.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	node, err := loadSettings(c, af)
 	if err != nil {
 		return err
 	}
-	logger, err := newLogger(c.ErrOrStderr(), node.LogLevel)
+	logger, level, err := newLevelLogger(c.ErrOrStderr(), node.LogLevel)
 	if err != nil {
 		return err
 	}
@@ -139,29 +146,20 @@ func runAgent(ctx context.Context, c *cobra.Command, g *globals, af *agentFlags,
 		}
 	}
 	var sites []*testenv.Site
+	var devDir string
 	if af.dev {
-		dir, err := os.MkdirTemp("", "tandem-dev-")
-		if err != nil {
+		if devDir, err = os.MkdirTemp("", "tandem-dev-"); err != nil {
 			return fmt.Errorf("create dev data dir: %w", err)
 		}
-		defer os.RemoveAll(dir)
-		if !c.Flags().Changed("node") {
-			node.Name = "dev"
-		}
-		node.DataDir, node.BindAddr = filepath.Join(dir, "data"), "127.0.0.1"
-		if !c.Flags().Changed("gossip-port") {
-			node.GossipPort = 0 // any free port: dev mode must not clash with a real node
-		}
-		if !c.Flags().Changed("raft-port") {
-			node.RaftPort = 0
-		}
+		defer os.RemoveAll(devDir)
+		devSettings(c, &node, devDir)
 		if clusterCfg == nil {
 			clusterCfg = agent.DevConfig()
-			if sites, err = devSites(dir, logger); err != nil {
+			if sites, err = devSites(devDir, logger); err != nil {
 				return err
 			}
 		}
-		afterReady = func() { printDevHelp(c.OutOrStdout(), clusterCfg, node, dir, len(sites) > 0) }
+		afterReady = func() { printDevHelp(c.OutOrStdout(), clusterCfg, node, devDir, len(sites) > 0) }
 	}
 	cc, err := clusterSettings(node)
 	if err != nil {
@@ -177,7 +175,33 @@ func runAgent(ctx context.Context, c *cobra.Command, g *globals, af *agentFlags,
 	if err != nil {
 		return err
 	}
-	return runWithSites(ctx, a, sites, afterReady)
+	sv := &service{
+		logger: logger, level: level, running: node, hup: hup, ready: afterReady,
+		sd: systemdNotifier{logger: logger},
+		reload: func() (config.Node, error) {
+			n, err := loadSettings(c, af)
+			if err == nil && af.dev {
+				devSettings(c, &n, devDir)
+			}
+			return n, err
+		},
+	}
+	return runWithSites(ctx, a, sites, sv)
+}
+
+// devSettings applies --dev's overrides: a temporary data dir, loopback,
+// and free gossip and Raft ports unless given (no clash with a real node).
+func devSettings(c *cobra.Command, n *config.Node, dir string) {
+	if !c.Flags().Changed("node") {
+		n.Name = "dev"
+	}
+	n.DataDir, n.BindAddr = filepath.Join(dir, "data"), "127.0.0.1"
+	if !c.Flags().Changed("gossip-port") {
+		n.GossipPort = 0
+	}
+	if !c.Flags().Changed("raft-port") {
+		n.RaftPort = 0
+	}
 }
 
 // clusterSettings turns node settings into the cluster package's config.
@@ -223,9 +247,10 @@ func devSites(dir string, logger *slog.Logger) ([]*testenv.Site, error) {
 	return sites, nil
 }
 
-// runWithSites runs the test sites and the agent; the first error or ctx
-// stops all of them.
-func runWithSites(ctx context.Context, a *agent.Agent, sites []*testenv.Site, ready func()) error {
+// runWithSites runs the test sites, the agent and its service loop
+// (readiness, reload, stop notifications); the first error or ctx stops
+// all of them, and it returns once every goroutine it started has exited.
+func runWithSites(ctx context.Context, a *agent.Agent, sites []*testenv.Site, sv *service) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -249,19 +274,15 @@ func runWithSites(ctx context.Context, a *agent.Agent, sites []*testenv.Site, re
 			return err
 		}
 	}
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		defer cancel()
 		errc <- a.Run(ctx)
 	}()
 	go func() {
-		// Best effort: print the help once the listeners are up.
-		select {
-		case <-ctx.Done():
-		case <-a.Ready():
-			ready()
-		}
+		defer wg.Done()
+		sv.run(ctx, a)
 	}()
 	wg.Wait()
 	close(errc)

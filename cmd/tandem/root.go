@@ -47,6 +47,7 @@ func newRootCmd() *cobra.Command {
 		newDeployCmd(g),
 		newLoadCmd(),
 		newTestsiteCmd(),
+		newManCmd(),
 	)
 	return root
 }

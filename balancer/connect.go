@@ -1,0 +1,114 @@
+package balancer
+
+import (
+	"context"
+	"time"
+
+	"github.com/tandem-lb/tandem/config"
+)
+
+// attempt is one request's (or TCP connection's) way to a server: the
+// pick state, with the retries and redispatches taken so far. HTTP and
+// TCP share it, so both retry and redispatch the same way.
+type attempt struct {
+	p       pickState
+	tries   int // failed attempts counted against the backend's retries
+	retries int // retries made (the access log's retries field)
+	tPicked time.Time
+}
+
+// reset prepares a for a new request to be, keeping the pick filter it
+// has bound.
+func (a *attempt) reset(be *backend, key uint64) {
+	*a = attempt{p: pickState{okFn: a.p.okFn}}
+	a.p.reset(be, key)
+}
+
+// connectServer picks a server of be and connects to it (a pooled
+// connection first when pooled, unless fresh), retrying connect failures
+// up to be.retries times, on another server once redispatch says so. On
+// success the server's maxconn slot is held and the connection is open.
+func (b *Balancer) connectServer(ctx context.Context, a *attempt, be *backend, pooled, fresh bool) (*server, *upConn, error) {
+	for {
+		s, err := b.pick(ctx, &a.p)
+		if err != nil {
+			return nil, nil, err
+		}
+		a.tPicked = time.Now()
+		var u *upConn
+		if pooled && !fresh {
+			u = s.pool.get()
+		}
+		if u == nil {
+			u, err = b.dial(ctx, s, be.tm.connect)
+		}
+		if err == nil {
+			return s, u, nil
+		}
+		s.stats.connectErrors.Add(1)
+		be.rt.stats.connectErrors.Add(1)
+		b.connFailed(s, err)
+		s.release()
+		if !b.retry(a, be, s) {
+			return s, nil, err
+		}
+	}
+}
+
+// retry counts a failed attempt on s and reports whether another one is
+// allowed; with redispatch the next pick avoids s.
+func (b *Balancer) retry(a *attempt, be *backend, s *server) bool {
+	if a.tries >= be.retries {
+		return false
+	}
+	a.tries++
+	a.retries++
+	s.stats.retries.Add(1)
+	be.rt.stats.retries.Add(1)
+	if be.redispatch {
+		a.p.avoid(s)
+		s.stats.redispatches.Add(1)
+		be.rt.stats.redispatches.Add(1)
+	}
+	return true
+}
+
+// balanceKey returns the hash the policy uses: the client IP (source),
+// or the request path without its query (uri, HTTP only: target may be
+// nil).
+func balanceKey(be *backend, cc *clientConn, target []byte) uint64 {
+	switch be.algo {
+	case config.AlgoSource:
+		return cc.sourceHash()
+	case config.AlgoURI:
+		u := target
+		for i, c := range u {
+			if c == '?' {
+				u = u[:i]
+				break
+			}
+		}
+		return hashKey(u)
+	}
+	return 0
+}
+
+// stickyServer returns the server a client IP is stuck to (stick on src),
+// or nil.
+func stickyServer(be *backend, cc *clientConn, now int64) *server {
+	if !be.stickSource || !cc.remote.IsValid() {
+		return nil
+	}
+	if name := be.rt.stick.lookup(cc.remote, now); name != "" {
+		return be.byName[name]
+	}
+	return nil
+}
+
+// stick records the server a client IP reached, when the backend sticks
+// on source and it was not already stuck there.
+func stick(be *backend, cc *clientConn, a *attempt, s *server, now int64) {
+	if be.stickSource && cc.remote.IsValid() && a.p.sticky != s {
+		be.rt.stick.store(cc.remote, s.key.Server, now)
+	}
+}

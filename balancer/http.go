@@ -1,0 +1,269 @@
+package balancer
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/tandem-lb/tandem/balancer/http1"
+)
+
+// clientBufSize is the read buffer of an HTTP client connection while it
+// has a request in progress (longer heads are still accepted: they are
+// assembled in the exchange's head buffer). An idle keep-alive connection
+// over plain TCP holds none: it waits for readability without a buffer
+// (idleWaiter) and takes one from readerPool when bytes arrive.
+const clientBufSize = 4 << 10
+
+var (
+	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 8<<10) }}
+	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, clientBufSize) }}
+)
+
+// serveHTTP serves HTTP/1.x requests on cc until the client or the
+// balancer ends the connection, or until it parks it (parked: the parker
+// owns the connection then). first is whether cc has served no request.
+func (b *Balancer) serveHTTP(cc *clientConn, first bool) (parked bool) {
+	tc := &timedConn{Conn: cc.conn}
+	var br *bufio.Reader
+	defer func() {
+		if br != nil {
+			br.Reset(nil)
+			readerPool.Put(br)
+		}
+	}()
+	for ; ; first = false {
+		fe := b.cur.Load().byAddr[cc.l.key]
+		if fe == nil || b.stopped.Load() {
+			return false
+		}
+		if br == nil || br.Buffered() == 0 {
+			if br != nil {
+				br.Reset(nil) // idle: give the buffer back while waiting
+				readerPool.Put(br)
+				br = nil
+			}
+			if ok, parked := b.waitIdle(cc, tc, fe, first); !ok {
+				return parked // idle timeout, close or parked: nothing to answer
+			}
+			br = readerPool.Get().(*bufio.Reader)
+			br.Reset(tc)
+			if _, err := br.Peek(1); err != nil {
+				return false // idle timeout or close: nothing to answer
+			}
+			if fe = b.cur.Load().byAddr[cc.l.key]; fe == nil {
+				return false
+			}
+		}
+		if !cc.beginRequest() {
+			return false
+		}
+		start := cc.accepted
+		if !first {
+			start = time.Now()
+			tc.readDeadline(deadline(start, fe.tm.httpRequest))
+		}
+		ex := getExchange(cc, fe)
+		keep := b.serveRequest(ex, tc, br, start)
+		putExchange(ex)
+		cc.endRequest()
+		if !keep {
+			return false
+		}
+	}
+}
+
+// waitIdle waits without a buffer until cc has bytes (ok), the request or
+// keep-alive timeout passes, or the client closes. A kept-alive connection
+// still idle after idleParkAfter is handed to the parker (parked).
+func (b *Balancer) waitIdle(cc *clientConn, tc *timedConn, fe *frontend, first bool) (ok, parked bool) {
+	if first {
+		tc.readDeadline(deadline(cc.accepted, fe.tm.httpRequest))
+		return cc.idle.wait(cc.conn) == nil, false
+	}
+	now := time.Now()
+	keepAlive := deadline(now, fe.tm.keepAlive)
+	grace := now.Add(idleParkAfter)
+	p := b.park.Load()
+	if p == nil || !cc.idle.canWait(cc.conn) || (!keepAlive.IsZero() && !grace.Before(keepAlive)) {
+		tc.readDeadline(keepAlive)
+		return cc.idle.wait(cc.conn) == nil, false
+	}
+	tc.readDeadline(grace)
+	err := cc.idle.wait(cc.conn)
+	switch {
+	case err == nil:
+		return true, false
+	case !isTimeout(err):
+		return false, false
+	case p.park(cc, keepAlive):
+		return false, true
+	}
+	tc.readDeadline(keepAlive) // the parker is stopping: wait here
+	return cc.idle.wait(cc.conn) == nil, false
+}
+
+func deadline(from time.Time, d time.Duration) time.Time {
+	if d <= 0 {
+		return time.Time{}
+	}
+	return from.Add(d)
+}
+
+// serveRequest serves one HTTP/1 request, stage by stage (DESIGN.md, "The
+// request path"), and reports whether the connection may serve another.
+// start is when the request began (accept, or its first byte on a
+// kept-alive connection).
+func (b *Balancer) serveRequest(ex *exchange, tc *timedConn, br *bufio.Reader, start time.Time) bool {
+	bw := writerPool.Get().(*bufio.Writer)
+	bw.Reset(tc)
+	ex.bw = bw
+	defer func() {
+		bw.Reset(nil)
+		writerPool.Put(bw)
+		ex.bw = nil
+	}()
+	ex.tStart = start
+	defer b.logHTTP(ex) // runs first: ex and bw are still set
+
+	// 1. Read the request head (the wire format is http1's).
+	keep, ok := b.readRequest(ex, tc, br)
+	if !ok {
+		return false
+	}
+	// 2. Frontend rules (http-request): none yet.
+	// 3. Choose the backend (use_backend … default_backend).
+	ex.be = ex.fe.backend
+	ex.be.rt.stats.requests.Add(1)
+	// 4. Backend rules: none yet.
+	// 5. Choose a server and exchange with it (pool, retries, redispatch).
+	tc.readTimeout(ex.fe.tm.client)
+	code, err := b.roundTrip(ex)
+	ex.fe.rt.stats.bytesIn.Add(uint64(ex.src.n))
+	switch {
+	case code != 0:
+		b.log.Debug("request failed", "frontend", ex.fe.name, "backend", ex.be.name, "status", code, "err", err)
+		ex.term = failureTerm(code, err)
+		b.reply(ex, code, replyText(code, err))
+		return false
+	case errors.Is(err, http1.ErrChunk) || errors.Is(err, http1.ErrTrailer):
+		ex.term = "PR"
+		b.reply(ex, http400, "the request body is malformed: "+err.Error())
+		return false
+	case err != nil:
+		ex.term = "CH"
+		return false // the client went away while sending its body
+	}
+	if ex.upgrade && ex.code == 101 {
+		b.tunnelUpgrade(ex, tc, br)
+		return false
+	}
+	// 6. Response rules (http-response): none yet.
+	// 7. Write the response; the log line follows (deferred).
+	ex.keep = keep && ex.reqBody.done && !b.stopped.Load()
+	return b.respond(ex, h1Writer{ex}) && ex.keep
+}
+
+// readRequest reads and checks the request head and sets up its body. It
+// answers the client itself when the request cannot be served; ok is
+// false then. keep is whether the client connection may serve another
+// request after this one (its own choice and the framing's).
+func (b *Balancer) readRequest(ex *exchange, tc *timedConn, br *bufio.Reader) (keep, ok bool) {
+	fe := ex.fe
+	err := readHead(br, &ex.bufs.reqRaw)
+	fe.rt.stats.bytesIn.Add(uint64(len(ex.bufs.reqRaw)))
+	tc.writeTimeout(fe.tm.client)
+	if err == nil {
+		err = ex.req.ParseRequest(ex.bufs.reqRaw)
+	}
+	if err != nil {
+		var perr *http1.Error
+		switch {
+		case errors.Is(err, io.EOF):
+		case isTimeout(err):
+			if len(ex.bufs.reqRaw) > 0 || br.Buffered() > 0 {
+				ex.term = "cR"
+				b.reply(ex, http408, "the request header was not received in time")
+			}
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			ex.term = "CR"
+		case errors.As(err, &perr):
+			ex.term = "PR"
+			b.reply(ex, perr.Status, "the request is malformed: "+perr.Reason)
+		default:
+			ex.term = "CR"
+		}
+		return false, false
+	}
+	if fe.alog != nil {
+		ex.tHead = time.Now()
+	}
+	ex.term = "PR" // until proxied: the balancer refuses the request
+	fe.rt.stats.requests.Add(1)
+	q := ex.req
+	http10 := q.Version == http1.HTTP10
+	if string(q.Method) == "CONNECT" {
+		b.reply(ex, http501, "CONNECT is not supported")
+		return false, false
+	}
+	keep = !q.CloseAfter && ((!http10 && !q.ConnClose) || (http10 && q.ConnKeepAlive))
+	ex.idempotent = isIdempotent(q.Method)
+	ex.isHead = string(q.Method) == "HEAD"
+	ex.upgrade = !http10 && q.ConnUpgrade && len(q.Upgrade) > 0
+	kind, length := q.RequestBody()
+	ex.reqBody.reset(br, kind, length)
+	ex.bodyLen = length
+	if kind == http1.NoBody {
+		ex.bodyLen = 0
+	}
+	if kind == http1.ChunkedBody {
+		if err := validBuffered(br, &ex.bufs.check); err != nil {
+			b.reply(ex, http400, "the request body is malformed: "+err.Error())
+			return false, false
+		}
+	}
+	ex.src = countingReader{r: &ex.reqBody}
+	ex.expect100 = q.Expect100 && !http10
+	return keep, true
+}
+
+// readHead reads one head from br into *raw, whole, as http1.HeadLen
+// delimits it. It returns io.EOF when the peer closed before a byte.
+func readHead(br *bufio.Reader, raw *[]byte) error {
+	buf := (*raw)[:0]
+	defer func() { *raw = buf }()
+	scanned := 0
+	for {
+		if br.Buffered() == 0 {
+			if _, err := br.Peek(1); err != nil {
+				if err == io.EOF && len(buf) > 0 {
+					return io.ErrUnexpectedEOF
+				}
+				return err
+			}
+		}
+		avail, _ := br.Peek(br.Buffered())
+		if len(buf) == 0 {
+			// The usual case: the whole head arrived in one read.
+			if n := http1.HeadLen(avail, 0); n >= 0 {
+				buf = append(buf, avail[:n]...)
+				br.Discard(n)
+				return nil
+			}
+		}
+		old := len(buf)
+		buf = append(buf, avail...)
+		if n := http1.HeadLen(buf, scanned); n >= 0 {
+			br.Discard(n - old)
+			buf = buf[:n]
+			return nil
+		}
+		br.Discard(len(avail))
+		scanned = len(buf)
+		if len(buf) > http1.MaxHeadBytes {
+			return http1.ErrTooLarge
+		}
+	}
+}

@@ -1,0 +1,308 @@
+package balancer
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"strconv"
+
+	"github.com/tandem-lb/tandem/balancer/http1"
+)
+
+// respWriter is where a response goes: an HTTP/1 connection (h1Writer) or
+// an HTTP/2 stream (h2Writer). respond decides everything else.
+type respWriter interface {
+	// head writes the status line and fields; length is the payload
+	// length to announce, -1 when it is unknown (streamed), -2 when
+	// nothing is announced (no payload and no length).
+	head(status int, reason []byte, fields []http1.Field, length int64) error
+	// body returns where the payload goes and how to push it out.
+	body() (io.Writer, flusher)
+	// end finishes the payload (trailers, for a streamed one) and flushes.
+	end(trailers []byte) error
+}
+
+// respond relays the server's response (its head read by roundTrip) to
+// the client and releases the server connection; it reports false when
+// either side broke. One path for HTTP/1 and HTTP/2 clients.
+func (b *Balancer) respond(ex *exchange, w respWriter) bool {
+	r, u := ex.resp, ex.uc
+	kind, length := r.ResponseBody(ex.isHead)
+	ex.respBody.reset(u.br, kind, length)
+	// Reused only when the response was framed exactly; finishUpstream
+	// also checks that nothing beyond it arrived.
+	reusable := kind != http1.UntilClose && !r.ConnClose && !r.CloseAfter
+	fields := ex.responseFields()
+	declared := int64(-1) // streamed
+	switch kind {
+	case http1.FixedBody:
+		declared = length
+	case http1.NoBody:
+		declared = -2 // nothing to announce
+		if r.ContentLength >= 0 && ex.code != 204 {
+			declared = r.ContentLength // HEAD and 304 keep the length they announce
+		}
+	}
+	werr := w.head(ex.code, r.Reason, fields, declared)
+	var n int64
+	var rerr error
+	if kind != http1.NoBody && werr == nil {
+		dst, fl := w.body()
+		n, rerr, werr = pump(dst, fl, &ex.respBody, u.br, ex.copyBuf())
+	}
+	if werr == nil && rerr == nil {
+		werr = w.end(ex.respBody.trailers())
+	}
+	b.finishUpstream(ex, reusable && rerr == nil && werr == nil, rerr)
+	ex.outBytes += n
+	ex.fe.rt.stats.bytesOut.Add(uint64(ex.outBytes))
+	ex.be.rt.stats.bytesOut.Add(uint64(ex.outBytes))
+	switch {
+	case rerr != nil:
+		ex.term = "SD"
+	case werr != nil:
+		ex.term = "CD"
+	default:
+		ex.term = "--"
+	}
+	return rerr == nil && werr == nil
+}
+
+// responseFields are the server's end-to-end fields as the client gets
+// them: hop-by-hop fields removed, the persistence cookie set, and
+// Cache-Control private with the cookie's nocache.
+func (ex *exchange) responseFields() []http1.Field {
+	out := ex.bufs.out[:0]
+	setCookie, nocache := ex.cookieDecision()
+	for _, f := range ex.resp.Fields {
+		if ex.resp.HopByHop(f.Name) || (nocache && http1.EqualFold(f.Name, "cache-control")) {
+			continue
+		}
+		out = append(out, f)
+	}
+	if setCookie {
+		c := ex.be.cookie
+		v := append(ex.bufs.scratch[:0], c.Name...)
+		v = append(append(v, '='), *ex.srv.cookie.Load()...)
+		v = append(v, "; path=/"...)
+		ex.bufs.scratch = v
+		out = append(out, http1.Field{Name: fieldSetCookie, Value: v})
+	}
+	if nocache {
+		out = append(out, http1.Field{Name: fieldCacheControl, Value: valuePrivate})
+	}
+	ex.bufs.out = out
+	return out
+}
+
+var (
+	fieldSetCookie    = []byte("Set-Cookie")
+	fieldCacheControl = []byte("Cache-Control")
+	valuePrivate      = []byte("private")
+)
+
+// cookieDecision reports whether the response must set the persistence
+// cookie (the request was not already persistent to this server) and
+// whether to mark it private (nocache).
+func (ex *exchange) cookieDecision() (set, nocache bool) {
+	c := ex.be.cookie
+	if c == nil || !c.Insert || ex.cookieSrv == ex.srv {
+		return false, false
+	}
+	return true, c.NoCache
+}
+
+// finishUpstream counts the response and releases the server slot and
+// connection. The connection is pooled only when reusable, its body was
+// read to the end, and the server sent nothing beyond it: a byte more
+// would be read as the next client's response.
+func (b *Balancer) finishUpstream(ex *exchange, reusable bool, rerr error) {
+	s, u := ex.srv, ex.uc
+	if rerr != nil {
+		s.stats.responseErrs.Add(1)
+		ex.be.rt.stats.responseErrs.Add(1)
+		b.log.Debug("server failed while sending the response body", "server", s.key, "err", rerr)
+	}
+	cls := statusClass(ex.code)
+	s.stats.requests.Add(1)
+	s.stats.responses[cls].Add(1)
+	ex.be.rt.stats.responses[cls].Add(1)
+	ex.fe.rt.stats.responses[cls].Add(1)
+	s.stats.curConns.Add(-1)
+	switch {
+	case reusable && ex.respBody.done && u.br.Buffered() == 0:
+		s.pool.put(u)
+	case reusable && ex.respBody.done:
+		s.stats.discarded.Add(1) // bytes beyond the response
+		u.close()
+	default:
+		u.close()
+	}
+	ex.track(nil)
+	s.release()
+	ex.srv, ex.uc = nil, nil
+}
+
+// h1Writer writes a response to an HTTP/1 client. Whether the connection
+// stays open afterwards is ex.keep.
+type h1Writer struct{ ex *exchange }
+
+func (w h1Writer) head(status int, reason []byte, fields []http1.Field, length int64) error {
+	ex, bw := w.ex, w.ex.bw
+	http10 := ex.req.Version == http1.HTTP10
+	writeStatusLine(bw, status, reason)
+	for _, f := range fields {
+		writeField(bw, f.Name, f.Value)
+	}
+	switch {
+	case length >= 0:
+		bw.WriteString("Content-Length: ")
+		bw.Write(strconv.AppendInt(ex.bufs.num[:0], length, 10))
+		bw.WriteString("\r\n")
+	case length == -1 && !http10:
+		bw.WriteString("Transfer-Encoding: chunked\r\n")
+	case length == -1:
+		ex.keep = false // an HTTP/1.0 client learns the end from the close
+	}
+	if !ex.keep {
+		bw.WriteString("Connection: close\r\n")
+	} else if http10 {
+		bw.WriteString("Connection: keep-alive\r\n")
+	}
+	bw.WriteString("\r\n")
+	ex.outBytes = int64(bw.Buffered())
+	return nil
+}
+
+func (w h1Writer) body() (io.Writer, flusher) {
+	if w.streamed() {
+		return chunkedWriter{w.ex.bw}, w.ex.bw
+	}
+	return w.ex.bw, w.ex.bw
+}
+
+func (w h1Writer) end(trailers []byte) error {
+	if w.streamed() {
+		chunkedWriter{w.ex.bw}.close(trailers)
+	}
+	return w.ex.bw.Flush()
+}
+
+// streamed reports whether the payload goes chunked: its length is not
+// known and the client speaks HTTP/1.1.
+func (w h1Writer) streamed() bool {
+	k := w.ex.respBody.kind
+	return (k == http1.ChunkedBody || k == http1.UntilClose) && w.ex.req.Version != http1.HTTP10
+}
+
+func writeStatusLine(w *bufio.Writer, status int, reason []byte) {
+	w.WriteString("HTTP/1.1 ")
+	w.WriteByte(byte('0' + status/100))
+	w.WriteByte(byte('0' + status/10%10))
+	w.WriteByte(byte('0' + status%10))
+	w.WriteByte(' ')
+	w.Write(reason)
+	w.WriteString("\r\n")
+}
+
+func writeField(w *bufio.Writer, name, value []byte) {
+	w.Write(name)
+	w.WriteString(": ")
+	w.Write(value)
+	w.WriteString("\r\n")
+}
+
+// interimOK reports whether the client may receive 1xx responses: an
+// HTTP/1.1 client (HTTP/1.0 has none; HTTP/2 clients are served by h2.go).
+func (ex *exchange) interimOK() bool {
+	return !ex.h2 && ex.bw != nil && ex.req.Version == http1.HTTP11
+}
+
+// writeInterim forwards the interim response just read (its hop-by-hop
+// fields removed) and flushes it, so that e.g. 103 Early Hints reach the
+// client before the final response.
+func (ex *exchange) writeInterim() error {
+	writeStatusLine(ex.bw, ex.resp.Status, ex.resp.Reason)
+	for _, f := range ex.resp.Fields {
+		if !ex.resp.HopByHop(f.Name) {
+			writeField(ex.bw, f.Name, f.Value)
+		}
+	}
+	ex.bw.WriteString("\r\n")
+	return ex.bw.Flush()
+}
+
+// Status codes the balancer answers itself.
+const (
+	http400 = 400
+	http408 = 408
+	http431 = 431
+	http501 = 501
+	http502 = 502
+	http503 = 503
+	http504 = 504
+	http505 = 505
+)
+
+// reply answers the client with one of the balancer's own short responses
+// and counts it; the connection is closed afterwards.
+func (b *Balancer) reply(ex *exchange, code int, msg string) {
+	body := strconv.Itoa(code) + " " + statusText(code) + ": " + msg + "\n"
+	ex.code = code
+	cls := statusClass(code)
+	ex.fe.rt.stats.responses[cls].Add(1)
+	if ex.be != nil {
+		ex.be.rt.stats.responses[cls].Add(1)
+	}
+	if ex.h2 {
+		return // h2.go answers through net/http
+	}
+	w := ex.bw
+	w.WriteString("HTTP/1.1 " + strconv.Itoa(code) + " " + statusText(code) + "\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\nCache-Control: no-cache\r\nConnection: close\r\n" +
+		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n")
+	if !ex.isHead {
+		w.WriteString(body)
+	}
+	out := w.Buffered()
+	w.Flush()
+	ex.outBytes = int64(out)
+	ex.fe.rt.stats.bytesOut.Add(uint64(out))
+}
+
+// replyText is the explanation sent with a proxying failure.
+func replyText(code int, err error) string {
+	switch {
+	case errors.Is(err, errQueueTimeout):
+		return "timed out waiting for a free server slot"
+	case errors.Is(err, errStopping):
+		return "the load balancer is shutting down"
+	case code == http503:
+		return "no server is available to handle this request"
+	case code == http504:
+		return "the server did not respond in time"
+	}
+	return "the server sent an invalid or no response"
+}
+
+func statusText(code int) string {
+	switch code {
+	case http400:
+		return "Bad Request"
+	case http408:
+		return "Request Timeout"
+	case http431:
+		return "Request Header Fields Too Large"
+	case http501:
+		return "Not Implemented"
+	case http502:
+		return "Bad Gateway"
+	case http503:
+		return "Service Unavailable"
+	case http504:
+		return "Gateway Timeout"
+	case http505:
+		return "HTTP Version Not Supported"
+	}
+	return "Error"
+}
