@@ -3,6 +3,7 @@ package rules
 import (
 	"bytes"
 	"encoding/base64"
+	"time"
 
 	crules "github.com/tandem-lb/tandem/config/rules"
 )
@@ -26,6 +27,8 @@ func (s *State) convert(c *conv, smp *sample) bool {
 		return convField(c, smp)
 	case crules.ConvIPMask:
 		return convIPMask(c, smp)
+	case crules.ConvHTTPDate:
+		*smp = strSample(httpDate(s, c, smp.i))
 	case crules.ConvPortOnly:
 		_, p := splitHostPort(smp.b)
 		n, _ := parseLeadingInt(p, false)
@@ -374,4 +377,23 @@ func (s *State) convRegsub(c *conv, smp *sample) bool {
 	}
 	smp.b = s.concat(out)
 	return true
+}
+
+// httpDate formats an epoch (in the converter's unit, plus its offset) as
+// an HTTP date, "Tue, 01 Dec 2026 09:45:23 GMT" (configuration.txt 7.3.1
+// "http_date").
+func httpDate(s *State, c *conv, n int64) []byte {
+	if len(c.args) > 0 {
+		n += c.args[0].i
+	}
+	t := time.Unix(n, 0)
+	if len(c.args) > 1 {
+		switch c.args[1].str {
+		case "ms":
+			t = time.UnixMilli(n)
+		case "us":
+			t = time.UnixMicro(n)
+		}
+	}
+	return t.UTC().AppendFormat(s.alloc(29)[:0], "Mon, 02 Jan 2006 15:04:05 GMT")
 }

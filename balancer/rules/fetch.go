@@ -3,6 +3,7 @@ package rules
 import (
 	"bytes"
 	"net/netip"
+	"time"
 
 	crules "github.com/tandem-lb/tandem/config/rules"
 )
@@ -75,7 +76,7 @@ func groupOf(f crules.Fetch) fetchGroup {
 		return groupFields
 	case crules.FetchAlwaysFalse, crules.FetchAlwaysTrue, crules.FetchStr, crules.FetchInt, crules.FetchBool,
 		crules.FetchIPv4, crules.FetchIPv6, crules.FetchVar, crules.FetchNbsrv, crules.FetchSrvIsUp,
-		crules.FetchBeName, crules.FetchFeName, crules.FetchSrvName:
+		crules.FetchBeName, crules.FetchFeName, crules.FetchSrvName, crules.FetchDate:
 		return groupInternal
 	}
 	return groupRequest
@@ -132,6 +133,26 @@ func (s *State) fetchInternal(e *expr) (sample, bool) {
 		return strSample(s.fe.nameB), true
 	case crules.FetchSrvName:
 		return s.serverName()
+	case crules.FetchDate:
+		// configuration.txt 7.3.2 "date": the epoch in the unit, plus
+		// the offset in that unit.
+		now := in.Now
+		if now.IsZero() {
+			now = time.Now()
+		}
+		n := now.Unix()
+		if len(e.args) > 1 {
+			switch e.args[1].str {
+			case "ms":
+				n = now.UnixMilli()
+			case "us":
+				n = now.UnixMicro()
+			}
+		}
+		if len(e.args) > 0 {
+			n += e.args[0].i
+		}
+		return intSample(n), true
 	}
 	return sample{}, false
 }

@@ -187,3 +187,20 @@ backends:
 		t.Fatalf("verdict %v: txn.t must not exist, sess.s must", v)
 	}
 }
+
+func TestDateAndHTTPDate(t *testing.T) {
+	p := prog(t, `
+    http_request:
+      - set-header X-Start t=%[date(0,ms)]
+      - set-header Expires %[date(3600),http_date]
+      - set-header X-Ms %[date(1500,ms),http_date(0,ms)]
+`, "")
+	s := p.Get()
+	defer p.Put(s)
+	req := newReq("GET", "/")
+	s.Begin(p.Frontend(0), nil, Input{Req: req, Now: time.Date(2026, 12, 1, 9, 45, 23, 250e6, time.UTC)})
+	p.Frontend(0).HTTPRequest(s, req)
+	if req.get("X-Start") != "t=1796118323250" || req.get("Expires") != "Tue, 01 Dec 2026 10:45:23 GMT" || req.get("X-Ms") != "Tue, 01 Dec 2026 09:45:24 GMT" {
+		t.Fatalf("X-Start %q Expires %q X-Ms %q", req.get("X-Start"), req.get("Expires"), req.get("X-Ms"))
+	}
+}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"net/netip"
+	"time"
 )
 
 // Fields is a read-only view of a message head's header fields in order,
@@ -96,6 +97,8 @@ type Input struct {
 	// Backend and Server are the chosen backend and server indexes, -1
 	// until chosen (Begin sets them to -1).
 	Backend, Server int
+	// Now is the time date() gives (zero: the clock, read when asked).
+	Now time.Time
 }
 
 // Verdict is the outcome of a stage's rules.

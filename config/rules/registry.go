@@ -16,6 +16,7 @@ const (
 	ArgIntOrVar                    // an integer or a variable name
 	ArgMask                        // an IPv4 mask: bit count or dotted
 	ArgMask6                       // an IPv6 mask: bit count
+	ArgUnit                        // a time unit: s, ms or us
 )
 
 // Fetch names a sample fetch method; the engine implements each one.
@@ -87,6 +88,7 @@ const (
 	FetchResCookCnt
 	FetchResVer
 	FetchReqHdrs
+	FetchDate
 	fetchDirectional // "hdr", "cookie": request or response by stage (resolved by the parser)
 )
 
@@ -111,6 +113,7 @@ const (
 
 var fetchDefs = []FetchDef{
 	{Name: "always_false", ID: FetchAlwaysFalse, Out: TypeBool, Src: SrcConst},
+	{Name: "date", ID: FetchDate, Args: []ArgKind{ArgInt, ArgUnit}, Out: TypeInt, Src: SrcConst},
 	{Name: "always_true", ID: FetchAlwaysTrue, Out: TypeBool, Src: SrcConst},
 	{Name: "str", ID: FetchStr, Args: []ArgKind{ArgStr}, MinArgs: 1, Out: TypeStr, Src: SrcConst},
 	{Name: "int", ID: FetchInt, Args: []ArgKind{ArgInt}, MinArgs: 1, Out: TypeInt, Src: SrcConst},
@@ -271,6 +274,7 @@ const (
 	ConvStrcmp
 	ConvHostOnly
 	ConvPortOnly
+	ConvHTTPDate
 )
 
 // ConvDef describes one converter (configuration.txt 7.3.1).
@@ -321,6 +325,7 @@ var convDefs = func() []ConvDef {
 		{Name: "strcmp", ID: ConvStrcmp, Args: []ArgKind{ArgVar}, MinArgs: 1, In: TypeStr, Out: TypeInt},
 		{Name: "host_only", ID: ConvHostOnly, In: TypeStr, Out: TypeStr},
 		{Name: "port_only", ID: ConvPortOnly, In: TypeStr, Out: TypeInt},
+		{Name: "http_date", ID: ConvHTTPDate, Args: []ArgKind{ArgInt, ArgUnit}, In: TypeInt, Out: TypeStr},
 	}
 	// map, map_str, map_beg_int, map_ip_ip, ...: configuration.txt 7.3.1
 	// "map_<match_type>_<output_type>".

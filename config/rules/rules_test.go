@@ -229,6 +229,9 @@ func TestRuleErrorsSayWhatAndWhere(t *testing.T) {
 		{SetTCPContent, StageTCPContentFE, `content reject if { req.payload(0,1),add(1) x }`, `converter "add" takes int`},
 		{SetHTTPRequest, StageHTTPRequestFE, `deny if { path -m ip 1.2.3.4 }`, ``},
 		{SetHTTPRequest, StageHTTPRequestFE, `deny if RDP_COOKIE`, `not supported by tandem`},
+		{SetHTTPRequest, StageHTTPRequestFE, `deny if { sc_http_req_rate(0) gt 100 }`, `tandem does not implement stick tables (fetch "sc_http_req_rate")`},
+		{SetHTTPRequest, StageHTTPRequestFE, `track-sc0 src`, `tandem does not implement the http-request action "track-sc0"`},
+		{SetHTTPRequest, StageHTTPRequestFE, `set-header X %[date(0,ns)]`, `unit "ns": want s, ms or us`},
 	} {
 		_, err := ParseRule(tc.set, tc.stage, true, tc.line, acls, env)
 		if tc.want == "" {

@@ -114,6 +114,9 @@ func (p *parser) parseExpr(s string, i, base int, stopAt byte) (*Expr, int, erro
 	}
 	def := LookupFetch(name)
 	if def == nil {
+		if stickTableFetch(name) {
+			return nil, i, errAt(base+start, "tandem does not implement stick tables (fetch %q)", name)
+		}
 		return nil, i, errAt(base+start, "unknown fetch method %q", name)
 	}
 	e := &Expr{Name: name, Fetch: def.ID}
@@ -166,6 +169,17 @@ func (p *parser) parseExpr(s string, i, base int, stopAt byte) (*Expr, int, erro
 		return nil, i, err
 	}
 	return e, i, nil
+}
+
+// stickTableFetch reports the fetches of stick-table counters
+// (configuration.txt 7.3.2: sc*_..., src_..., table_...).
+func stickTableFetch(name string) bool {
+	for _, p := range []string{"sc_", "sc0_", "sc1_", "sc2_", "src_", "table_"} {
+		if strings.HasPrefix(name, p) && name != "src_port" {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *Expr) lastName() string {
@@ -295,7 +309,7 @@ func scanArgs(s string, i, base int, name string) (raw []string, rawPos []int, n
 
 func argKindName(k ArgKind) string {
 	return [...]string{"", "string", "integer", "backend", "server", "userlist", "map file",
-		"regex", "variable", "integer or variable", "IPv4 mask", "IPv6 mask"}[k]
+		"regex", "variable", "integer or variable", "IPv4 mask", "IPv6 mask", "time unit"}[k]
 }
 
 // parseArg checks one argument against its kind; absent reports an empty
@@ -361,6 +375,10 @@ func (p *parser) parseArg(k ArgKind, text string, pos int, optional bool) (a Arg
 	case ArgMask:
 		if _, ok := parseMask4(text); !ok {
 			return a, false, errAt(pos, "%q is not an IPv4 mask (a bit count or a dotted mask)", text)
+		}
+	case ArgUnit:
+		if text != "s" && text != "ms" && text != "us" {
+			return a, false, errAt(pos, "unit %q: want s, ms or us", text)
 		}
 	case ArgMask6:
 		if n, err := strconv.Atoi(text); err != nil || n < 0 || n > 128 {
