@@ -3,6 +3,7 @@ package rules
 import (
 	"bytes"
 	"encoding/base64"
+	"strconv"
 	"time"
 
 	crules "github.com/tandem-lb/tandem/config/rules"
@@ -380,20 +381,26 @@ func (s *State) convRegsub(c *conv, smp *sample) bool {
 }
 
 // httpDate formats an epoch (in the converter's unit, plus its offset) as
-// an HTTP date, "Tue, 01 Dec 2026 09:45:23 GMT" (configuration.txt 7.3.1
-// "http_date").
+// an HTTP date, "Tue, 01 Dec 2026 09:45:23 GMT"; with the ms or us unit
+// HAProxy adds the fraction unpadded, ".250" (configuration.txt 7.3.1
+// "http_date", http_conv.c sample_conv_http_date).
 func httpDate(s *State, c *conv, n int64) []byte {
 	if len(c.args) > 0 {
 		n += c.args[0].i
 	}
-	t := time.Unix(n, 0)
+	frac, unit := int64(-1), ""
 	if len(c.args) > 1 {
-		switch c.args[1].str {
-		case "ms":
-			t = time.UnixMilli(n)
-		case "us":
-			t = time.UnixMicro(n)
-		}
+		unit = c.args[1].str
 	}
-	return t.UTC().AppendFormat(s.alloc(29)[:0], "Mon, 02 Jan 2006 15:04:05 GMT")
+	switch unit {
+	case "ms":
+		frac, n = n%1000, n/1000
+	case "us":
+		frac, n = n%1000000, n/1000000
+	}
+	out := time.Unix(n&0x007fffffffffffff, 0).UTC().AppendFormat(s.alloc(40)[:0], "Mon, 02 Jan 2006 15:04:05")
+	if frac >= 0 {
+		out = strconv.AppendInt(append(out, '.'), frac, 10)
+	}
+	return append(out, " GMT"...)
 }

@@ -149,7 +149,7 @@ var diffCases = []diffCase{
 	{name: "misc samples",
 		req: []string{
 			`set-header X-Empty %[req.hdr(nope)]`,
-			`return status 200 content-type text/plain lf-string "e=[%[req.hdr(x-empty)]] ip=%[req.hdr_ip(x-ip)] v=%[req.hdr_val(x-n)] u=%[urlp(s,;)] ver=%[req.ver] m=%[method] cap=%[capture.req.uri] %[capture.req.method] lo=%[hdr(host),lower,upper] f=%[path,field(2,/)] w=%[path,word(-1,/)] rs=%[path,regsub(/,_,g)] hex=%[str(ab),hex] b64=%[str(ab),base64] len=%[path,length] hp=%[hdr(host),host_only]:%[hdr(host),port_only] add=%[req.hdr_val(x-n),add(5),mul(2),sub(1),div(3),mod(4)] bool=%[int(0),bool]%[int(3),not] odd=%[int(3),odd]"`,
+			`return status 200 content-type text/plain lf-string "e=[%[req.hdr(x-empty)]] ip=%[req.hdr_ip(x-ip)] v=%[req.hdr_val(x-n)] u=%[urlp(s,;)] ver=%[req.ver] m=%[method] cap=%[capture.req.uri] %[capture.req.method] lo=%[hdr(host),lower,upper] f=%[path,field(2,/)] w=%[path,word(-1,/)] rs=%[path,regsub(/,_,g)] hex=%[str(ab),hex] b64=%[str(ab),base64] len=%[path,length] hp=%[hdr(host),host_only]:%[hdr(host),port_only] add=%[req.hdr_val(x-n),add(5),mul(2),sub(1),div(3),mod(4)] bool=%[int(0),bool]%[int(3),not] odd=%[int(3),odd] hd=%[int(1796118323),http_date(60)] hdm=%[int(1796118323250),http_date(0,ms)]"`,
 		},
 		requests: []string{"GET /a/b/c;s=9?x=1 HTTP/1.1|Host: Ex.Com:8080|X-Ip: ::1|X-N: 7", "GET / HTTP/1.0", "PATCH /p HTTP/1.1|Host: [::1]:81"}},
 	{name: "matchers",

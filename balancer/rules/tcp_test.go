@@ -200,7 +200,7 @@ func TestDateAndHTTPDate(t *testing.T) {
 	req := newReq("GET", "/")
 	s.Begin(p.Frontend(0), nil, Input{Req: req, Now: time.Date(2026, 12, 1, 9, 45, 23, 250e6, time.UTC)})
 	p.Frontend(0).HTTPRequest(s, req)
-	if req.get("X-Start") != "t=1796118323250" || req.get("Expires") != "Tue, 01 Dec 2026 10:45:23 GMT" || req.get("X-Ms") != "Tue, 01 Dec 2026 09:45:24 GMT" {
+	if req.get("X-Start") != "t=1796118323250" || req.get("Expires") != "Tue, 01 Dec 2026 10:45:23 GMT" || req.get("X-Ms") != "Tue, 01 Dec 2026 09:45:24.750 GMT" {
 		t.Fatalf("X-Start %q Expires %q X-Ms %q", req.get("X-Start"), req.get("Expires"), req.get("X-Ms"))
 	}
 }
