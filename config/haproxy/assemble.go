@@ -37,12 +37,12 @@ func (p *parser) mergedRules(px *proxy) sideRules {
 		}
 	}
 	return sideRules{
-		acls:  acls,
-		tcp:   concat(def.tcp, own.tcp),
+		acls:     acls,
+		tcp:      concat(def.tcp, own.tcp),
 		http:     concat(def.http, own.http),
 		redirect: own.redirects,
-		resp:  concat(def.resp, own.resp),
-		after: concat(def.after, own.after),
+		resp:     concat(def.resp, own.resp),
+		after:    concat(def.after, own.after),
 	}
 }
 
