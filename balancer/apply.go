@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/tandem-lb/tandem/balancer/rules"
 	"github.com/tandem-lb/tandem/config"
 )
 
@@ -56,16 +57,22 @@ func (b *Balancer) applyServers(prev *snapshot, states map[config.ServerKey]Serv
 	if len(changed) == 0 {
 		return
 	}
-	next := &snapshot{cluster: prev.cluster, frontends: map[string]*frontend{}, byAddr: map[string]*frontend{}, backends: map[string]*backend{}}
+	next := &snapshot{cluster: prev.cluster, frontends: map[string]*frontend{}, byAddr: map[string]*frontend{}, backends: map[string]*backend{},
+		rules: prev.rules, rulesOn: prev.rulesOn}
 	for name, be := range prev.backends {
 		if nb := changed[name]; nb != nil {
 			be = nb
 		}
 		next.backends[name] = be
 	}
+	for _, be := range prev.beList {
+		next.beList = append(next.beList, next.backends[be.name])
+	}
 	for name, fe := range prev.frontends {
 		nf := *fe
-		nf.backend = next.backends[fe.backend.name]
+		if fe.backend != nil {
+			nf.backend = next.backends[fe.backend.name]
+		}
 		next.frontends[name] = &nf
 		for _, l := range nf.listeners {
 			next.byAddr[l.key] = &nf
@@ -84,9 +91,13 @@ func (b *Balancer) applyConfig(d Desired) error {
 	}
 	binds := make([]feBind, len(c.Frontends))
 	owner := map[string]string{}
+	prog, err := rules.Compile(c)
+	if err != nil {
+		return fmt.Errorf("apply rules: %w", err)
+	}
 	for i := range c.Frontends {
 		f := &c.Frontends[i]
-		if c.Backend(f.DefaultBackend) == nil {
+		if f.DefaultBackend != "" && c.Backend(f.DefaultBackend) == nil {
 			return fmt.Errorf("apply frontend %s: default backend %q does not exist", f.Name, f.DefaultBackend)
 		}
 		if len(f.Bind) == 0 {
@@ -144,7 +155,7 @@ func (b *Balancer) applyConfig(d Desired) error {
 	b.global.setMax(c.Global.MaxConn)
 	keepSrv := map[serverID]bool{}
 	keepBe := map[string]bool{}
-	next := &snapshot{cluster: c, frontends: map[string]*frontend{}, byAddr: map[string]*frontend{}, backends: map[string]*backend{}}
+	next := &snapshot{cluster: c, frontends: map[string]*frontend{}, byAddr: map[string]*frontend{}, backends: map[string]*backend{}, rules: prog}
 	for i := range c.Backends {
 		cb := &c.Backends[i]
 		rt := b.backends[cb.Name]
@@ -168,8 +179,12 @@ func (b *Balancer) applyConfig(d Desired) error {
 			s.cookie.Store(&cookie)
 			s.setState(stateOf(d.Servers, id.key, cs), cfgWeight(cs), now, !existed)
 		}
-		next.backends[cb.Name] = b.buildBackend(cb, rt)
-		rt.stick.ttl.Store(int64(next.backends[cb.Name].stickExpire))
+		be := b.buildBackend(cb, rt)
+		be.rules, be.index = prog.Backend(i), i
+		next.rulesOn = next.rulesOn || be.rules.HTTPActive()
+		next.backends[cb.Name] = be
+		next.beList = append(next.beList, be)
+		rt.stick.ttl.Store(int64(be.stickExpire))
 	}
 	for _, l := range fresh {
 		b.listeners[l.key] = l
@@ -186,8 +201,9 @@ func (b *Balancer) applyConfig(d Desired) error {
 		keepFe[f.Name] = true
 		fe := &frontend{
 			name: f.Name, mode: f.Mode, tm: timeoutsOf(f.Timeouts), forwardFor: *f.ForwardFor,
-			tls: binds[i].tls, backend: next.backends[f.DefaultBackend], rt: rt,
+			tls: binds[i].tls, backend: next.backends[f.DefaultBackend], rt: rt, rules: prog.Frontend(i),
 		}
+		next.rulesOn = next.rulesOn || fe.rules.HTTPActive()
 		if al := f.AccessLog; al != nil {
 			fe.alog, fe.alogJSON = logs[al.Path], al.Format == "json"
 		}

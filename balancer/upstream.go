@@ -58,6 +58,9 @@ func (b *Balancer) roundTrip(ex *exchange) (int, error) {
 	a := &ex.bufs.a
 	a.reset(be, balanceKey(be, ex.cc, ex.req.Target))
 	a.p.sticky = ex.persistence(now.UnixNano())
+	if ex.forced != nil {
+		a.p.sticky = ex.forced // use-server has precedence over persistence
+	}
 	defer func() { ex.retries = a.retries }()
 	fresh := false
 	for {

@@ -82,7 +82,7 @@ type Frontend struct {
 	UseBackend []UseBackend `yaml:"use_backend,omitempty" json:"use_backend,omitempty"`
 	// DefaultBackend receives every request/connection no use_backend rule
 	// took.
-	DefaultBackend string `yaml:"default_backend" json:"default_backend"`
+	DefaultBackend string `yaml:"default_backend,omitempty" json:"default_backend,omitempty"`
 	// Rules are the frontend's ACLs and tcp-request/http-request/
 	// http-response/http-after-response rules.
 	Rules `yaml:",inline"`

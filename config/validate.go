@@ -99,8 +99,11 @@ func (f *Frontend) validate(es *Errors, path string, c *Cluster, binds map[strin
 		es.add(path+".maxconn", "must not be negative (got %d)", f.MaxConn)
 	}
 	mode := pick(f.Mode, pick(c.Defaults.Mode, DefaultMode))
-	if f.DefaultBackend == "" {
-		es.add(path+".default_backend", "required: the backend that receives this frontend's traffic")
+	if f.DefaultBackend == "" && len(f.UseBackend) == 0 {
+		es.add(path+".default_backend", "required (or use_backend rules): the backend that receives this frontend's traffic")
+	} else if f.DefaultBackend == "" {
+		// Only use_backend rules: a request none of them takes gets 503
+		// (a TCP connection is closed), as in HAProxy.
 	} else if b := c.Backend(f.DefaultBackend); b == nil {
 		es.add(path+".default_backend", "backend %q does not exist", f.DefaultBackend)
 	} else if bm := pick(b.Mode, pick(c.Defaults.Mode, DefaultMode)); bm != mode {

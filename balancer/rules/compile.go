@@ -365,3 +365,13 @@ func (cc *compiler) format(f *crules.LogFormat) *lformat {
 	}
 	return x
 }
+
+// HTTPActive reports whether the section has anything for an HTTP request
+// to evaluate: http-request, redirect, http-response or http-after-response
+// rules, use_backend or use-server rules, tcp-request rules, or error
+// pages. A core serving only inactive sections can skip the rules stages.
+func (px *Proxy) HTTPActive() bool {
+	return len(px.httpRequest)+len(px.redirect)+len(px.httpResponse)+len(px.httpAfter)+
+		len(px.useBackend)+len(px.useServer)+len(px.tcpContent)+len(px.tcpConnection)+len(px.tcpSession)+
+		len(px.errorFiles)+len(px.httpErrors) > 0
+}
