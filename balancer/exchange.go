@@ -34,8 +34,8 @@ type exchange struct {
 	keep       bool // HTTP/1: the client connection serves another request after this one
 	idempotent bool
 	isHead     bool
-	upgrade    bool            // the client asked for a protocol upgrade
-	h2         bool            // the client speaks HTTP/2
+	upgrade    bool                // the client asked for a protocol upgrade
+	h2         bool                // the client speaks HTTP/2
 	ctx        context.Context     // HTTP/2: the stream's
 	h2w        http.ResponseWriter // HTTP/2: the stream's
 	untrack    func() bool

@@ -10,13 +10,13 @@ import (
 // tcpSession is one TCP-mode connection's choice of server, with what the
 // access log reports.
 type tcpSession struct {
-	fe    *frontend
-	be    *backend
-	a     attempt
+	fe     *frontend
+	be     *backend
+	a      attempt
 	s      *server // chosen (or last tried)
 	forced *server // named by use-server
-	up    net.Conn
-	tConn time.Time
+	up     net.Conn
+	tConn  time.Time
 }
 
 // serveTCP proxies one TCP-mode connection, stage by stage: the
