@@ -87,7 +87,7 @@ func (b *Balancer) applyConfig(d Desired) error {
 	c := d.Config
 	type feBind struct {
 		keys []string
-		tls  *tls.Config
+		tls  *frontendTLS
 	}
 	binds := make([]feBind, len(c.Frontends))
 	owner := map[string]string{}
@@ -115,15 +115,11 @@ func (b *Balancer) applyConfig(d Desired) error {
 			binds[i].keys = append(binds[i].keys, key)
 		}
 		if f.TLS != nil {
-			cert, err := tls.LoadX509KeyPair(f.TLS.Cert, f.TLS.Key)
+			ft, err := newFrontendTLS(f, c, certLoader(f.TLS))
 			if err != nil {
-				return fmt.Errorf("apply frontend %s: load TLS certificate %s and key %s: %w", f.Name, f.TLS.Cert, f.TLS.Key, err)
+				return fmt.Errorf("apply frontend %s: TLS: %w", f.Name, err)
 			}
-			tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-			if f.Mode != config.ModeTCP {
-				tc.NextProtos = []string{"h2", "http/1.1"}
-			}
-			binds[i].tls = tc
+			binds[i].tls = ft
 		}
 	}
 
@@ -248,6 +244,17 @@ func (b *Balancer) applyConfig(d Desired) error {
 		go b.acceptLoop(l)
 	}
 	return nil
+}
+
+// certLoader loads a frontend's certificates: PEM files on this node,
+// each once per apply.
+func certLoader(t *config.TLS) func(string) (*tls.Certificate, error) {
+	return func(name string) (*tls.Certificate, error) {
+		if t.Cert != "" && name == t.Cert {
+			return loadCertFile(t.Cert, t.Key)
+		}
+		return loadCertFile(name, "")
+	}
 }
 
 // bindKey normalizes a bind address: "*:80" and ":80" listen on every

@@ -1,7 +1,6 @@
 package balancer
 
 import (
-	"crypto/tls"
 	"time"
 
 	"github.com/tandem-lb/tandem/balancer/policy"
@@ -41,7 +40,7 @@ type frontend struct {
 	mode       config.Mode
 	tm         timeouts
 	forwardFor bool
-	tls        *tls.Config // nil: plain
+	tls        *frontendTLS // nil: plain
 	backend    *backend
 	rt         *frontendRT
 	listeners  []*listener

@@ -98,12 +98,6 @@ type Frontend struct {
 	AccessLog *AccessLog `yaml:"access_log,omitempty" json:"access_log,omitempty"`
 }
 
-// TLS names PEM files on every LB node.
-type TLS struct {
-	Cert string `yaml:"cert" json:"cert"`
-	Key  string `yaml:"key" json:"key"`
-}
-
 // AccessLog configures per-request logging for a frontend.
 type AccessLog struct {
 	// Format is "text" (HAProxy-like, default) or "json".

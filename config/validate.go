@@ -110,12 +110,7 @@ func (f *Frontend) validate(es *Errors, path string, c *Cluster, binds map[strin
 		es.add(path+".default_backend", "frontend mode %s cannot use backend %q in mode %s", mode, b.Name, bm)
 	}
 	if f.TLS != nil {
-		if f.TLS.Cert == "" || f.TLS.Key == "" {
-			es.add(path+".tls", "both cert and key files are required")
-		}
-		if mode != ModeHTTP {
-			es.add(path+".tls", "TLS termination needs mode http")
-		}
+		f.TLS.validate(es, path+".tls", c)
 	}
 	if al := f.AccessLog; al != nil && al.Format != "" && al.Format != "text" && al.Format != "json" {
 		es.add(path+".access_log.format", "want text or json (got %q)", al.Format)
