@@ -90,7 +90,7 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create health monitor: %w", err)
 	}
-	a.lb, err = balancer.New(balancer.Config{DrainTimeout: cfg.DrainTimeout}, balancer.Deps{Logger: deps.Logger, OnServerFailure: a.health.ReportFailure})
+	a.lb, err = balancer.New(balancer.Config{DrainTimeout: cfg.DrainTimeout, TicketSecret: cfg.Cluster.ClusterKey}, balancer.Deps{Logger: deps.Logger, OnServerFailure: a.health.ReportFailure})
 	if err != nil {
 		return nil, fmt.Errorf("create balancer: %w", err)
 	}

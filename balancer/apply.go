@@ -213,6 +213,7 @@ func (b *Balancer) applyConfig(d Desired) error {
 	b.cur.Store(next)
 	b.lastSrv = d.Servers
 	b.useAccessLogs(logs)
+	b.setTicketKeys(now)
 
 	// Retire what the new config no longer has.
 	for key, l := range b.listeners {

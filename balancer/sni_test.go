@@ -1,6 +1,7 @@
 package balancer
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -245,5 +246,48 @@ func TestTLSTerminationInTCPMode(t *testing.T) {
 	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.ReadFull(conn, buf); err != nil || string(buf) != "ping" {
 		t.Fatalf("echo through TLS in mode tcp: %q %v", buf, err)
+	}
+}
+
+func TestSessionResumesOnAnotherNodeWithTheSameSecret(t *testing.T) {
+	ca := newTestCA(t)
+	dir := t.TempDir()
+	cert, _ := ca.issue(t, dir, "c.pem", false, false, "vip.example.com")
+	s := newSite(t, "s", nil)
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	var addrs []string
+	for range 2 {
+		b, err := New(Config{DrainTimeout: time.Second, TicketSecret: secret}, Deps{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := cluster(srv("s", s.addr()))
+		c.Frontends[0].TLS = &config.TLS{Certificates: []string{cert}}
+		if err := b.Apply(Desired{Config: c.Resolve()}); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- b.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+		addrs = append(addrs, c.Frontends[0].Bind[0])
+	}
+	for _, maxV := range []uint16{tls.VersionTLS13, tls.VersionTLS12} {
+		cache := tls.NewLRUClientSessionCache(4)
+		for i, want := range []bool{false, true} {
+			conf := &tls.Config{ServerName: "vip.example.com", InsecureSkipVerify: true, ClientSessionCache: cache,
+				NextProtos: []string{"http/1.1"}, MaxVersion: maxV}
+			c, err := tls.Dial("tcp", addrs[i], conf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A TLS 1.3 ticket comes after the handshake: read the answer.
+			io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+			io.ReadAll(c)
+			if got := c.ConnectionState().DidResume; got != want {
+				t.Errorf("node %d (max version %x): resumed %v, want %v", i+1, maxV, got, want)
+			}
+			c.Close()
+		}
 	}
 }
