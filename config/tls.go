@@ -182,6 +182,11 @@ func (t *TLS) validate(es *Errors, path string, c *Cluster) {
 	if t.Cert != "" && len(t.Certificates) > 0 {
 		es.add(path+".cert", "use certificates or cert/key, not both")
 	}
+	for i, n := range names {
+		if !strings.Contains(n, "/") && !ValidName(n) {
+			es.add(fmt.Sprintf("%s.certificates[%d]", path, i), "%q: a certificate of the store (a name: letters, digits, '.', '_', '-') or a file path (with a '/')", n)
+		}
+	}
 	if t.DefaultCertificate != "" && !slices.Contains(names, t.DefaultCertificate) {
 		es.add(path+".default_certificate", "%q is not one of the frontend's certificates", t.DefaultCertificate)
 	}

@@ -304,3 +304,7 @@ func isToken(s string) bool {
 	}
 	return true
 }
+
+// ValidName reports whether s is a valid name for a frontend, backend,
+// server, VIP or certificate: letters, digits, '.', '_' and '-', at most 64.
+func ValidName(s string) bool { return nameRE.MatchString(s) }
