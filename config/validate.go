@@ -47,6 +47,7 @@ func (c *Cluster) Validate() error {
 		frontendNames[f.Name] = true
 		f.validate(&es, path, c, binds)
 	}
+	c.validateLogging(&es)
 	vipNames := map[string]bool{}
 	for i := range c.VIPs {
 		v := &c.VIPs[i]

@@ -38,6 +38,13 @@ var placeholder = regexp.MustCompile(`@(FE|SRV):([A-Za-z0-9_.-]+)@`)
 // connections on every frontend.
 func Start(t testing.TB, cfg string, servers map[string]string) *Pair {
 	t.Helper()
+	return StartTuned(t, cfg, servers, nil)
+}
+
+// StartTuned is Start with tune applied to the config tandem imported
+// before it serves it: for settings the importer does not map yet.
+func StartTuned(t testing.TB, cfg string, servers map[string]string, tune func(*config.Cluster)) *Pair {
+	t.Helper()
 	haproxyBin := NeedHAProxy(t)
 	p := &Pair{HAProxy: map[string]string{}, Tandem: map[string]string{}}
 	var missing []string
@@ -67,7 +74,7 @@ func Start(t testing.TB, cfg string, servers map[string]string) *Pair {
 		t.Fatal(err)
 	}
 	startHAProxy(t, haproxyBin, path, p.HAProxy)
-	p.Config = startTandem(t, dir, tcfg, p.Tandem)
+	p.Config = startTandem(t, dir, tcfg, p.Tandem, tune)
 	return p
 }
 
@@ -150,14 +157,17 @@ func startHAProxy(t testing.TB, bin, path string, fronts map[string]string) {
 
 // startTandem imports cfg as `tandem agent --cluster-config` would and
 // serves it with an agent of its own.
-func startTandem(t testing.TB, dir, cfg string, fronts map[string]string) *config.Cluster {
+func startTandem(t testing.TB, dir, cfg string, fronts map[string]string, tune func(*config.Cluster)) *config.Cluster {
 	t.Helper()
-	c, warns, err := haproxy.Parse("haproxy.cfg", []byte(cfg))
+	c, warns, err := haproxy.Parse("haproxy.cfg", []byte(cfg), haproxy.Options{})
 	if err != nil {
 		t.Fatalf("tandem refuses the config: %v", err)
 	}
 	for _, w := range warns {
 		t.Logf("tandem import: %s", w)
+	}
+	if tune != nil {
+		tune(c)
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatalf("tandem refuses the imported config: %v", err)
