@@ -34,6 +34,12 @@ func (b *Balancer) logHTTP(ex *exchange) {
 		return // nothing was received: not a request
 	}
 	now := time.Now()
+	if s := fe.alog.sys; s != nil {
+		s.logHTTP(b, ex, now)
+	}
+	if fe.alog.file == nil {
+		return
+	}
 	e := accessEntry{
 		client: netip.AddrPortFrom(ex.cc.remote, ex.cc.port), start: ex.tStart,
 		frontend: fe.name, backend: ex.be.name, srv: noServer,
@@ -58,7 +64,7 @@ func (b *Balancer) logHTTP(ex *exchange) {
 		}
 	}
 	ex.bufs.logBuf = appendAccessLine(ex.bufs.logBuf[:0], &e)
-	fe.alog.write(ex.bufs.logBuf)
+	fe.alog.file.write(ex.bufs.logBuf)
 }
 
 var tcpLogBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
@@ -68,6 +74,12 @@ var tcpLogBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); retur
 func (b *Balancer) logTCP(cc *clientConn, ts *tcpSession, term string, in, out int64) {
 	fe := ts.fe
 	if fe.alog == nil {
+		return
+	}
+	if s := fe.alog.sys; s != nil {
+		s.logTCP(b, cc, ts, term, in, out)
+	}
+	if fe.alog.file == nil {
 		return
 	}
 	e := accessEntry{
@@ -82,7 +94,7 @@ func (b *Balancer) logTCP(cc *clientConn, ts *tcpSession, term string, in, out i
 	}
 	bp := tcpLogBufPool.Get().(*[]byte)
 	*bp = appendAccessLine((*bp)[:0], &e)
-	fe.alog.write(*bp)
+	fe.alog.file.write(*bp)
 	tcpLogBufPool.Put(bp)
 }
 

@@ -188,9 +188,7 @@ func (b *Balancer) applyConfig(d Desired) error {
 			name: f.Name, mode: f.Mode, tm: timeoutsOf(f.Timeouts), forwardFor: *f.ForwardFor,
 			tls: binds[i].tls, backend: next.backends[f.DefaultBackend], rt: rt,
 		}
-		if al := f.AccessLog; al != nil {
-			fe.alog, fe.alogJSON = logs[al.Path], al.Format == "json"
-		}
+		fe.alog, fe.alogJSON = logs.frontend(f.Name)
 		for _, key := range binds[i].keys {
 			l := b.listeners[key]
 			fe.listeners = append(fe.listeners, l)

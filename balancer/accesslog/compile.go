@@ -253,3 +253,13 @@ func parseFlags(args string, o opt) opt {
 
 func isAlpha(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 func isAlnum(c byte) bool { return isAlpha(c) || c >= '0' && c <= '9' }
+
+// ConnectLog is HAProxy's line for a frontend with log targets but no log
+// format (section 8.2.1): "Connect from 10.0.1.2:33312 to 10.0.3.31:8012
+// (www/HTTP)". HAProxy logs it when a connection is accepted; tandem
+// logs it once per connection, with its first request.
+func ConnectLog() *Program {
+	p := MustCompile("Connect from %ci:%cp to %fi:%fp (%f/", Options{})
+	p.nodes = append(p.nodes, node{kind: kMode}, node{kind: kText, text: ")"})
+	return p
+}

@@ -18,14 +18,8 @@ const (
 	fFeName
 	fBeName
 	fSrvName
-	fStatus
+	fStatus // none at log time, as in HAProxy (the response is gone)
 	fMethod
-	fPath
-	fQuery
-	fURL
-	fReqVer
-	fReqHdr  // req.hdr(NAME), hdr(NAME): an implicit request capture
-	fResHdr  // res.hdr(NAME), shdr(NAME)
 	fCapReq  // capture.req.hdr(N)
 	fCapRes  // capture.res.hdr(N)
 	fSSLFc   // ssl_fc
@@ -47,15 +41,21 @@ type fetchDef struct {
 var fetches = map[string]fetchDef{
 	"src": {fSrc, 0}, "src_port": {fSrcPort, 0}, "dst": {fDst, 0}, "dst_port": {fDstPort, 0},
 	"fe_name": {fFeName, 0}, "be_name": {fBeName, 0}, "srv_name": {fSrvName, 0},
-	"status": {fStatus, 0}, "method": {fMethod, 0}, "path": {fPath, 0},
-	"query": {fQuery, 0}, "url": {fURL, 0}, "req.ver": {fReqVer, 0},
-	"req.hdr": {fReqHdr, 's'}, "hdr": {fReqHdr, 's'}, "req.fhdr": {fReqHdr, 's'},
-	"res.hdr": {fResHdr, 's'}, "shdr": {fResHdr, 's'}, "res.fhdr": {fResHdr, 's'},
+	"status": {fStatus, 0}, "method": {fMethod, 0},
 	"capture.req.hdr": {fCapReq, 'n'}, "capture.res.hdr": {fCapRes, 'n'},
 	"ssl_fc": {fSSLFc, 0}, "ssl_fc_sni": {fSNI, 0}, "ssl_fc_protocol": {fSSLProt, 0},
 	"ssl_fc_cipher": {fSSLCiph, 0}, "ssl_fc_is_resumed": {fResumed, 0},
 	"fc_err": {fZeroTLS, 0}, "ssl_fc_err": {fTLSErr, 0}, "ssl_c_err": {fTLSErr, 0},
 	"ssl_c_ca_err": {fTLSErr, 0}, "unique-id": {fUniqueID, 0}, "hostname": {fHostname, 0},
+}
+
+// unavailable are fetches HAProxy refuses in a log-format because what
+// they read is gone when the line is written.
+var unavailable = map[string]string{
+	"path": "HTTP request headers", "query": "HTTP request headers", "url": "HTTP request headers",
+	"req.ver": "HTTP request headers", "req.hdr": "HTTP request headers", "hdr": "HTTP request headers",
+	"req.fhdr": "HTTP request headers", "req.cook": "HTTP request headers", "base": "HTTP request headers",
+	"res.hdr": "HTTP response headers", "shdr": "HTTP response headers", "res.fhdr": "HTTP response headers",
 }
 
 // converter is a sample converter %[...] may chain.
@@ -144,6 +144,9 @@ func (c *compiler) compileFetch(s string, pos int) (*sample, error) {
 		name, arg, hasArg = s[:i], s[i+1:len(s)-1], true
 	}
 	def, ok := fetches[name]
+	if what, gone := unavailable[name]; gone {
+		return nil, c.errf(pos, "sample fetch '%s' may not be reliably used here because it needs '%s' which is not available here (capture the header and log %%[capture.req.hdr(N)])", name, what)
+	}
 	if !ok {
 		return nil, c.errf(pos, "unsupported sample fetch '%s' (tandem's log-format knows %s)", name, names(fetches))
 	}
@@ -156,10 +159,6 @@ func (c *compiler) compileFetch(s string, pos int) (*sample, error) {
 	}
 	arg = strings.TrimSpace(arg)
 	switch def.f {
-	case fReqHdr:
-		smp.idx = addCapture(&c.p.reqHdrs, c.p.nReq, arg)
-	case fResHdr:
-		smp.idx = addCapture(&c.p.resHdrs, c.p.nRes, arg)
 	case fCapReq, fCapRes:
 		n, err := strconv.Atoi(arg)
 		limit := c.p.nReq
@@ -174,7 +173,7 @@ func (c *compiler) compileFetch(s string, pos int) (*sample, error) {
 		c.p.needs |= NeedTLS
 	case fDst, fDstPort:
 		c.p.needs |= NeedFrontendAddr
-	case fMethod, fPath, fQuery, fURL, fReqVer:
+	case fMethod:
 		if !c.o.HTTP {
 			return nil, c.errf(pos, "sample fetch '%s' needs HTTP mode", name)
 		}
@@ -183,19 +182,6 @@ func (c *compiler) compileFetch(s string, pos int) (*sample, error) {
 		c.p.needs |= NeedUniqueID
 	}
 	return smp, nil
-}
-
-// addCapture returns the slot of an implicit capture of header name,
-// adding it after the declared ones (and the implicit ones before) when it
-// is new.
-func addCapture(caps *[]Capture, declared int, name string) int {
-	for i := declared; i < len(*caps); i++ {
-		if strings.EqualFold((*caps)[i].Name, name) {
-			return i
-		}
-	}
-	*caps = append(*caps, Capture{Name: name})
-	return len(*caps) - 1
 }
 
 func names[V any](m map[string]V) string {

@@ -2,11 +2,13 @@ package accesslog
 
 import (
 	"encoding/binary"
+	"net/netip"
 	"strconv"
 )
 
 // value is a fetched sample: bytes, an integer or an address, or none.
 type value struct {
+	addr  netip.Addr
 	b     []byte
 	s     string
 	n     int64
@@ -23,17 +25,33 @@ func (p *Program) appendSample(dst []byte, n *node, r *Record) []byte {
 		dst = append(dst, '"')
 	}
 	var num [24]byte
-	v := p.fetch(n.smp, r, num[:0])
+	v := p.fetch(n.smp, r)
 	start := len(dst)
 	if v.ok {
-		if v.isInt && hasHex(n.smp.convs) {
-			var bin [8]byte
-			binary.BigEndian.PutUint64(bin[:], uint64(v.n))
-			v.b = bin[:]
-			for _, c := range v.b {
+		var bin [16]byte
+		switch {
+		case v.isInt && hasHex(n.smp.convs):
+			binary.BigEndian.PutUint64(bin[:8], uint64(v.n)) // HAProxy's int to binary cast
+			for _, c := range bin[:8] {
 				dst = convert(dst, c, n.smp.convs, n.opts)
 			}
-		} else {
+		case v.addr.IsValid() && hasHex(n.smp.convs):
+			b := bin[:4]
+			if v.addr.Is4() {
+				a4 := v.addr.As4()
+				copy(b, a4[:])
+			} else {
+				a16 := v.addr.As16()
+				b = bin[:16]
+				copy(b, a16[:])
+			}
+			for _, c := range b {
+				dst = convert(dst, c, n.smp.convs, n.opts)
+			}
+		default:
+			if v.addr.IsValid() {
+				v.b = v.addr.AppendTo(num[:0])
+			}
 			if v.isInt {
 				v.b = strconv.AppendInt(num[:0], v.n, 10)
 			}
@@ -85,8 +103,8 @@ func convert(dst []byte, c byte, cs []converter, o opt) []byte {
 	return convert(dst, c, cs[1:], o)
 }
 
-// fetch reads one sample from r; num is scratch space for addresses.
-func (p *Program) fetch(s *sample, r *Record, num []byte) value {
+// fetch reads one sample from r.
+func (p *Program) fetch(s *sample, r *Record) value {
 	str := func(v string) value { return value{s: v, ok: v != ""} }
 	byts := func(v []byte) value { return value{b: v, ok: v != nil} }
 	integer := func(n int64) value { return value{n: n, isInt: true, ok: true} }
@@ -99,7 +117,7 @@ func (p *Program) fetch(s *sample, r *Record, num []byte) value {
 	switch s.fetch {
 	case fSrc:
 		if r.ClientAddr.IsValid() {
-			return byts(r.ClientAddr.Addr().Unmap().AppendTo(num))
+			return value{addr: r.ClientAddr.Addr().Unmap(), ok: true}
 		}
 	case fSrcPort:
 		if r.ClientAddr.IsValid() {
@@ -107,7 +125,7 @@ func (p *Program) fetch(s *sample, r *Record, num []byte) value {
 		}
 	case fDst:
 		if r.FrontendAddr.IsValid() {
-			return byts(r.FrontendAddr.Addr().Unmap().AppendTo(num))
+			return value{addr: r.FrontendAddr.Addr().Unmap(), ok: true}
 		}
 	case fDstPort:
 		if r.FrontendAddr.IsValid() {
@@ -119,29 +137,13 @@ func (p *Program) fetch(s *sample, r *Record, num []byte) value {
 		return str(r.BackendName)
 	case fSrvName:
 		return str(r.ServerName)
-	case fStatus:
-		if r.Status > 0 {
-			return integer(int64(r.Status))
-		}
 	case fMethod:
 		return byts(requestPartOrNil(kMethod, r.RequestLine))
-	case fPath:
-		return byts(requestPartOrNil(kPath, r.RequestLine))
-	case fURL:
-		return byts(requestPartOrNil(kURI, r.RequestLine))
-	case fQuery:
-		if q := requestPartOrNil(kQuery, r.RequestLine); len(q) > 1 {
-			return byts(q[1:])
-		}
-	case fReqVer:
-		if v := requestPartOrNil(kVersion, r.RequestLine); len(v) > 5 {
-			return byts(v[5:]) // "HTTP/1.1" → "1.1"
-		}
-	case fReqHdr, fCapReq:
+	case fCapReq:
 		if s.idx < len(r.ReqCaptures) {
 			return byts(cut(r.ReqCaptures[s.idx], p.reqHdrs[s.idx].Len))
 		}
-	case fResHdr, fCapRes:
+	case fCapRes:
 		if s.idx < len(r.ResCaptures) {
 			return byts(cut(r.ResCaptures[s.idx], p.resHdrs[s.idx].Len))
 		}
@@ -154,9 +156,7 @@ func (p *Program) fetch(s *sample, r *Record, num []byte) value {
 	case fSSLCiph:
 		return str(r.TLSCipher)
 	case fResumed:
-		if r.TLS {
-			return boolean(r.TLSResumed)
-		}
+		return boolean(r.TLSResumed)
 	case fZeroTLS:
 		return integer(0)
 	case fTLSErr:
