@@ -19,10 +19,10 @@ import (
 // counters), the others are stopped. Guarded by Balancer.mu; its zero
 // value is ready.
 type syslogSet struct {
-	writers  map[string]*sysWriter      // by writerKey
+	writers  map[string]*sysWriter     // by writerKey
 	counters map[string]*atomic.Uint64 // %lc, by frontend name
-	reqs     atomic.Uint64              // %rt
-	wg       sync.WaitGroup             // every writer's Run
+	reqs     atomic.Uint64             // %rt
+	wg       sync.WaitGroup            // every writer's Run
 	host     string
 	pid      int
 }
@@ -41,16 +41,16 @@ type syslogPlan struct {
 // feSyslog is one frontend's syslog traffic log, compiled for one config
 // version.
 type feSyslog struct {
-	set        *syslogSet
-	prog, sd   *accesslog.Program // sd nil: no log-format-sd
-	needs      accesslog.Needs
-	connect    bool // HAProxy's "Connect from" line: once per connection
-	writers    []*accesslog.Writer
-	dontLog0   bool // option dontlognull
-	sepErrors  bool // option log-separate-errors
-	cookie     string
-	cookieLen  int
-	lc         *atomic.Uint64
+	set       *syslogSet
+	prog, sd  *accesslog.Program // sd nil: no log-format-sd
+	needs     accesslog.Needs
+	connect   bool // HAProxy's "Connect from" line: once per connection
+	writers   []*accesslog.Writer
+	dontLog0  bool // option dontlognull
+	sepErrors bool // option log-separate-errors
+	cookie    string
+	cookieLen int
+	lc        *atomic.Uint64
 }
 
 // writerKey identifies a writer: same target and same header fields.

@@ -97,11 +97,11 @@ type GlobalLogging struct {
 type LogOption int
 
 const (
-	LogOptionUnset    LogOption = iota
-	LogOptionHTTP               // option httplog
-	LogOptionHTTPCLF            // option httplog clf
-	LogOptionHTTPS              // option httpslog
-	LogOptionTCP                // option tcplog
+	LogOptionUnset   LogOption = iota
+	LogOptionHTTP              // option httplog
+	LogOptionHTTPCLF           // option httplog clf
+	LogOptionHTTPS             // option httpslog
+	LogOptionTCP               // option tcplog
 )
 
 var logOptionNames = []string{"", "httplog", "httplog clf", "httpslog", "tcplog"}

@@ -4,9 +4,9 @@ package accesslog
 type kind uint8
 
 const (
-	kText kind = iota // literal text
-	kSep              // one space, merged with the previous one
-	kSample           // %[fetch,conv...]
+	kText   kind = iota // literal text
+	kSep                // one space, merged with the previous one
+	kSample             // %[fetch,conv...]
 
 	kBytesOut     // %B
 	kReqCookie    // %CC
