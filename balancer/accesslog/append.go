@@ -92,17 +92,17 @@ func (p *Program) appendNode(dst []byte, n *node, r *Record, t *timers) []byte {
 	case kBackendIP, kBackendPort:
 		return appendText(dst, "", n.opts) // the server connection's source is not recorded
 	case kDate:
-		return appendDate(dst, r.Accept.Local())
+		return appendDate(dst, r.Accept)
 	case kReqDate:
-		return appendDate(dst, requestStart(r).Local())
+		return appendDate(dst, requestStart(r))
 	case kDateGMT:
 		return appendDateZone(dst, r.Accept.UTC())
 	case kReqDateGMT:
 		return appendDateZone(dst, requestStart(r).UTC())
 	case kDateLocal:
-		return appendDateZone(dst, r.Accept.Local())
+		return appendDateZone(dst, r.Accept)
 	case kReqDateLocal:
-		return appendDateZone(dst, requestStart(r).Local())
+		return appendDateZone(dst, requestStart(r))
 	case kTs:
 		return appendUint(dst, uint64(r.Accept.Unix()), n.opts, 4)
 	case kMillis:

@@ -9,6 +9,9 @@ import (
 // one per HTTP request or TCP connection; a Program reads only the fields
 // its variables name (Program.Needs).
 type Record struct {
+	// Times print in their own zone where HAProxy prints local time (%t,
+	// %tr, %Tl): pass time.Now()'s. %T and %trg convert to UTC.
+	//
 	// Accept is when the request's connection was accepted, or, for a
 	// later request on a kept-alive connection, when that request began
 	// (HAProxy resets the accept date the same way, section 8.2.2).

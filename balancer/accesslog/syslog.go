@@ -103,6 +103,8 @@ type Header struct {
 	Format   Format
 	Facility Facility
 	Level    Level
+	// Time is written in its own zone: pass local time (time.Now()), as
+	// HAProxy writes its headers.
 	Time     time.Time
 	Hostname string // RFC 3164 and 5424 (HAProxy's log-send-hostname); "": none
 	Tag      string // the program name ("haproxy" for HAProxy)
@@ -143,7 +145,7 @@ func appendHeader(dst []byte, h *Header) []byte {
 	}
 	switch h.Format {
 	case FormatLocal, FormatRFC3164:
-		dst = appendLegacyTime(dst, h.Time.Local())
+		dst = appendLegacyTime(dst, h.Time)
 		if h.Format == FormatRFC3164 {
 			if h.Hostname != "" {
 				dst = append(dst, h.Hostname...)
@@ -160,7 +162,7 @@ func appendHeader(dst []byte, h *Header) []byte {
 		}
 	case FormatRFC5424:
 		dst = append(dst, "1 "...)
-		dst = appendISOTime(dst, h.Time.Local())
+		dst = appendISOTime(dst, h.Time)
 		dst = appendNil(dst, h.Hostname)
 		dst = appendNil(dst, h.Tag)
 		dst = strconv.AppendInt(dst, int64(h.PID), 10)
@@ -176,7 +178,7 @@ func appendHeader(dst []byte, h *Header) []byte {
 		}
 		dst = append(dst, ' ')
 	case FormatTimed, FormatISO:
-		dst = appendISOTime(dst, h.Time.Local())
+		dst = appendISOTime(dst, h.Time)
 	}
 	return dst
 }
