@@ -84,18 +84,18 @@ func (s *feSyslog) request(lb *logBufs, ex *exchange) {
 			r.RequestLine = bytes.TrimSuffix(line, []byte{'\r'})
 		}
 	}
-	for _, c := range s.prog.RequestHeaders() {
-		r.ReqCaptures = append(r.ReqCaptures, lastField(ex.req.Fields, c.Name))
+	for _, name := range s.reqHdrs {
+		r.ReqCaptures = append(r.ReqCaptures, lastField(ex.req.Fields, name))
 	}
 	if !ex.tResp.IsZero() {
-		for _, c := range s.prog.ResponseHeaders() {
-			r.ResCaptures = append(r.ResCaptures, lastField(ex.resp.Fields, c.Name))
+		for _, name := range s.resHdrs {
+			r.ResCaptures = append(r.ResCaptures, lastField(ex.resp.Fields, name))
 		}
 	}
 	if s.cookie != "" && s.needs&accesslog.NeedCookies != 0 {
-		r.ReqCookie = captureCookie(ex.req.Fields, "cookie", s.cookie, s.cookieLen)
+		r.ReqCookie = captureCookie(ex.req.Fields, "cookie", s.cookie, false, s.cookieLen)
 		if !ex.tResp.IsZero() {
-			r.ResCookie = captureCookie(ex.resp.Fields, "set-cookie", s.cookie, s.cookieLen)
+			r.ResCookie = captureCookie(ex.resp.Fields, "set-cookie", s.cookie, false, s.cookieLen)
 		}
 	}
 	if c := ex.be.cookie; c != nil {
@@ -105,7 +105,7 @@ func (s *feSyslog) request(lb *logBufs, ex *exchange) {
 			r.Cookie[0] = 'V'
 		case ex.cookieSrv != nil:
 			r.Cookie[0] = 'D'
-		case captureCookie(ex.req.Fields, "cookie", c.Name+"=", 0) != nil:
+		case captureCookie(ex.req.Fields, "cookie", c.Name, true, 0) != nil:
 			r.Cookie[0] = 'I'
 		}
 		if c.Insert && ex.last != nil && ex.cookieSrv != ex.last && ex.tResp.After(ex.tConn) {
@@ -157,7 +157,7 @@ func (s *feSyslog) common(b *Balancer, r *accesslog.Record, cc *clientConn, be *
 		r.TLSVersion, r.TLSCipher = tlsVersionName(st.Version), tls.CipherSuiteName(st.CipherSuite)
 		r.SNI, r.TLSResumed = st.ServerName, st.DidResume
 	}
-	r.ActConn = b.global.cur.Load()
+	r.ActConn = max(b.global.cur.Load()-s.set.binds.Load(), 1)
 	if cc.rt != nil {
 		r.FeConn = cc.rt.stats.curConns.Load()
 	}
@@ -192,8 +192,8 @@ func termOf(t string) [2]byte {
 	return out
 }
 
-// lastField returns the value of the last field named name (HAProxy
-// captures the last occurrence), nil when there is none.
+// lastField returns the value of the last field named name (lower case;
+// HAProxy captures the last occurrence), nil when there is none.
 func lastField(fields []http1.Field, name string) []byte {
 	for i := len(fields) - 1; i >= 0; i-- {
 		if http1.EqualFold(fields[i].Name, name) {
@@ -204,10 +204,10 @@ func lastField(fields []http1.Field, name string) []byte {
 }
 
 // captureCookie finds the first cookie whose name starts with prefix (a
-// prefix ending in '=' names it exactly) in the fields named header, and
-// returns "name=value" cut to n bytes (0: whole), as "capture cookie"
-// logs it.
-func captureCookie(fields []http1.Field, header, prefix string, n int) []byte {
+// prefix ending in '=' names it exactly, as does exact) in the fields
+// named header, and returns "name=value" cut to n bytes (0: whole), as
+// "capture cookie" logs it.
+func captureCookie(fields []http1.Field, header, prefix string, exact bool, n int) []byte {
 	for _, f := range fields {
 		if !http1.EqualFold(f.Name, header) {
 			continue
@@ -219,7 +219,7 @@ func captureCookie(fields []http1.Field, header, prefix string, n int) []byte {
 				end = len(v)
 			}
 			c := bytes.TrimLeft(v[:end], " \t")
-			if bytes.HasPrefix(c, []byte(prefix)) {
+			if len(c) > len(prefix) && string(c[:len(prefix)]) == prefix && (!exact || c[len(prefix)] == '=') {
 				if n > 0 && len(c) > n {
 					c = c[:n]
 				}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -22,9 +23,13 @@ type syslogSet struct {
 	writers  map[string]*sysWriter     // by writerKey
 	counters map[string]*atomic.Uint64 // %lc, by frontend name
 	reqs     atomic.Uint64             // %rt
-	wg       sync.WaitGroup            // every writer's Run
-	host     string
-	pid      int
+	// binds is how many listeners the current config has: each holds a
+	// slot of the global limiter while it waits in accept, which %ac
+	// must not count.
+	binds atomic.Int64
+	wg    sync.WaitGroup // every writer's Run
+	host  string
+	pid   int
 }
 
 type sysWriter struct {
@@ -36,6 +41,7 @@ type sysWriter struct {
 type syslogPlan struct {
 	writers map[string]*sysWriter
 	fes     map[string]*feSyslog
+	binds   int
 }
 
 // feSyslog is one frontend's syslog traffic log, compiled for one config
@@ -50,7 +56,9 @@ type feSyslog struct {
 	sepErrors bool // option log-separate-errors
 	cookie    string
 	cookieLen int
-	lc        *atomic.Uint64
+	// reqHdrs and resHdrs are the captured field names, lower case.
+	reqHdrs, resHdrs []string
+	lc               *atomic.Uint64
 }
 
 // writerKey identifies a writer: same target and same header fields.
@@ -75,6 +83,7 @@ func (s *syslogSet) plan(c *config.Cluster, log *slog.Logger, stdout io.Writer) 
 	}
 	for i := range c.Frontends {
 		f := &c.Frontends[i]
+		p.binds += len(f.Bind)
 		if len(f.Log) == 0 {
 			continue
 		}
@@ -108,6 +117,12 @@ func (s *syslogSet) frontend(f *config.Frontend, p *syslogPlan, tag, host string
 		fs.needs |= sd.Needs()
 	}
 	fs.needs |= fs.prog.Needs()
+	for _, c := range fs.prog.RequestHeaders() {
+		fs.reqHdrs = append(fs.reqHdrs, strings.ToLower(c.Name))
+	}
+	for _, c := range fs.prog.ResponseHeaders() {
+		fs.resHdrs = append(fs.resHdrs, strings.ToLower(c.Name))
+	}
 	if cc := f.CaptureCookie; cc != nil {
 		fs.cookie, fs.cookieLen = cc.Name, cc.Len
 	}
@@ -162,6 +177,7 @@ func (s *syslogSet) use(p *syslogPlan, ctx context.Context) {
 		}
 	}
 	s.writers = p.writers
+	s.binds.Store(int64(p.binds))
 }
 
 // stopAll stops every writer (b.mu held); wait joins them.
