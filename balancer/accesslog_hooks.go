@@ -30,12 +30,15 @@ var (
 // frontend's access log is on). It runs before the exchange is pooled.
 func (b *Balancer) logHTTP(ex *exchange) {
 	fe := ex.fe
-	if ex.term == "" || fe.alog == nil {
-		return // nothing was received: not a request
+	if fe.alog == nil {
+		return
 	}
 	now := time.Now()
 	if s := fe.alog.sys; s != nil {
 		s.logHTTP(b, ex, now)
+	}
+	if ex.term == "" {
+		return // nothing was received: not a request
 	}
 	if fe.alog.file == nil {
 		return

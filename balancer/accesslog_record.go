@@ -23,9 +23,16 @@ type logBufs struct {
 var logBufsPool = sync.Pool{New: func() any { return &logBufs{line: make([]byte, 0, 512)} }}
 
 // logHTTP fills a record from a finished exchange and sends its line.
+// A connection that closed before sending a byte of its first request is
+// logged as HAProxy logs it (CR, 400, <BADREQ>) unless dontlognull; the
+// end of an idle kept-alive connection is not a request.
 func (s *feSyslog) logHTTP(b *Balancer, ex *exchange, now time.Time) {
-	if s.connect && !ex.tStart.Equal(ex.cc.accepted) {
+	first := ex.tStart.Equal(ex.cc.accepted)
+	if s.connect && !first {
 		return // HAProxy's Connect line: once per connection
+	}
+	if ex.term == "" && (!first || s.dontLog0) {
+		return
 	}
 	lb := logBufsPool.Get().(*logBufs)
 	defer logBufsPool.Put(lb)
@@ -41,7 +48,10 @@ func (s *feSyslog) logHTTP(b *Balancer, ex *exchange, now time.Time) {
 		r.BackendName = ex.fe.name // no backend chosen: HAProxy logs the frontend
 	}
 	r.Status = ex.code
-	if r.Status == 0 {
+	switch {
+	case ex.term == "":
+		r.Status = 400 // HAProxy's status for a connection closed before its request
+	case r.Status == 0:
 		r.Status = -1
 	}
 	r.BytesOut, r.BytesIn = ex.outBytes, ex.src.n
@@ -52,6 +62,9 @@ func (s *feSyslog) logHTTP(b *Balancer, ex *exchange, now time.Time) {
 		return
 	}
 	r.Term = termOf(ex.term)
+	if ex.term == "" {
+		r.Term = [2]byte{'C', 'R'}
+	}
 	r.Cookie = [2]byte{'-', '-'}
 	r.Retries = ex.retries
 	s.common(b, r, cc, ex.be)
