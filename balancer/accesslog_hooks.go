@@ -70,6 +70,17 @@ func (b *Balancer) logHTTP(ex *exchange) {
 	fe.alog.file.write(ex.bufs.logBuf)
 }
 
+// logNoRequest logs, to the syslog targets of fe, a connection that
+// ended before the first byte of its first request, as HAProxy 2.6 logs
+// one (unless dontlognull): 400 and CR, or 408 and cR when "timeout
+// http-request" ended it. tandem's own access_log does not log them.
+func (b *Balancer) logNoRequest(cc *clientConn, fe *frontend) {
+	if fe.alog == nil || fe.alog.sys == nil {
+		return
+	}
+	fe.alog.sys.logNoRequest(b, cc, fe)
+}
+
 var tcpLogBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 // logTCP writes the access-log line of a finished TCP-mode connection, if

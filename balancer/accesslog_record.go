@@ -81,6 +81,27 @@ func (s *feSyslog) logHTTP(b *Balancer, ex *exchange, now time.Time) {
 	s.emit(lb, now, ex.code >= 500)
 }
 
+// logNoRequest logs a connection without a request (Balancer.logNoRequest).
+func (s *feSyslog) logNoRequest(b *Balancer, cc *clientConn, fe *frontend) {
+	if s.dontLog0 || s.connect {
+		return
+	}
+	lb := logBufsPool.Get().(*logBufs)
+	defer logBufsPool.Put(lb)
+	r := &lb.rec
+	r.Reset()
+	now := time.Now()
+	r.HTTP, r.TLS = true, cc.proto == "https"
+	r.Accept, r.End = cc.accepted, now
+	r.FrontendName, r.BackendName = fe.name, fe.name
+	r.Status, r.Term, r.Cookie = 400, [2]byte{'C', 'R'}, [2]byte{'-', '-'}
+	if d := fe.tm.httpRequest; d > 0 && now.Sub(cc.accepted) >= d {
+		r.Status, r.Term[0] = 408, 'c'
+	}
+	s.common(b, r, cc, fe.backend)
+	s.emit(lb, now, false)
+}
+
 // request fills what the request and response heads tell: the request
 // line, the captures and the persistence flags.
 func (s *feSyslog) request(lb *logBufs, ex *exchange) {

@@ -131,6 +131,7 @@ backend app
     server s1 @SRV:s1@
     server s2 @SRV:s2@
 backend dead
+    retries 1
     server d1 @SRV:dead@
 backend tcpapp
     mode tcp
@@ -409,7 +410,7 @@ func TestHalogAgreesThroughRsyslog(t *testing.T) {
 		fe, path string
 		n        int
 	}
-	traffic := []step{{"web", "/", 20}, {"web", "/missing", 6}, {"web2", "/", 4}, {"web", "/a?b", 5}}
+	traffic := []step{{"web", "/", 20}, {"web", "/missing", 6}, {"web2", "/", 2}, {"web", "/a?b", 5}}
 	total := 0
 	for _, s := range traffic {
 		for i := 0; i < s.n; i++ {
