@@ -210,8 +210,10 @@ func TestSyslogBlockedTargetNeverSlowsRequests(t *testing.T) {
 	for err := range errs {
 		t.Fatalf("request failed while the log target was blocked: %v", err)
 	}
+	// The queue holds 4096 lines; a worker's last line may still be on its
+	// way (a request is logged just after its response is written).
 	st := e.b.LogTargets()
-	if len(st) != 1 || st[0].Dropped == 0 || st[0].Dropped+4096 < workers*each {
+	if len(st) != 1 || st[0].Dropped == 0 || st[0].Dropped+4096+workers < workers*each {
 		t.Fatalf("log target stats %+v: want the lines beyond the queue dropped and counted", st)
 	}
 }
