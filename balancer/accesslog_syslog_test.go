@@ -1,6 +1,7 @@
 package balancer
 
 import (
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tandem-lb/tandem/balancer/accesslog"
 	"github.com/tandem-lb/tandem/config"
 )
 
@@ -183,7 +185,7 @@ func TestSyslogBlockedTargetNeverSlowsRequests(t *testing.T) {
 	cl := client()
 	get(t, cl, e.url("/first"))
 	<-out.entered // the writer is stuck in Write from now on
-	const workers, each = 8, 700
+	const workers, each = 8, 400
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
 	for w := 0; w < workers; w++ {
@@ -210,10 +212,10 @@ func TestSyslogBlockedTargetNeverSlowsRequests(t *testing.T) {
 	for err := range errs {
 		t.Fatalf("request failed while the log target was blocked: %v", err)
 	}
-	// The queue holds 4096 lines; a worker's last line may still be on its
-	// way (a request is logged just after its response is written).
+	// The queue holds DefaultQueueLen lines; a worker's last line may
+	// still be on its way (a request is logged just after its response).
 	st := e.b.LogTargets()
-	if len(st) != 1 || st[0].Dropped == 0 || st[0].Dropped+4096+workers < workers*each {
+	if len(st) != 1 || st[0].Dropped == 0 || int(st[0].Dropped)+accesslog.DefaultQueueLen+workers < workers*each {
 		t.Fatalf("log target stats %+v: want the lines beyond the queue dropped and counted", st)
 	}
 }
@@ -265,4 +267,76 @@ func TestSyslogWriterSurvivesReapply(t *testing.T) {
 	if st := e.b.LogTargets(); len(st) != 0 {
 		t.Fatalf("stats %+v after the target was removed", st)
 	}
+}
+
+// TestSyslogHTTPSLogOverTLS: option httpslog on a TLS frontend, over
+// HTTP/2 and HTTP/1.1: '~' after the frontend, the TLS version, SNI and
+// HTTP/2.0 in the request line for HTTP/2 (section 8.2.4).
+func TestSyslogHTTPSLogOverTLS(t *testing.T) {
+	s1 := newSite(t, "s1", nil)
+	ls := newSyslogServer(t)
+	cert, key := selfSigned(t)
+	c := cluster(srv("s1", s1.addr()))
+	f := &c.Frontends[0]
+	f.TLS = &config.TLS{Cert: cert, Key: key}
+	f.Log = []config.LogTarget{{Address: ls.target(), Format: "raw"}}
+	f.LogOption = config.LogOptionHTTPS
+	e := start(t, c)
+	for _, h2 := range []bool{true, false} {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ServerName: "www.example.test"}, ForceAttemptHTTP2: h2}
+		if !h2 {
+			tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+		}
+		cl := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+		resp, err := cl.Get("https://" + e.addr("fe") + "/s?x=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		proto := "HTTP/1.1"
+		if h2 {
+			proto = "HTTP/2.0"
+		}
+		re := regexp.MustCompile(`^127\.0\.0\.1:\d+ \[[^]]+\] fe~ be/s1 \d+/\d+/\d+/\d+/\d+ 200 \d+ - - ---- \d+/\d+/0/0/0 0/0 ` +
+			`"GET /s\?x=1 ` + regexp.QuoteMeta(proto) + `" 0/0000000000000000/0/0/0 www\.example\.test/TLSv1\.3/TLS_AES_128_GCM_SHA256\n$`)
+		if l := ls.next(t); !re.MatchString(l) {
+			t.Fatalf("h2=%v: line %q\ndoes not match %s", h2, l, re)
+		}
+	}
+}
+
+// BenchmarkHTTPKeepAliveSyslog is BenchmarkHTTPKeepAlive with option
+// httplog sent to a UDP syslog socket: compare allocs/op and ns/op.
+func BenchmarkHTTPKeepAliveSyslog(b *testing.B) {
+	s1, s2 := rawHTTPBackend(b, "hello from server1\n"), rawHTTPBackend(b, "hello from server2\n")
+	sink, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sink.Close()
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			if _, _, err := sink.ReadFrom(buf); err != nil {
+				return
+			}
+		}
+	}()
+	c := cluster(srv("s1", s1), srv("s2", s2))
+	c.Frontends[0].Log = []config.LogTarget{{Address: "udp@" + sink.LocalAddr().String()}}
+	c.Frontends[0].LogOption = config.LogOptionHTTP
+	e := startBench(b, c)
+	addr := e.addr("fe")
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		cl := newBenchClient(b, addr)
+		for pb.Next() {
+			if err := cl.do(); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

@@ -13,8 +13,9 @@ import (
 	"time"
 )
 
-// DefaultQueueLen is how many framed lines a Writer holds before it drops.
-const DefaultQueueLen = 4096
+// DefaultQueueLen is how many framed lines a Writer holds before it drops
+// (each slot takes up to the target's len, 1 KiB by default, once used).
+const DefaultQueueLen = 2048
 
 // WriterConfig is one target and what its headers carry.
 type WriterConfig struct {
@@ -64,6 +65,8 @@ type Writer struct {
 	head  int
 	n     int
 
+	slotCap int // a framed line's longest length: len plus the line feed
+
 	sent, dropped, failed atomic.Uint64
 }
 
@@ -83,6 +86,10 @@ func NewWriter(cfg WriterConfig, d WriterDeps) (*Writer, error) {
 		cfg.RetryEvery = time.Second
 	}
 	w := &Writer{cfg: cfg, log: d.Logger, wake: make(chan struct{}, 1), slots: make([][]byte, cfg.QueueLen)}
+	w.slotCap = t.MaxLen + 1
+	if t.MaxLen == 0 {
+		w.slotCap = DefaultMaxLen + 1
+	}
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
 	}
@@ -127,6 +134,9 @@ func (w *Writer) Log(level Level, now time.Time, msg, sd []byte) bool {
 		return false
 	}
 	i := (w.head + w.n) % len(w.slots)
+	if w.slots[i] == nil {
+		w.slots[i] = make([]byte, 0, w.slotCap) // once per slot: lines never grow it
+	}
 	w.slots[i] = AppendFrame(w.slots[i][:0], &h, msg, t.MaxLen)
 	w.n++
 	w.mu.Unlock()
