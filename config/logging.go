@@ -240,7 +240,7 @@ func (c *Cluster) validateLogging(es *Errors) {
 		}
 		t.validate(es, p)
 	}
-	c.Defaults.Logging.validate(es, "defaults", pick(c.Defaults.Mode, DefaultMode), accesslog.Options{HTTP: pick(c.Defaults.Mode, DefaultMode) == ModeHTTP})
+	c.Defaults.Logging.validate(es, "defaults", accesslog.Options{HTTP: pick(c.Defaults.Mode, DefaultMode) == ModeHTTP})
 	for i := range c.Frontends {
 		f := &c.Frontends[i]
 		path := itemPath("frontends", f.Name, i)
@@ -256,19 +256,27 @@ func (c *Cluster) validateLogging(es *Errors) {
 			c.Name = strings.TrimSuffix(c.Name, "=") // "NAME=" matches the exact name
 			validateCapture(es, path+".capture_cookie", c)
 		}
-		f.Logging.validate(es, path, mode, f.CompileOptions(mode))
-		if f.LogFormat == "" && f.LogOption == LogOptionUnset && mode == ModeHTTP {
-			// the format comes from defaults: check it against this frontend's captures
-			if df := c.Defaults.Logging; df.LogFormat != "" {
-				if _, err := accesslog.Compile(df.LogFormat, f.CompileOptions(mode)); err != nil {
-					es.add(path+".log_format", "the log_format inherited from defaults does not compile here: %v", err)
-				}
+		f.Logging.validate(es, path, f.CompileOptions(mode))
+		// Formats inherited from defaults must compile for this frontend's
+		// mode and captures too.
+		df := &c.Defaults.Logging
+		if f.LogFormat == "" && f.LogOption == LogOptionUnset && df.LogFormat != "" {
+			if _, err := accesslog.Compile(df.LogFormat, f.CompileOptions(mode)); err != nil {
+				es.add(path+".log_format", "the log_format inherited from defaults does not compile here: %v", err)
+			}
+		}
+		if f.LogFormatSD == "" && df.LogFormatSD != "" {
+			if _, err := accesslog.Compile(df.LogFormatSD, f.CompileOptions(mode)); err != nil {
+				es.add(path+".log_format_sd", "the log_format_sd inherited from defaults does not compile here: %v", err)
 			}
 		}
 	}
 }
 
-func (l *Logging) validate(es *Errors, path string, mode Mode, o accesslog.Options) {
+// validate checks l; o says what its formats are compiled for. An HTTP
+// log option in TCP mode is not an error: HAProxy falls back to tcplog
+// with a warning, and so does Resolve.
+func (l *Logging) validate(es *Errors, path string, o accesslog.Options) {
 	globals := 0
 	for i, t := range l.Log {
 		p := fmt.Sprintf("%s.log[%d]", path, i)
@@ -299,10 +307,6 @@ func (l *Logging) validate(es *Errors, path string, mode Mode, o accesslog.Optio
 		if _, err := accesslog.Compile(l.LogFormatSD, o); err != nil {
 			es.add(path+".log_format_sd", "%v", err)
 		}
-	}
-	if mode == ModeTCP && l.LogOption != LogOptionUnset && l.LogOption != LogOptionTCP {
-		// HAProxy falls back to tcplog with a warning; so does Resolve.
-		_ = mode
 	}
 }
 

@@ -133,6 +133,28 @@ func TestLoggingValidationNamesPathAndProblem(t *testing.T) {
 	}
 }
 
+// TestInheritedFormatMustCompileInEachFrontend: a defaults log_format with
+// an HTTP variable cannot be inherited by a TCP frontend.
+func TestInheritedFormatMustCompileInEachFrontend(t *testing.T) {
+	y := `
+defaults:
+  log_format: "%ci %r"
+frontends:
+  - name: db
+    mode: tcp
+    bind: ["127.0.0.1:5432"]
+    default_backend: pg
+backends:
+  - name: pg
+    mode: tcp
+    servers: [{name: s1, address: "127.0.0.1:5433"}]
+`
+	_, err := Load("cluster.yaml", []byte(y))
+	if err == nil || !strings.Contains(err.Error(), "frontends[db].log_format") || !strings.Contains(err.Error(), "reserved for HTTP mode") {
+		t.Fatalf("error %v", err)
+	}
+}
+
 func TestGlobalLogCannotBeGlobal(t *testing.T) {
 	c := &Cluster{Global: Global{GlobalLogging: GlobalLogging{Log: []LogTarget{{Address: LogGlobal}}}}}
 	err := c.Validate()
