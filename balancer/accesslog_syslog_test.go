@@ -122,10 +122,9 @@ func TestSyslogSeparateErrorsRaisesLevel(t *testing.T) {
 	c := cluster(srv("s1", s1.addr()))
 	c.Backends = append(c.Backends, config.Backend{Name: "dead", Servers: []config.Server{srv("d1", closedAddr(t))}})
 	c.Frontends = append(c.Frontends, config.Frontend{Name: "fe2", Bind: []string{freeAddr()}, DefaultBackend: "dead"})
-	c.Defaults.Log = []config.LogTarget{{Address: config.LogGlobal}}
+	c.Defaults.Logging = &config.Logging{Log: []config.LogTarget{{Address: config.LogGlobal}},
+		LogOption: config.LogOptionHTTP, LogSeparateErrors: ptr(true)}
 	c.Global.Log = []config.LogTarget{{Address: ls.target(), Format: "priority"}}
-	c.Defaults.LogOption = config.LogOptionHTTP
-	c.Defaults.LogSeparateErrors = ptr(true)
 	e := start(t, c)
 	get(t, client(), e.url("/"))
 	if l := ls.next(t); !strings.HasPrefix(l, "<134>") || !strings.Contains(l, " 200 ") {

@@ -190,11 +190,19 @@ func (t LogTarget) Target() (accesslog.Target, error) {
 	return out, nil
 }
 
+// logging returns the defaults' logging settings (none: zero).
+func (d *Defaults) logging() *Logging {
+	if d.Logging == nil {
+		return &Logging{}
+	}
+	return d.Logging
+}
+
 // resolveLogging makes a frontend's logging concrete (Resolve): targets
 // inherited from defaults and "global" expanded, formats and options
 // inherited, an HTTP option on a TCP frontend turned into tcplog.
 func resolveLogging(r *Cluster) {
-	d := &r.Defaults.Logging
+	d := r.Defaults.logging()
 	for i := range r.Frontends {
 		f := &r.Frontends[i]
 		l := &f.Logging
@@ -240,7 +248,7 @@ func (c *Cluster) validateLogging(es *Errors) {
 		}
 		t.validate(es, p)
 	}
-	c.Defaults.Logging.validate(es, "defaults", accesslog.Options{HTTP: pick(c.Defaults.Mode, DefaultMode) == ModeHTTP})
+	c.Defaults.logging().validate(es, "defaults", accesslog.Options{HTTP: pick(c.Defaults.Mode, DefaultMode) == ModeHTTP})
 	for i := range c.Frontends {
 		f := &c.Frontends[i]
 		path := itemPath("frontends", f.Name, i)
@@ -259,7 +267,7 @@ func (c *Cluster) validateLogging(es *Errors) {
 		f.Logging.validate(es, path, f.CompileOptions(mode))
 		// Formats inherited from defaults must compile for this frontend's
 		// mode and captures too.
-		df := &c.Defaults.Logging
+		df := c.Defaults.logging()
 		if f.LogFormat == "" && f.LogOption == LogOptionUnset && df.LogFormat != "" {
 			if _, err := accesslog.Compile(df.LogFormat, f.CompileOptions(mode)); err != nil {
 				es.add(path+".log_format", "the log_format inherited from defaults does not compile here: %v", err)

@@ -51,8 +51,9 @@ type Defaults struct {
 	ForwardFor *bool `yaml:"forwardfor,omitempty" json:"forwardfor,omitempty"`
 	// Check holds default check timing for every checked server.
 	Check CheckTiming `yaml:"check,omitempty" json:"check,omitempty"`
-	// Logging is inherited by frontends that set none (logging.go).
-	Logging `yaml:",inline"`
+	// Logging is inherited by frontends that set none (logging.go). A
+	// pointer, so that Defaults stays comparable.
+	*Logging `yaml:",inline"`
 }
 
 // Timeouts, HAProxy's "timeout" keywords. Zero: inherit.
