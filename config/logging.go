@@ -25,7 +25,9 @@ import (
 // agent's standard output, tandem's own text or JSON) works beside it.
 type Logging struct {
 	// Log lists where lines go, each one a "log" line. An entry whose
-	// address is "global" stands for global.log's targets.
+	// address is "global" stands for global.log's targets. A frontend logs
+	// to the defaults' targets and then to its own, as HAProxy adds a
+	// proxy's "log" lines to those it inherits.
 	Log []LogTarget `yaml:"log,omitempty" json:"log,omitempty"`
 	// NoLog ("no log") drops the targets inherited from defaults.
 	NoLog bool `yaml:"no_log,omitempty" json:"no_log,omitempty"`
@@ -206,11 +208,13 @@ func resolveLogging(r *Cluster) {
 	for i := range r.Frontends {
 		f := &r.Frontends[i]
 		l := &f.Logging
-		if len(l.Log) == 0 && !l.NoLog {
-			l.Log = append([]LogTarget(nil), d.Log...)
+		var own []LogTarget
+		if !l.NoLog {
+			own = append(own, d.Log...)
 		}
+		own = append(own, l.Log...)
 		var targets []LogTarget
-		for _, t := range l.Log {
+		for _, t := range own {
 			if t.Address == LogGlobal {
 				targets = append(targets, r.Global.Log...)
 				continue
@@ -299,9 +303,6 @@ func (l *Logging) validate(es *Errors, path string, o accesslog.Options) {
 			continue
 		}
 		t.validate(es, p)
-	}
-	if l.NoLog && len(l.Log) > 0 {
-		es.add(path+".no_log", "no_log drops inherited targets: it cannot be set with log")
 	}
 	if l.LogFormat != "" && l.LogOption != LogOptionUnset {
 		es.add(path+".log_format", "set log_format or log_option (%s), not both", l.LogOption)

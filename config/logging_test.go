@@ -33,6 +33,11 @@ frontends:
     bind: ["127.0.0.1:8081"]
     default_backend: app
     no_log: true
+  - name: own
+    bind: ["127.0.0.1:8084"]
+    default_backend: app
+    no_log: true
+    log: [{address: stderr}]
   - name: custom
     bind: ["127.0.0.1:8082"]
     default_backend: app
@@ -71,9 +76,11 @@ func TestLoggingResolves(t *testing.T) {
 		Null, Sep bool
 	}
 	want := map[string]got{
-		"web":    {[]LogTarget{global, stdout}, LogOptionHTTP, accesslog.HTTPLog, true, false},
-		"quiet":  {nil, LogOptionHTTP, accesslog.HTTPLog, true, false},
-		"custom": {[]LogTarget{{Address: "/dev/log", Format: "rfc5424"}}, LogOptionUnset, "%ci %[capture.req.hdr(0)] %r", true, true},
+		"web":   {[]LogTarget{global, stdout}, LogOptionHTTP, accesslog.HTTPLog, true, false},
+		"quiet": {nil, LogOptionHTTP, accesslog.HTTPLog, true, false},
+		"own":   {[]LogTarget{{Address: "stderr"}}, LogOptionHTTP, accesslog.HTTPLog, true, false},
+		// A frontend's own targets come after the inherited ones, as in HAProxy.
+		"custom": {[]LogTarget{global, stdout, {Address: "/dev/log", Format: "rfc5424"}}, LogOptionUnset, "%ci %[capture.req.hdr(0)] %r", true, true},
 		// An HTTP option on a TCP frontend logs tcplog, as HAProxy falls back.
 		"raw": {[]LogTarget{global, stdout}, LogOptionTCP, accesslog.TCPLog, true, false},
 	}
@@ -113,7 +120,6 @@ func TestLoggingValidationNamesPathAndProblem(t *testing.T) {
 		{"bad len", `log: [{address: stdout, len: 10}]`, "frontends[web].log[0]", "out of range"},
 		{"global with settings", `log: [{address: global, facility: local0}]`, "frontends[web].log[0]", "takes no other setting"},
 		{"global twice", `log: [{address: global}, {address: global}]`, "frontends[web].log[1]", "only once"},
-		{"no_log with log", "no_log: true\n    log: [{address: stdout}]", "frontends[web].no_log", "cannot be set with log"},
 		{"capture name", `capture_request_headers: [{name: "a b", len: 3}]`, "frontends[web].capture_request_headers[0].name", "header"},
 		{"capture len", `capture_response_headers: [{name: Server, len: 0}]`, "frontends[web].capture_response_headers[0].len", "length"},
 		{"capture slot", "capture_request_headers: [{name: Host, len: 3}]\n    log_format: \"%[capture.req.hdr(1)]\"", "frontends[web].log_format", "no such capture slot"},
