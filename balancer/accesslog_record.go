@@ -42,7 +42,7 @@ func (s *feSyslog) logHTTP(b *Balancer, ex *exchange, now time.Time) {
 	r.HTTP, r.TLS = true, cc.proto == "https"
 	r.Accept, r.End = ex.tStart, now
 	r.HeadDone, r.Queued, r.Connected, r.Response = ex.tHead, ex.tPicked, ex.tConn, ex.tResp
-	got := !ex.tHead.IsZero() // a request head was read and parsed
+	got := !ex.tHead.IsZero()                              // a request head was read and parsed
 	r.FrontendName, r.BackendName = ex.fe.name, ex.fe.name // no backend chosen: HAProxy logs the frontend
 	if ex.be != nil {
 		r.BackendName = ex.be.name
