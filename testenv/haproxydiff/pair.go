@@ -222,8 +222,29 @@ func startTandem(t testing.TB, dir, cfg string, fronts map[string]string, tune f
 	case <-time.After(10 * time.Second):
 		t.Fatal("tandem agent not ready after 10s")
 	}
-	// Ready means every frontend listens: no probe connection, which the
-	// first request could find still open (it shows in %ac of a log line).
+	for name, addr := range fronts {
+		if err := waitListening(addr, 10*time.Second, nil); err != nil {
+			t.Fatalf("tandem frontend %s on %s: %v", name, addr, err)
+		}
+	}
+	// The probes (HAProxy gets them too, and both log them) must be gone
+	// before the test's first request: it would count them in %ac.
+	cl := api.NewClient(apiAddr, "")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := cl.Status(context.Background())
+		open := int64(0)
+		for _, f := range st.Frontends {
+			open += f.CurConns
+		}
+		if err == nil && open == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tandem still has %d client connections open after the probes (err %v)", open, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	return c
 }
 
