@@ -202,6 +202,7 @@ func (p *parser) buildFrontend(px *proxy, shared *proxy, rs sideRules, part fron
 		HTTPKeepAlive: keepDur(t.HTTPKeepAlive, d.HTTPKeepAlive, sh),
 	}
 	f.ForwardFor = keepPtr(st.forwardFor, sh, func(s *settings) *bool { return s.forwardFor })
+	f.Logging, f.Captures = st.logging, st.captures // whole: defaults' targets included
 	for k, u := range st.rules.useBackend {
 		f.UseBackend = append(f.UseBackend, config.UseBackend{Backend: u.target, If: u.ifCond, Unless: u.unless})
 		p.at(paths, fmt.Sprintf(".use_backend[%d]", k), u.line)
