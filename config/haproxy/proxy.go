@@ -89,7 +89,7 @@ type settings struct {
 	rules           ruleSet
 	defRules        *ruleSet // a named defaults section's rules, evaluated first, with their own ACLs
 	lines           map[string]int
-	httpOnly        []httpOnlyItem // mapped settings HAProxy ignores outside mode http
+	httpOnly        []httpOnlyItem  // mapped settings HAProxy ignores outside mode http
 	logging         config.Logging  // the traffic log (inherited, then the section's own lines)
 	captures        config.Captures // frontends only
 }
