@@ -60,6 +60,7 @@ type Agent struct {
 	readyOnce sync.Once
 
 	mu        sync.Mutex
+	certs     certCache       // the store's certificates, opened
 	applied   *config.Cluster // the config the balancer serves (unresolved, as committed)
 	resolved  *config.Cluster
 	version   uint64
@@ -104,6 +105,7 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.api.HandleCertificates(nodeAPI{a})
 	if err := a.observe(deps.Metrics); err != nil {
 		return nil, err
 	}
@@ -277,7 +279,7 @@ func (a *Agent) reconcileOnce() error {
 	if v.Version != a.version || a.applied == nil {
 		cfg = v.Config.Resolve()
 	}
-	d := balancer.Desired{Config: cfg, Servers: desiredServers(cfg, v, a.ownHealth())}
+	d := balancer.Desired{Config: cfg, Servers: desiredServers(cfg, v, a.ownHealth()), Certificates: a.certificates(cfg, v.Certificates)}
 	if err := a.lb.Apply(d); err != nil {
 		err = fmt.Errorf("config version %d not served, still serving version %d: %w", v.Version, a.version, err)
 		if provisional {

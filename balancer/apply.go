@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/tandem-lb/tandem/balancer/rules"
@@ -27,6 +28,9 @@ func (b *Balancer) Apply(d Desired) error {
 	}
 	prev := b.cur.Load()
 	if d.Config == prev.cluster {
+		if err := b.applyCertificates(prev, d.Certificates); err != nil {
+			return err
+		}
 		b.applyServers(prev, d.Servers)
 		return nil
 	}
@@ -115,7 +119,7 @@ func (b *Balancer) applyConfig(d Desired) error {
 			binds[i].keys = append(binds[i].keys, key)
 		}
 		if f.TLS != nil {
-			ft, err := newFrontendTLS(f, c, certLoader(f.TLS))
+			ft, err := newFrontendTLS(f, c, certLoader(f.TLS, d.Certificates))
 			if err != nil {
 				return fmt.Errorf("apply frontend %s: TLS: %w", f.Name, err)
 			}
@@ -209,7 +213,7 @@ func (b *Balancer) applyConfig(d Desired) error {
 		next.frontends[f.Name] = fe
 	}
 	b.cur.Store(next)
-	b.lastSrv = d.Servers
+	b.lastSrv, b.lastCerts = d.Servers, d.Certificates
 	b.useAccessLogs(logs)
 	b.setTicketKeys(now)
 
@@ -245,15 +249,60 @@ func (b *Balancer) applyConfig(d Desired) error {
 	return nil
 }
 
-// certLoader loads a frontend's certificates: PEM files on this node,
-// each once per apply.
-func certLoader(t *config.TLS) func(string) (*tls.Certificate, error) {
+// certLoader loads a frontend's certificates: the store's by name, or
+// PEM files on this node (a path).
+func certLoader(t *config.TLS, store map[string]*tls.Certificate) func(string) (*tls.Certificate, error) {
 	return func(name string) (*tls.Certificate, error) {
-		if t.Cert != "" && name == t.Cert {
+		switch {
+		case t.Cert != "" && name == t.Cert:
 			return loadCertFile(t.Cert, t.Key)
+		case strings.Contains(name, "/"):
+			return loadCertFile(name, "")
 		}
-		return loadCertFile(name, "")
+		if c := store[name]; c != nil {
+			return c, nil
+		}
+		return nil, fmt.Errorf("certificate %q is not in the store (tandem cert add %s --cert FILE --key FILE)", name, name)
 	}
+}
+
+// applyCertificates rebuilds the certificate indexes of the current
+// config's TLS frontends from a new set of store certificates (b.mu
+// held). Nothing else changes: listeners and connections stay.
+func (b *Balancer) applyCertificates(snap *snapshot, certs map[string]*tls.Certificate) error {
+	if sameCerts(certs, b.lastCerts) {
+		return nil
+	}
+	ixs := map[*frontendTLS]*certIndex{}
+	for i := range snap.cluster.Frontends {
+		f := &snap.cluster.Frontends[i]
+		fe := snap.frontends[f.Name]
+		if f.TLS == nil || fe == nil || fe.tls == nil {
+			continue
+		}
+		ix, err := buildCertIndex(f.TLS, certLoader(f.TLS, certs))
+		if err != nil {
+			return fmt.Errorf("apply frontend %s: TLS: %w", f.Name, err)
+		}
+		ixs[fe.tls] = ix
+	}
+	for ft, ix := range ixs { // all or nothing
+		ft.certs.Store(ix)
+	}
+	b.lastCerts = certs
+	return nil
+}
+
+func sameCerts(a, b map[string]*tls.Certificate) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // bindKey normalizes a bind address: "*:80" and ":80" listen on every

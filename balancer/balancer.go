@@ -2,6 +2,7 @@ package balancer
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log"
@@ -51,6 +52,11 @@ type Desired struct {
 	// Servers holds runtime state; an absent key means admin ready (or maint
 	// if Server.Disabled), the config's weight, health unknown.
 	Servers map[config.ServerKey]ServerState
+	// Certificates are the store's certificates (tandem cert add) by name,
+	// for the frontends' TLS certificates that are not file paths. A new
+	// map with the same config swaps them live: handshakes take the new
+	// ones, connections open stay as they are.
+	Certificates map[string]*tls.Certificate
 }
 
 // ServerState is the runtime state of one server.
@@ -84,6 +90,7 @@ type Balancer struct {
 	backends  map[string]*backendRT
 	frontends map[string]*frontendRT
 	lastSrv   map[config.ServerKey]ServerState
+	lastCerts map[string]*tls.Certificate
 	global    *limiter
 	alogs     map[string]*logFile // open access logs by path ("": alogOut)
 	alogOut   io.Writer
