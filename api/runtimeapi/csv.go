@@ -479,3 +479,7 @@ func writeTyped(b *strings.Builder, r *row) {
 		fmt.Fprintf(b, "%s.%d.%d.%d.%s.1:%s:%s:%s\n", letter, r.iid, r.sid, i, f.name, tags, typ, val)
 	}
 }
+
+// RenderCSV is v's "show stat" CSV (the stats page's ";csv"); legends
+// adds the addr and algo columns, as HAProxy's "stats show-legends" does.
+func RenderCSV(v *View, legends bool) string { return renderStat(v, ShowStat{}, legends) }
