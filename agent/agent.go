@@ -105,10 +105,10 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.observe(deps.Metrics); err != nil {
+	if err := a.newOperations(); err != nil {
 		return nil, err
 	}
-	if err := a.newOperations(); err != nil {
+	if err := a.observe(deps.Metrics); err != nil {
 		return nil, err
 	}
 	return a, nil

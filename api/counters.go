@@ -110,7 +110,7 @@ func (c *Counters) Register(s *Server) {
 // Clear zeroes this node's counters as Own reports them (HAProxy's
 // "clear counters all"); /metrics keeps its monotonic counters.
 func (c *Counters) Clear() {
-	st := c.stats.Stats()
+	st := cloneStats(c.stats.Stats())
 	c.baseMu.Lock()
 	c.base = &st
 	c.baseMu.Unlock()

@@ -20,6 +20,7 @@ type History struct {
 	now    func() time.Time
 
 	mu     sync.Mutex
+	first  int64 // the first slot with traffic recorded (the one after the baseline)
 	last   int64 // slot index (unix time / step) of the newest slot, 0 before the first
 	prev   map[string]point
 	series map[string]*ring
@@ -121,6 +122,9 @@ func (h *History) Sample(now time.Time) {
 		i := slot % HistorySlots
 		r.slot[i], r.holder[i] = slot, v.Holder
 	}
+	if h.prev != nil && h.first == 0 {
+		h.first = slot
+	}
 	h.prev, h.last = cur, slot
 }
 
@@ -165,8 +169,11 @@ func backendErrors(st balancer.Stats, backend string) uint64 {
 // ("f/NAME", "b/NAME", "s/BACKEND/SERVER") the slots ending at Last, oldest
 // first, and for each VIP its holder per slot.
 type Series struct {
-	Step    int64                 `json:"step"` // seconds
-	Last    int64                 `json:"last"` // slot index of the last element: unix time / step
+	Step int64 `json:"step"` // seconds
+	Last int64 `json:"last"` // slot index of the last element: unix time / step
+	// Since is the first slot with data (0: none yet): earlier slots are
+	// unknown, not idle.
+	Since   int64                 `json:"since"`
 	Objects map[string]ObjectData `json:"objects"`
 	VIPs    map[string][]string   `json:"vips,omitempty"`
 }
@@ -183,7 +190,7 @@ type ObjectData struct {
 func (h *History) Series() Series {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	s := Series{Step: int64(HistoryStep / time.Second), Last: h.last, Objects: map[string]ObjectData{}, VIPs: map[string][]string{}}
+	s := Series{Step: int64(HistoryStep / time.Second), Last: h.last, Since: h.first, Objects: map[string]ObjectData{}, VIPs: map[string][]string{}}
 	if h.last == 0 {
 		return s
 	}
@@ -222,6 +229,9 @@ func MergeSeries(all []Series) Series {
 	out := Series{Step: int64(HistoryStep / time.Second), Objects: map[string]ObjectData{}}
 	for _, s := range all {
 		out.Last = max(out.Last, s.Last)
+		if s.Since != 0 && (out.Since == 0 || s.Since < out.Since) {
+			out.Since = s.Since
+		}
 	}
 	for n, s := range all {
 		if n == 0 {
@@ -239,7 +249,9 @@ func MergeSeries(all []Series) Series {
 					continue
 				}
 				o.Req[t] += d.Req[j]
-				o.Errs[t] += d.Errs[j]
+				if j < len(d.Errs) {
+					o.Errs[t] += d.Errs[j]
+				}
 				if j < len(d.RT) && d.RT[j] != nil {
 					if o.RT[t] == nil {
 						o.RT[t] = make([]uint32, balancer.NumLatencyBuckets)
