@@ -225,6 +225,11 @@ func (r runtimeCluster) Change(ctx context.Context, ch runtimeapi.Change) error 
 	a := r.a
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	if ch.Kind != runtimeapi.ChangeClear && a.store.View().Config == nil {
+		// A new cluster's first node serves its initial config before the
+		// first commit; there is no replicated state to change yet.
+		return fmt.Errorf("%w: the cluster has not committed its first config yet", runtimeapi.ErrNoQuorum)
+	}
 	var err error
 	switch ch.Kind {
 	case runtimeapi.ChangeAdmin:

@@ -168,14 +168,23 @@ func (c *Counters) Own(series bool) NodeCounters {
 }
 
 // Gather returns this node's counters and every other LB node's that
-// answers within the timeout (with series, their histories too).
+// answers within the timeout (with series, their histories too). This
+// node's are always current; the others' are reused for up to MaxAge.
 func (c *Counters) Gather(ctx context.Context, series bool) ClusterCounters {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if hit, ok := c.cached[series]; ok && c.now().Sub(hit.at) < c.cfg.MaxAge {
-		return hit.val
+	hit, ok := c.cached[series]
+	if !ok || c.now().Sub(hit.at) >= c.cfg.MaxAge {
+		hit = cachedCounters{at: c.now(), val: c.gatherPeers(ctx, series)}
+		c.cached[series] = hit
 	}
-	out := ClusterCounters{Nodes: []NodeCounters{c.Own(series)}, Missing: map[string]string{}}
+	out := ClusterCounters{Nodes: append([]NodeCounters{c.Own(series)}, hit.val.Nodes...), Missing: hit.val.Missing}
+	return out
+}
+
+// gatherPeers asks every other LB node at once.
+func (c *Counters) gatherPeers(ctx context.Context, series bool) ClusterCounters {
+	out := ClusterCounters{Missing: map[string]string{}}
 	var peers []Peer
 	if c.peers != nil {
 		peers = c.peers.Peers()
@@ -203,7 +212,6 @@ func (c *Counters) Gather(ctx context.Context, series bool) ClusterCounters {
 		}
 		out.Nodes = append(out.Nodes, got[i])
 	}
-	c.cached[series] = cachedCounters{at: c.now(), val: out}
 	return out
 }
 

@@ -388,12 +388,12 @@ func renderStat(v *View, c ShowStat, legends bool) string {
 	return b.String()
 }
 
-// filterRows keeps the rows of proxy iid whose type is in the mask (-1:
-// all) and, for servers, whose id is sid (-1: all).
+// filterRows keeps the rows of proxy iid (-1: all) whose type is in the
+// mask (-1: all) and, for servers, whose id is sid (-1: all).
 func filterRows(rows []row, iid, mask, sid int) []row {
 	var out []row
 	for _, r := range rows {
-		if r.iid != iid || mask&(1<<r.typ) == 0 {
+		if (iid != -1 && r.iid != iid) || mask&(1<<r.typ) == 0 {
 			continue
 		}
 		if r.typ == typeServer && sid != -1 && r.sid != sid {

@@ -154,4 +154,3 @@ func TestExporterMatchesTandemsFigures(t *testing.T) {
 		})
 	}
 }
-
