@@ -105,13 +105,21 @@ func spark(vals []float64, class, what string, format func(float64) string) stri
 	for _, v := range vals {
 		peak = max(peak, v)
 	}
-	var pts strings.Builder
+	ys := make([]int, len(vals))
 	for i, v := range vals {
-		y := chartH - 1
+		ys[i] = chartH - 1
 		if peak > 0 {
-			y = chartH - 1 - int(v/peak*float64(chartH-2)+0.5)
+			ys[i] = chartH - 1 - int(v/peak*float64(chartH-2)+0.5)
 		}
-		if i > 0 {
+	}
+	// Only the corners: a point whose neighbours are at its height adds
+	// nothing to the line (idle minutes cost no bytes).
+	var pts strings.Builder
+	for i, y := range ys {
+		if i > 0 && i < len(ys)-1 && ys[i-1] == y && ys[i+1] == y {
+			continue
+		}
+		if pts.Len() > 0 {
 			pts.WriteByte(' ')
 		}
 		fmt.Fprintf(&pts, "%d,%d", i, y)

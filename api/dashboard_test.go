@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -320,16 +321,27 @@ func TestDashboardSumsTheNodesAndShowsEachOnDemand(t *testing.T) {
 	}
 }
 
-// risingAtTheEnd: the chart's last point is higher (smaller y) than a
-// point a minute earlier.
+// risingAtTheEnd: the chart ends at x=179 (the newest slot), higher
+// (smaller y) than where it was a minute earlier, and idle stretches are
+// drawn with their corners only.
 func risingAtTheEnd(points string) bool {
 	f := strings.Fields(points)
-	if len(f) < 13 {
+	xy := func(p string) (int, int) {
+		x, y, _ := strings.Cut(p, ",")
+		xi, _ := strconv.Atoi(x)
+		yi, _ := strconv.Atoi(y)
+		return xi, yi
+	}
+	if len(f) < 2 || len(f) > 20 {
 		return false
 	}
-	y := func(p string) string { _, v, _ := strings.Cut(p, ","); return v }
-	last, before := y(f[len(f)-1]), y(f[len(f)-12])
-	return len(last) <= len(before) && last < before || len(last) < len(before)
+	lx, ly := xy(f[len(f)-1])
+	for _, p := range f {
+		if x, y := xy(p); x <= lx-12 && y <= ly {
+			return false // as high a minute earlier
+		}
+	}
+	return lx == HistorySlots-1
 }
 
 func TestVIPTimelineMarksFailovers(t *testing.T) {
