@@ -45,10 +45,18 @@ lint:
 	@test -z "$$(gofmt -l .)" || (gofmt -l .; exit 1)
 
 # Short fuzzing of every parser of untrusted input (longer: FUZZTIME=5m).
+# One package:Target per fuzz target; add new ones here.
 FUZZTIME ?= 30s
+FUZZ_TARGETS = \
+	./config:FuzzLoad \
+	./config/haproxy:FuzzParse \
+	./balancer/http1:FuzzRequestHead \
+	./balancer/http1:FuzzResponseHead \
+	./balancer/http1:FuzzChunked \
+	./balancer:FuzzH2Filter
 fuzz:
-	$(GO) test -run XXX -fuzz FuzzLoad -fuzztime $(FUZZTIME) ./config
-	$(GO) test -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME) ./config/haproxy
+	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "== $$fn ($$pkg)"; $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; done
 
 clean:
 	rm -rf bin

@@ -91,7 +91,7 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create health monitor: %w", err)
 	}
-	a.lb, err = balancer.New(balancer.Config{DrainTimeout: cfg.DrainTimeout}, balancer.Deps{Logger: deps.Logger, OnServerFailure: a.health.ReportFailure})
+	a.lb, err = balancer.New(balancer.Config{DrainTimeout: cfg.DrainTimeout, TicketSecret: cfg.Cluster.ClusterKey}, balancer.Deps{Logger: deps.Logger, OnServerFailure: a.health.ReportFailure})
 	if err != nil {
 		return nil, fmt.Errorf("create balancer: %w", err)
 	}
@@ -285,10 +285,12 @@ func (a *Agent) reconcileOnce() error {
 		a.markReady()
 		return nil
 	}
+	provisional := false
 	if v.Config == nil {
 		if v.Config = a.provisionalConfig(); v.Config == nil {
 			return nil
 		}
+		provisional = true
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -299,6 +301,13 @@ func (a *Agent) reconcileOnce() error {
 	d := balancer.Desired{Config: cfg, Servers: desiredServers(cfg, v, a.ownHealth())}
 	if err := a.lb.Apply(d); err != nil {
 		err = fmt.Errorf("config version %d not served, still serving version %d: %w", v.Version, a.version, err)
+		if provisional {
+			// Not committed yet: the node keeps running (not ready, so
+			// not eligible for a VIP) and retries once it is.
+			a.configErr = err.Error()
+			a.logger.Error("initial config not served", "err", err)
+			return nil
+		}
 		if a.applied == nil {
 			return err
 		}

@@ -34,9 +34,13 @@ func (b *Balancer) logHTTP(ex *exchange) {
 		return // nothing was received: not a request
 	}
 	now := time.Now()
+	beName := fe.name // no backend chosen: HAProxy logs the frontend's name
+	if ex.be != nil {
+		beName = ex.be.name
+	}
 	e := accessEntry{
 		client: netip.AddrPortFrom(ex.cc.remote, ex.cc.port), start: ex.tStart,
-		frontend: fe.name, backend: ex.be.name, srv: noServer,
+		frontend: fe.name, backend: beName, srv: noServer,
 		tq: since(ex.tStart, ex.tHead), tw: since(ex.tHead, ex.tPicked),
 		tc: since(ex.tPicked, ex.tConn), tr: since(ex.tConn, ex.tResp), tt: now.Sub(ex.tStart),
 		status: ex.code, bytesOut: ex.outBytes, bytesIn: ex.src.n,

@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/tandem-lb/tandem/balancer/rules"
 	"github.com/tandem-lb/tandem/config"
 )
 
@@ -56,16 +57,22 @@ func (b *Balancer) applyServers(prev *snapshot, states map[config.ServerKey]Serv
 	if len(changed) == 0 {
 		return
 	}
-	next := &snapshot{cluster: prev.cluster, frontends: map[string]*frontend{}, byAddr: map[string]*frontend{}, backends: map[string]*backend{}}
+	next := &snapshot{cluster: prev.cluster, frontends: map[string]*frontend{}, byAddr: map[string]*frontend{}, backends: map[string]*backend{},
+		rules: prev.rules, rulesOn: prev.rulesOn}
 	for name, be := range prev.backends {
 		if nb := changed[name]; nb != nil {
 			be = nb
 		}
 		next.backends[name] = be
 	}
+	for _, be := range prev.beList {
+		next.beList = append(next.beList, next.backends[be.name])
+	}
 	for name, fe := range prev.frontends {
 		nf := *fe
-		nf.backend = next.backends[fe.backend.name]
+		if fe.backend != nil {
+			nf.backend = next.backends[fe.backend.name]
+		}
 		next.frontends[name] = &nf
 		for _, l := range nf.listeners {
 			next.byAddr[l.key] = &nf
@@ -80,13 +87,17 @@ func (b *Balancer) applyConfig(d Desired) error {
 	c := d.Config
 	type feBind struct {
 		keys []string
-		tls  *tls.Config
+		tls  *frontendTLS
 	}
 	binds := make([]feBind, len(c.Frontends))
 	owner := map[string]string{}
+	prog, err := rules.Compile(c)
+	if err != nil {
+		return fmt.Errorf("apply rules: %w", err)
+	}
 	for i := range c.Frontends {
 		f := &c.Frontends[i]
-		if c.Backend(f.DefaultBackend) == nil {
+		if f.DefaultBackend != "" && c.Backend(f.DefaultBackend) == nil {
 			return fmt.Errorf("apply frontend %s: default backend %q does not exist", f.Name, f.DefaultBackend)
 		}
 		if len(f.Bind) == 0 {
@@ -104,15 +115,11 @@ func (b *Balancer) applyConfig(d Desired) error {
 			binds[i].keys = append(binds[i].keys, key)
 		}
 		if f.TLS != nil {
-			cert, err := tls.LoadX509KeyPair(f.TLS.Cert, f.TLS.Key)
+			ft, err := newFrontendTLS(f, c, certLoader(f.TLS))
 			if err != nil {
-				return fmt.Errorf("apply frontend %s: load TLS certificate %s and key %s: %w", f.Name, f.TLS.Cert, f.TLS.Key, err)
+				return fmt.Errorf("apply frontend %s: TLS: %w", f.Name, err)
 			}
-			tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-			if f.Mode != config.ModeTCP {
-				tc.NextProtos = []string{"h2", "http/1.1"}
-			}
-			binds[i].tls = tc
+			binds[i].tls = ft
 		}
 	}
 
@@ -144,7 +151,7 @@ func (b *Balancer) applyConfig(d Desired) error {
 	b.global.setMax(c.Global.MaxConn)
 	keepSrv := map[serverID]bool{}
 	keepBe := map[string]bool{}
-	next := &snapshot{cluster: c, frontends: map[string]*frontend{}, byAddr: map[string]*frontend{}, backends: map[string]*backend{}}
+	next := &snapshot{cluster: c, frontends: map[string]*frontend{}, byAddr: map[string]*frontend{}, backends: map[string]*backend{}, rules: prog}
 	for i := range c.Backends {
 		cb := &c.Backends[i]
 		rt := b.backends[cb.Name]
@@ -168,8 +175,12 @@ func (b *Balancer) applyConfig(d Desired) error {
 			s.cookie.Store(&cookie)
 			s.setState(stateOf(d.Servers, id.key, cs), cfgWeight(cs), now, !existed)
 		}
-		next.backends[cb.Name] = b.buildBackend(cb, rt)
-		rt.stick.ttl.Store(int64(next.backends[cb.Name].stickExpire))
+		be := b.buildBackend(cb, rt)
+		be.rules, be.index = prog.Backend(i), i
+		next.rulesOn = next.rulesOn || be.rules.HTTPActive()
+		next.backends[cb.Name] = be
+		next.beList = append(next.beList, be)
+		rt.stick.ttl.Store(int64(be.stickExpire))
 	}
 	for _, l := range fresh {
 		b.listeners[l.key] = l
@@ -186,8 +197,9 @@ func (b *Balancer) applyConfig(d Desired) error {
 		keepFe[f.Name] = true
 		fe := &frontend{
 			name: f.Name, mode: f.Mode, tm: timeoutsOf(f.Timeouts), forwardFor: *f.ForwardFor,
-			tls: binds[i].tls, backend: next.backends[f.DefaultBackend], rt: rt,
+			tls: binds[i].tls, backend: next.backends[f.DefaultBackend], rt: rt, rules: prog.Frontend(i),
 		}
+		next.rulesOn = next.rulesOn || fe.rules.HTTPActive()
 		if al := f.AccessLog; al != nil {
 			fe.alog, fe.alogJSON = logs[al.Path], al.Format == "json"
 		}
@@ -201,6 +213,7 @@ func (b *Balancer) applyConfig(d Desired) error {
 	b.cur.Store(next)
 	b.lastSrv = d.Servers
 	b.useAccessLogs(logs)
+	b.setTicketKeys(now)
 
 	// Retire what the new config no longer has.
 	for key, l := range b.listeners {
@@ -232,6 +245,17 @@ func (b *Balancer) applyConfig(d Desired) error {
 		go b.acceptLoop(l)
 	}
 	return nil
+}
+
+// certLoader loads a frontend's certificates: PEM files on this node,
+// each once per apply.
+func certLoader(t *config.TLS) func(string) (*tls.Certificate, error) {
+	return func(name string) (*tls.Certificate, error) {
+		if t.Cert != "" && name == t.Cert {
+			return loadCertFile(t.Cert, t.Key)
+		}
+		return loadCertFile(name, "")
+	}
 }
 
 // bindKey normalizes a bind address: "*:80" and ":80" listen on every

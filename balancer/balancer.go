@@ -19,6 +19,11 @@ type Config struct {
 	// DrainTimeout bounds how long Run waits, after ctx is cancelled, for
 	// in-flight requests/connections to finish before closing them. 0: 10s.
 	DrainTimeout time.Duration
+	// TicketSecret, when set (the cluster key), derives the TLS session
+	// ticket keys, so every LB node encrypts and decrypts the same tickets
+	// and a client resumes its session on whichever node the VIP moved to.
+	// Empty: each node rotates keys of its own.
+	TicketSecret []byte
 }
 
 // DefaultDrainTimeout is used when Config.DrainTimeout is 0.
@@ -211,6 +216,7 @@ func (b *Balancer) maintainOnce(now time.Time) {
 		be.stick.expire(now)
 	}
 	b.flushAccessLogs(false)
+	b.setTicketKeys(now)
 }
 
 // FrontendReady reports whether every bind address of that frontend is

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -188,3 +189,22 @@ func (p *HealthPolicy) UnmarshalYAML(n *yaml.Node) error { return scalarText(n, 
 
 // UnmarshalYAML implements yaml.Unmarshaler with line numbers in errors.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error { return scalarText(n, d.UnmarshalText) }
+
+// MarshalYAML writes a duration in the shortest of HAProxy's units that
+// holds it exactly ("2h", "90s", "1500ms"), which ParseDuration reads back;
+// Go's form ("1h30m0s") for the rest.
+func (d Duration) MarshalYAML() (any, error) {
+	v := time.Duration(d)
+	if v <= 0 {
+		return v.String(), nil
+	}
+	for _, u := range []struct {
+		suffix string
+		unit   time.Duration
+	}{{"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}, {"ms", time.Millisecond}, {"us", time.Microsecond}} {
+		if v%u.unit == 0 {
+			return strconv.FormatInt(int64(v/u.unit), 10) + u.suffix, nil
+		}
+	}
+	return v.String(), nil
+}

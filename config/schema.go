@@ -86,7 +86,7 @@ type Frontend struct {
 	UseBackend []UseBackend `yaml:"use_backend,omitempty" json:"use_backend,omitempty"`
 	// DefaultBackend receives every request/connection no use_backend rule
 	// took.
-	DefaultBackend string `yaml:"default_backend" json:"default_backend"`
+	DefaultBackend string `yaml:"default_backend,omitempty" json:"default_backend,omitempty"`
 	// Rules are the frontend's ACLs and tcp-request/http-request/
 	// http-response/http-after-response rules.
 	Rules `yaml:",inline"`
@@ -100,12 +100,6 @@ type Frontend struct {
 	TLS *TLS `yaml:"tls,omitempty" json:"tls,omitempty"`
 	// AccessLog, when set, writes one line per request/connection.
 	AccessLog *AccessLog `yaml:"access_log,omitempty" json:"access_log,omitempty"`
-}
-
-// TLS names PEM files on every LB node.
-type TLS struct {
-	Cert string `yaml:"cert" json:"cert"`
-	Key  string `yaml:"key" json:"key"`
 }
 
 // AccessLog configures per-request logging for a frontend.

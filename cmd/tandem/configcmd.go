@@ -23,6 +23,7 @@ func newConfigCmd(g *globals) *cobra.Command {
 
 func newConfigValidateCmd() *cobra.Command {
 	var file string
+	var lenient bool
 	cmd := &cobra.Command{
 		Use:   "validate -f FILE",
 		Short: "Check a cluster config (YAML or haproxy.cfg) and report every problem",
@@ -31,7 +32,7 @@ func newConfigValidateCmd() *cobra.Command {
 			if file == "" {
 				return usageError{fmt.Errorf("config validate: -f FILE is required")}
 			}
-			cfg, err := loadClusterFile(file, c.ErrOrStderr())
+			cfg, err := loadCluster(file, c.ErrOrStderr(), lenient)
 			if err != nil {
 				return err
 			}
@@ -40,6 +41,7 @@ func newConfigValidateCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "config file (YAML, JSON or haproxy.cfg)")
+	cmd.Flags().BoolVar(&lenient, "lenient", false, "haproxy.cfg: accept what tandem serves differently from HAProxy, with a warning each")
 	return cmd
 }
 
@@ -53,12 +55,21 @@ func countServers(c *config.Cluster) int {
 
 func newConfigImportCmd() *cobra.Command {
 	var out string
+	var lenient bool
 	cmd := &cobra.Command{
-		Use:   "import HAPROXY_CFG",
-		Short: "Translate a haproxy.cfg into tandem's YAML (warnings for what tandem does not support)",
-		Args:  exactArgs(1, "the haproxy.cfg path"),
+		Use:   "import HAPROXY_CFG [--lenient]",
+		Short: "Translate a haproxy.cfg into tandem's YAML, refusing what tandem would serve differently from HAProxy",
+		Long: `Translate a haproxy.cfg into tandem's YAML with HAProxy 2.6's semantics.
+
+Map, ACL pattern and error files the cfg names are read (relative paths from
+the cfg's directory) and carried in the YAML; "${VAR}" expands from this
+environment. Directives tandem would route, answer or check health for
+differently from HAProxy are errors with file:line; --lenient turns them into
+warnings. Directives that change no traffic (log, uid, nbthread, tune.*) are
+warnings.`,
+		Args: exactArgs(1, "the haproxy.cfg path"),
 		RunE: func(c *cobra.Command, args []string) error {
-			cfg, err := loadClusterFile(args[0], c.ErrOrStderr())
+			cfg, err := loadCluster(args[0], c.ErrOrStderr(), lenient)
 			if err != nil {
 				return err
 			}
@@ -79,6 +90,7 @@ func newConfigImportCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the YAML to this file instead of stdout")
+	cmd.Flags().BoolVar(&lenient, "lenient", false, "accept what tandem serves differently from HAProxy, with a warning each")
 	return cmd
 }
 

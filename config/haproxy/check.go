@@ -16,6 +16,7 @@ type checkRules struct {
 	expect     []int               // http-check expect status
 	disable404 bool                // http-check disable-on-404
 	ruleLine   int                 // the first http-check line
+	expectLine int                 // the first http-check expect status line
 }
 
 func (r checkRules) clone() checkRules {
@@ -31,11 +32,9 @@ func (r checkRules) clone() checkRules {
 // HTTP/1.0), <uri>, <method> <uri>, or <method> <uri> <version>. The
 // version may carry headers the old way, "HTTP/1.1\r\nHost:\ www"; the Host
 // header becomes the check's Host.
-func (p *parser) optionHTTPChk(px *proxy, l line, args []string) {
-	if l.neg {
-		px.x.check.base = nil
-		return
-	}
+func (p *parser) optionHTTPChk(px *proxy, l line) {
+	args := l.args[1:]
+	px.st.mark("health_check", l.num)
 	hc := &config.HealthCheck{
 		Type:    config.CheckHTTP,
 		Method:  config.DefaultCheckMethod,
@@ -50,17 +49,17 @@ func (p *parser) optionHTTPChk(px *proxy, l line, args []string) {
 		hc.Method, hc.Path = args[0], args[1]
 	case 3:
 		hc.Method, hc.Path = args[0], args[1]
-		hc.Version, hc.Host = p.versionHeaders(l, args[2])
+		hc.Version, hc.Host = p.versionHeaders(px, l, args[2])
 	default:
-		p.errorf(l.num, "'option httpchk' wants at most a method, a uri and a version (got %d arguments)", len(args))
+		p.errorf(px, l.num, "'option httpchk' wants at most a method, a uri and a version (got %d arguments)", len(args))
 		return
 	}
-	px.x.check.base = hc
+	px.st.check.base = hc
 }
 
 // versionHeaders splits "HTTP/1.1\r\nHost: www\r\n..." into the version
 // and the Host header, and warns about any other header.
-func (p *parser) versionHeaders(l line, v string) (version, host string) {
+func (p *parser) versionHeaders(px *proxy, l line, v string) (version, host string) {
 	lines := strings.Split(v, "\n")
 	version = strings.TrimSpace(lines[0])
 	for _, h := range lines[1:] {
@@ -71,11 +70,11 @@ func (p *parser) versionHeaders(l line, v string) (version, host string) {
 		name, value, ok := strings.Cut(h, ":")
 		switch {
 		case !ok:
-			p.errorf(l.num, "'option httpchk': header %q has no ':'", h)
+			p.errorf(px, l.num, "'option httpchk': header %q has no ':'", h)
 		case strings.EqualFold(strings.TrimSpace(name), "host"):
 			host = strings.TrimSpace(value)
 		default:
-			p.warnf(l.num, "check header '%s' is not supported by tandem (ignored): only Host is sent", strings.TrimSpace(name))
+			p.refusef(px, l.num, "'option httpchk': HAProxy sends header '%s' with each check; tandem sends only Host", strings.TrimSpace(name))
 		}
 	}
 	return version, host
@@ -83,26 +82,20 @@ func (p *parser) versionHeaders(l line, v string) (version, host string) {
 
 // httpCheck reads "http-check send|expect|disable-on-404 ...".
 func (p *parser) httpCheck(px *proxy, l line) {
-	r := &px.x.check
+	r := &px.st.check
 	r.ruleLine = pick(r.ruleLine, l.num)
-	if len(l.args) == 0 {
-		p.errorf(l.num, "'http-check' wants a rule: send, expect or disable-on-404")
-		return
-	}
 	switch rule, args := l.args[0], l.args[1:]; rule {
 	case "disable-on-404":
 		r.disable404 = true
 	case "send":
-		p.httpCheckSend(l, r, args)
+		p.httpCheckSend(px, l, r, args)
 	case "expect":
-		p.httpCheckExpect(l, r, args)
-	default:
-		p.unsupported(l, "http-check "+rule)
+		p.httpCheckExpect(px, l, r, args)
 	}
 }
 
 // httpCheckSend reads "http-check send meth M uri U ver V hdr Host H".
-func (p *parser) httpCheckSend(l line, r *checkRules, args []string) {
+func (p *parser) httpCheckSend(px *proxy, l line, r *checkRules, args []string) {
 	for i := 0; i < len(args); i++ {
 		o := args[i]
 		n := 1
@@ -110,7 +103,7 @@ func (p *parser) httpCheckSend(l line, r *checkRules, args []string) {
 			n = 2
 		}
 		if i+n >= len(args) {
-			p.errorf(l.num, "'http-check send %s' wants %d value(s)", o, n)
+			p.errorf(px, l.num, "'http-check send %s' wants %d value(s)", o, n)
 			return
 		}
 		v := args[i+1]
@@ -125,12 +118,13 @@ func (p *parser) httpCheckSend(l line, r *checkRules, args []string) {
 			if strings.EqualFold(v, "host") {
 				r.send.Host = args[i+2]
 			} else {
-				p.warnf(l.num, "check header '%s' is not supported by tandem (ignored): only Host is sent", v)
+				p.refusef(px, l.num, "'http-check send hdr %s': HAProxy sends this header with each check; tandem sends only Host", v)
 			}
-		case "uri-lf", "body", "body-lf", "comment":
-			p.warnf(l.num, "'http-check send %s' is not supported by tandem (ignored)", o)
+		case "comment":
+		case "uri-lf", "body", "body-lf":
+			p.refusef(px, l.num, "'http-check send %s': HAProxy sends this with each check; tandem sends a method, a path, a version and Host only", o)
 		default:
-			p.errorf(l.num, "unknown 'http-check send' argument '%s' (want meth, uri, ver or hdr)", o)
+			p.errorf(px, l.num, "unknown 'http-check send' argument '%s' (want meth, uri, ver or hdr)", o)
 			return
 		}
 		i += n
@@ -145,39 +139,37 @@ var expectOptions = map[string]int{
 }
 
 // httpCheckExpect reads "http-check expect status 200[,301-302...]".
-func (p *parser) httpCheckExpect(l line, r *checkRules, args []string) {
+func (p *parser) httpCheckExpect(px *proxy, l line, r *checkRules, args []string) {
 	for len(args) > 0 {
 		n, ok := expectOptions[args[0]]
 		if !ok {
 			break
 		}
-		p.warnf(l.num, "'http-check expect %s' is not supported by tandem (ignored)", args[0])
+		if args[0] != "comment" {
+			p.refusef(px, l.num, "'http-check expect %s': HAProxy changes what a check result means with it; tandem does not", args[0])
+		}
 		args = args[min(n+1, len(args)):]
 	}
-	if len(args) > 0 && args[0] == "!" {
-		p.warnf(l.num, "'http-check expect !' is not supported by tandem (ignored): any 2xx or 3xx is healthy")
-		return
-	}
 	if len(args) == 0 {
-		p.errorf(l.num, "'http-check expect' wants a match, e.g. 'http-check expect status 200'")
+		p.errorf(px, l.num, "'http-check expect' wants a match, e.g. 'http-check expect status 200'")
 		return
 	}
-	if args[0] != "status" {
-		p.warnf(l.num, "'http-check expect %s' is not supported by tandem (ignored): only 'status' is, and any 2xx or 3xx is healthy without it", args[0])
+	if args[0] == "!" || args[0] != "status" {
+		p.refusef(px, l.num, "'http-check expect %s': HAProxy judges checks by this match; tandem by the status code only ('http-check expect status')", joinWords(args))
 		return
 	}
 	if len(args) != 2 {
-		p.errorf(l.num, "'http-check expect status' wants one value, e.g. 200 or 200,301-302")
+		p.errorf(px, l.num, "'http-check expect status' wants one value, e.g. 200 or 200,301-302")
 		return
 	}
-	codes, ok := p.statusCodes(l, args[1])
-	if ok {
+	if codes, ok := p.statusCodes(px, l, args[1]); ok {
 		r.expect = append(r.expect, codes...)
+		r.expectLine = pick(r.expectLine, l.num)
 	}
 }
 
 // statusCodes parses "200", "200,301" or "200-299".
-func (p *parser) statusCodes(l line, s string) ([]int, bool) {
+func (p *parser) statusCodes(px *proxy, l line, s string) ([]int, bool) {
 	var codes []int
 	for part := range strings.SplitSeq(s, ",") {
 		lo, hi, isRange := strings.Cut(part, "-")
@@ -187,7 +179,7 @@ func (p *parser) statusCodes(l line, s string) ([]int, bool) {
 		a, errA := strconv.Atoi(lo)
 		b, errB := strconv.Atoi(hi)
 		if errA != nil || errB != nil || a < 100 || b > 599 || a > b {
-			p.errorf(l.num, "'http-check expect status %s': want HTTP status codes 100-599, e.g. 200 or 200,301-302", s)
+			p.errorf(px, l.num, "'http-check expect status %s': want HTTP status codes 100-599, e.g. 200 or 200,301-302", s)
 			return nil, false
 		}
 		for c := a; c <= b; c++ {
@@ -199,10 +191,10 @@ func (p *parser) statusCodes(l line, s string) ([]int, bool) {
 
 // buildCheck combines a backend's check rules into its HealthCheck.
 func (p *parser) buildCheck(px *proxy) *config.HealthCheck {
-	r := px.x.check
+	r := px.st.check
 	if r.base == nil {
 		if r.ruleLine > 0 {
-			p.warnf(r.ruleLine, "'http-check' ignored: %s has no 'option httpchk'", px)
+			p.warnf(px, r.ruleLine, "'http-check' ignored: %s has no 'option httpchk' (HAProxy ignores it too)", px)
 		}
 		return nil
 	}
@@ -211,9 +203,8 @@ func (p *parser) buildCheck(px *proxy) *config.HealthCheck {
 	hc.Path = pick(r.send.Path, hc.Path)
 	hc.Version = pick(r.send.Version, hc.Version)
 	hc.Host = pick(r.send.Host, hc.Host)
-	hc.ExpectStatus = append([]int(nil), r.expect...)
-	if len(hc.ExpectStatus) == 0 {
-		hc.ExpectStatus = nil
+	if len(r.expect) > 0 {
+		hc.ExpectStatus = append([]int(nil), r.expect...)
 	}
 	hc.DisableOn404 = r.disable404
 	return &hc

@@ -1,21 +1,40 @@
 package haproxy
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/tandem-lb/tandem/config"
 )
 
-// Warning is a directive tandem does not support or ignores; it is printed
-// with file:line.
+// Options are what the caller gives the importer besides the cfg's text.
+type Options struct {
+	// Env is the environment "${VAR}" expands from, as HAProxy expands it
+	// from its own process environment; os.LookupEnv in cmd/tandem. nil:
+	// an empty environment.
+	Env func(name string) (string, bool)
+	// Files reads the files the cfg names: maps, ACL pattern files and
+	// error files, which go into the cluster config, and certificate
+	// directories, which are listed. nil: a cfg that names one is refused.
+	Files FS
+	// Lenient turns the errors about directives that would make tandem
+	// behave differently from HAProxy into warnings (tandem config import
+	// --lenient). Syntax errors stay errors.
+	Lenient bool
+}
+
+// Warning is something tandem ignores or does differently, with the line
+// it is on.
 type Warning struct {
 	File string
 	Line int
 	Msg  string
 }
 
-// String reads "haproxy.cfg:5: warning: 'uid' is not supported by tandem (ignored)".
+// String reads "haproxy.cfg:5: warning: 'uid' ignored: ...".
 func (w Warning) String() string {
 	switch {
 	case w.File != "" && w.Line > 0:
@@ -28,36 +47,28 @@ func (w Warning) String() string {
 	return "warning: " + w.Msg
 }
 
-// Parse translates a haproxy.cfg. Syntax errors and invalid values return
-// config.Errors whose FieldError has File and Line set, every one found and
-// not only the first; the cluster is then nil (the warnings are still
-// returned). Nothing is dropped silently: every directive either maps to the
-// config or yields a Warning.
-//
-// The returned config is not resolved and not validated: the defaults
-// section becomes Cluster.Defaults, and sections keep inheriting from it.
-// Settings a defaults section has no field for (option httpchk, cookie,
-// default-server, default_backend) are copied into the sections that follow
-// it, which is what HAProxy does. When several defaults sections serve
-// different sections, each section gets its own defaults copied in and
-// Cluster.Defaults stays empty.
-func Parse(filename string, data []byte) (*config.Cluster, []Warning, error) {
-	p := &parser{file: filename}
-	text := strings.TrimPrefix(string(data), "\uFEFF")
-	for i, raw := range strings.Split(text, "\n") {
-		p.parseLine(i+1, strings.TrimSuffix(raw, "\r"))
+// Parse translates a haproxy.cfg into a cluster config with HAProxy 2.6's
+// semantics and validates it (config.Validate). Every problem is returned,
+// not only the first, as config.Errors whose entries carry File and the
+// cfg's Line, validation errors included (their config path is mapped back
+// to the line that produced it); the cluster is then nil. Warnings are
+// returned either way, in line order.
+func Parse(filename string, data []byte, opts Options) (*config.Cluster, []Warning, error) {
+	p := newParser(filename, opts)
+	c := p.translate(data)
+	warns, errs := p.results()
+	if len(errs) > 0 {
+		return nil, warns, errs
 	}
-	c := p.finish()
-	if len(p.errs) > 0 {
-		return nil, p.warns, p.errs
+	if err := c.Validate(); err != nil {
+		return nil, warns, p.mapErrors(err)
 	}
-	return c, p.warns, nil
+	return c, warns, nil
 }
 
 // Looks reports whether data looks like a haproxy.cfg rather than YAML: its
 // first line that is neither blank nor a comment starts with a section
-// keyword (global, defaults, frontend, backend, listen, or one of the
-// sections tandem skips, such as userlist or resolvers).
+// keyword or a conditional block.
 func Looks(data []byte) bool {
 	text := strings.TrimPrefix(string(data), "\uFEFF")
 	for raw := range strings.SplitSeq(text, "\n") {
@@ -65,41 +76,76 @@ func Looks(data []byte) bool {
 		if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
 			continue
 		}
-		_, ok := sectionKinds[fields[0]]
-		return ok || skippedSections[fields[0]]
+		_, ok := sections[fields[0]]
+		return ok || fields[0] == ".if"
 	}
 	return false
 }
 
-// sectionKinds are the sections tandem translates.
-var sectionKinds = map[string]kind{
-	"global":   kindGlobal,
-	"defaults": kindDefaults,
-	"frontend": kindFrontend,
-	"backend":  kindBackend,
-	"listen":   kindListen,
+// sectionKind is what a section keyword opens.
+type sectionKind int
+
+const (
+	secProxy sectionKind = iota
+	secGlobal
+	secUserlist
+	secHTTPErrors
+	secIgnored
+)
+
+// sections are HAProxy 2.6's section keywords. The ignored ones configure
+// what tandem refuses where it is used (caches, peers, resolvers, ...) or
+// does its own way; their proxies' keywords say so.
+var sections = map[string]sectionKind{
+	"global": secGlobal, "defaults": secProxy, "frontend": secProxy, "backend": secProxy,
+	"listen": secProxy, "userlist": secUserlist, "http-errors": secHTTPErrors,
+	"peers": secIgnored, "resolvers": secIgnored, "mailers": secIgnored, "program": secIgnored,
+	"ring": secIgnored, "cache": secIgnored, "log-forward": secIgnored, "fcgi-app": secIgnored,
 }
 
-// skippedSections are HAProxy sections tandem has no use for; each is
-// skipped whole, with one warning.
-var skippedSections = map[string]bool{
-	"userlist": true, "peers": true, "resolvers": true, "mailers": true,
-	"program": true, "http-errors": true, "ring": true, "cache": true,
-	"log-forward": true, "fcgi-app": true, "crt-store": true, "traces": true,
-	"acme": true,
+var proxyKinds = map[string]kind{"defaults": kindDefaults, "frontend": kindFrontend, "backend": kindBackend, "listen": kindListen}
+
+// ignoredSections say why each ignored section changes no traffic by itself.
+var ignoredSections = map[string]string{
+	"peers":       "tandem replicates its state through its own cluster; stick tables that name peers are warned about where they do",
+	"resolvers":   "tandem resolves server host names with the system resolver",
+	"mailers":     "tandem sends no mail alerts",
+	"program":     "tandem starts no programs",
+	"ring":        "tandem logs to its standard output",
+	"cache":       "rules that use the cache are refused where they are written",
+	"log-forward": "tandem forwards no syslog traffic",
+	"fcgi-app":    "backends that use FastCGI are refused where they say so",
+}
+
+// diag is one error or warning, owned by the section it is in (nil for the
+// file) so that those of a section left out can be dropped with it.
+type diag struct {
+	line  int
+	err   bool
+	msg   string
+	owner *proxy
 }
 
 // parser holds the translation in progress. Sections are kept until the end
-// of the file because defaults and cross-references are settled only then.
+// of the file, when inheritance, references and checks are settled.
 type parser struct {
-	file     string
-	global   config.Global
-	sec      section  // the section being read; nil before the first
-	defs     *proxy   // the defaults section in force; nil before the first
-	defaults []*proxy // every defaults section, in file order
-	proxies  []*proxy // frontend, backend and listen sections, in file order
-	warns    []Warning
-	errs     config.Errors
+	file       string
+	opts       Options
+	env        *environ
+	conds      []condLevel
+	global     config.Global
+	crtBase    string
+	sec        section // the section being read; nil before the first
+	defs       *proxy  // the last defaults section: the one a section takes by default
+	defaults   []*proxy
+	proxies    []*proxy // frontend, backend and listen sections, in file order
+	userlists  []*userlist
+	httpErrors map[string]*httpErrors
+	files      map[string]string // every file read, by the path the cfg wrote
+	fileRefs   []fileRef
+	diags      []diag
+	lines      map[string]int // config path → cfg line, for validation errors
+	lastLine   int
 }
 
 // section receives the directives of one section.
@@ -107,83 +153,92 @@ type section interface {
 	directive(p *parser, l line)
 }
 
-func (p *parser) errorf(num int, format string, args ...any) {
-	p.errs = append(p.errs, config.FieldError{File: p.file, Line: num, Msg: fmt.Sprintf(format, args...)})
-}
-
-func (p *parser) warnf(num int, format string, args ...any) {
-	p.warns = append(p.warns, Warning{File: p.file, Line: num, Msg: fmt.Sprintf(format, args...)})
-}
-
-// unsupported warns about a directive tandem ignores.
-func (p *parser) unsupported(l line, what string) {
-	if hint := hints[what]; hint != "" {
-		p.warnf(l.num, "'%s' is not supported by tandem (ignored; %s)", what, hint)
-		return
+func newParser(filename string, opts Options) *parser {
+	return &parser{
+		file: filename, opts: opts, env: newEnviron(opts.Env, filename),
+		httpErrors: map[string]*httpErrors{}, files: map[string]string{}, lines: map[string]int{},
 	}
-	p.warnf(l.num, "'%s' is not supported by tandem (ignored)", what)
+}
+
+func (p *parser) errorf(owner *proxy, num int, format string, args ...any) {
+	p.diags = append(p.diags, diag{line: num, err: true, msg: fmt.Sprintf(format, args...), owner: owner})
+}
+
+func (p *parser) warnf(owner *proxy, num int, format string, args ...any) {
+	p.diags = append(p.diags, diag{line: num, msg: fmt.Sprintf(format, args...), owner: owner})
+}
+
+// translate reads every line and assembles the cluster.
+func (p *parser) translate(data []byte) *config.Cluster {
+	text := strings.TrimPrefix(string(data), "\uFEFF")
+	for i, raw := range strings.Split(text, "\n") {
+		p.lastLine = i + 1
+		p.parseLine(i+1, strings.TrimSuffix(raw, "\r"))
+	}
+	return p.finish()
 }
 
 func (p *parser) parseLine(num int, raw string) {
-	words, envVar, err := splitWords(raw)
+	p.env.line = num
+	words, unset, err := splitWords(raw, p.env.lookup)
 	if err != nil {
-		p.errorf(num, "%v", err)
+		p.errorf(nil, num, "%v", err)
 		return
 	}
 	if len(words) == 0 {
 		return
 	}
-	if envVar {
-		p.warnf(num, "\"${...}\" is not expanded by tandem: the value is used as written")
-	}
-	l := line{num: num, kw: words[0], args: words[1:]}
-	if _, ok := sectionKinds[l.kw]; ok || skippedSections[l.kw] {
-		p.openSection(l)
+	if strings.HasPrefix(words[0], ".") {
+		p.preprocess(num, words)
 		return
 	}
-	if l.kw == "no" && len(l.args) > 0 {
-		l = line{num: num, kw: l.args[0], args: l.args[1:], neg: true}
+	if p.inactive() {
+		return
+	}
+	for _, name := range unset {
+		p.warnf(nil, num, "environment variable %s is not set: it expands to nothing, as in HAProxy", name)
+	}
+	l := line{num: num, kw: words[0], args: words[1:]}
+	if k, ok := sections[l.kw]; ok {
+		p.openSection(k, l)
+		return
+	}
+	if (l.kw == "no" || l.kw == "default") && len(l.args) > 0 {
+		l = line{num: num, kw: l.args[0], args: l.args[1:], neg: l.kw == "no", def: l.kw == "default"}
 	}
 	if p.sec == nil {
 		if s := similarSection(l.kw); s != "" {
-			p.errorf(num, "unknown section keyword '%s' (did you mean '%s'?)", l.kw, s)
+			p.errorf(nil, num, "unknown section keyword '%s' (did you mean '%s'?)", l.kw, s)
 			p.sec = swallow{}
 			return
 		}
-		p.errorf(num, "'%s' is outside any section: a haproxy.cfg starts with a global, defaults, frontend, backend or listen line", l.kw)
+		p.errorf(nil, num, "'%s' is outside any section: a haproxy.cfg starts with a global, defaults, frontend, backend or listen line", l.kw)
 		return
 	}
 	p.sec.directive(p, l)
 }
 
-func (p *parser) openSection(l line) {
-	if skippedSections[l.kw] {
-		p.warnf(l.num, "section '%s' is not supported by tandem (ignored with all its lines)", l.String())
-		p.sec = swallow{}
-		return
+func (p *parser) openSection(k sectionKind, l line) {
+	p.env.section = l.kw
+	if len(l.args) > 0 {
+		p.env.section = l.args[0]
 	}
-	k := sectionKinds[l.kw]
-	if k == kindGlobal {
+	switch k {
+	case secGlobal:
 		if len(l.args) > 0 {
-			p.warnf(l.num, "arguments after 'global' are ignored")
+			p.warnf(nil, l.num, "arguments after 'global' ignored")
 		}
 		p.sec = globalSection{}
-		return
+	case secUserlist:
+		p.sec = p.openUserlist(l)
+	case secHTTPErrors:
+		p.sec = p.openHTTPErrors(l)
+	case secIgnored:
+		p.warnf(nil, l.num, "section '%s' ignored with all its lines: %s", l.String(), ignoredSections[l.kw])
+		p.sec = swallow{}
+	default:
+		p.sec = p.openProxy(proxyKinds[l.kw], l)
 	}
-	p.sec = p.newProxy(k, l)
-}
-
-// globalSection reads "global": only maxconn means something to tandem.
-type globalSection struct{}
-
-func (globalSection) directive(p *parser, l line) {
-	if l.kw == "maxconn" && !l.neg {
-		if v, ok := p.oneArg(l); ok {
-			p.global.MaxConn, _ = p.intArg(l, "maxconn", v, 0, 1<<31-1)
-		}
-		return
-	}
-	p.unsupported(l, l.name())
 }
 
 // swallow skips the lines of a section that was warned or erred about as a whole.
@@ -191,32 +246,44 @@ type swallow struct{}
 
 func (swallow) directive(*parser, line) {}
 
-// similarSection returns the section keyword kw is probably a typo of.
-func similarSection(kw string) string {
-	for s := range sectionKinds {
-		if editDistance(kw, s) <= 2 {
-			return s
+// results sorts the diagnostics by line, leaving out those of sections
+// that were left out of the cluster.
+func (p *parser) results() ([]Warning, config.Errors) {
+	slices.SortStableFunc(p.diags, func(a, b diag) int { return cmp.Compare(a.line, b.line) })
+	var warns []Warning
+	var errs config.Errors
+	seen := map[diag]bool{}
+	for _, d := range p.diags {
+		if d.owner != nil && d.owner.drop != "" {
+			continue
+		}
+		key := diag{line: d.line, err: d.err, msg: d.msg}
+		if seen[key] {
+			continue // a defaults line reported for each section that uses it
+		}
+		seen[key] = true
+		if d.err {
+			errs = append(errs, config.FieldError{File: p.file, Line: d.line, Msg: d.msg})
+		} else {
+			warns = append(warns, Warning{File: p.file, Line: d.line, Msg: d.msg})
 		}
 	}
-	return ""
+	return warns, errs
 }
 
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+// mapErrors gives each validation error the cfg line its config path came
+// from.
+func (p *parser) mapErrors(err error) error {
+	var es config.Errors
+	if !errors.As(err, &es) {
+		return config.Errors{{File: p.file, Line: 1, Msg: err.Error()}}
 	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
+	out := make(config.Errors, len(es))
+	for i, e := range es {
+		e.File = p.file
+		e.Line = p.lineOf(e.Path)
+		out[i] = e
 	}
-	return prev[len(b)]
+	slices.SortStableFunc(out, func(a, b config.FieldError) int { return cmp.Compare(a.Line, b.Line) })
+	return out
 }

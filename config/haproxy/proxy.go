@@ -1,7 +1,8 @@
 package haproxy
 
 import (
-	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/tandem-lb/tandem/config"
 )
@@ -20,311 +21,374 @@ var kindNames = []string{"global", "defaults", "frontend", "backend", "listen"}
 
 func (k kind) String() string { return kindNames[k] }
 
-// side is which half of a proxy a directive configures. A listen section
-// has both; HAProxy's docs say which side each keyword belongs to.
-type side int
-
-const (
-	sideFE  side = 1 << iota // frontend: bind, timeout client, maxconn, ...
-	sideBE                   // backend: balance, server, timeout server, ...
-	sideAny = sideFE | sideBE
-)
-
-func (s side) String() string {
-	if s == sideFE {
-		return "frontend"
+// sides is which of a frontend's and a backend's keywords a section takes.
+func (k kind) sides() where {
+	switch k {
+	case kindFrontend:
+		return inFrontend
+	case kindBackend:
+		return inBackend
+	case kindListen:
+		return inProxy
 	}
-	return "backend"
+	return 0
 }
 
 // proxy is a defaults, frontend, backend or listen section.
 type proxy struct {
-	kind kind
-	name string
+	kind  kind
+	name  string
+	line  int
+	from  *proxy // the defaults section this one took its settings from; nil: none
+	named bool   // a defaults section with a name
+	st    *settings
+	// drop, when set, says why the section is left out of the cluster
+	// (a stats-only or disabled section).
+	drop string
+	// users are the sections that took their settings from this defaults section.
+	users []*proxy
+	// servers are the section's server lines.
+	servers []serverLine
+	// tls is the certificate of the section's ssl binds; binds are its addresses.
+	tls                *config.TLS
+	binds              []bindLine
+	tlsLine, plainLine int // the first bind with and without ssl
+}
+
+// bindLine is one address of a bind line.
+type bindLine struct {
+	addr string
 	line int
-	defs *proxy // the defaults section in force when this one opened
-
-	d  *config.Defaults // defaults section only
-	fe *config.Frontend // frontend and listen
-	be *config.Backend  // backend and listen
-	fs *feSide          // nil: no frontend side
-	bs *beSide          // nil: no backend side
-	x  extras
-
-	tlsLine, plainLine int  // first bind with and without ssl
-	used               bool // defaults: a section opened under it
+	tls  bool // an ssl bind
 }
 
-// feSide points at the fields frontend-side directives set: a Frontend's,
-// or the Defaults' in a defaults section.
-type feSide struct {
-	mode       *config.Mode
-	maxConn    *int
-	timeouts   *config.Timeouts
-	forwardFor **bool
+// settings are everything a section configures. A frontend, backend or
+// listen section starts from a copy of its defaults section's settings, as
+// HAProxy starts every proxy from a copy of its defaults proxy.
+type settings struct {
+	mode            config.Mode
+	modeSet         bool
+	maxConn         int
+	timeouts        config.Timeouts
+	balance         config.Algorithm
+	retries         *int
+	redispatch      *bool
+	forwardFor      *bool
+	retryIdempotent *bool
+	check           checkRules
+	cookie          *config.Cookie
+	server          config.Server // default-server
+	defaultBackend  string
+	errorOps        []errorOp
+	allBackups      bool
+	stick           stickRules
+	stats           []int  // lines of stats directives
+	disabled        int    // line of "disabled"; 0: enabled
+	reuseNever      int    // line of "http-reuse never"
+	pending         []pend // refusals that depend on the sections and mode that end up using them
+	rules           ruleSet
+	defRules        *ruleSet // a named defaults section's rules, evaluated first, with their own ACLs
+	lines           map[string]int
+	httpOnly        []httpOnlyItem // mapped settings HAProxy ignores outside mode http
 }
 
-// beSide points at the fields backend-side directives set.
-type beSide struct {
-	mode       *config.Mode
-	balance    *config.Algorithm
-	timeouts   *config.Timeouts
-	retries    **int
-	redispatch **bool
-	forwardFor **bool
+// pend is a refused directive whose error waits for the end of the file:
+// it counts only for sections that have its side (and mode http, for
+// HTTP-only keywords), and "no option X" further down cancels it.
+type pend struct {
+	key   string // "option httpclose"
+	line  int
+	msg   string
+	where where
+	http  bool
 }
 
-// extras are the settings a config.Defaults has no field for. A section
-// starts with a copy of its defaults section's extras, as HAProxy starts
-// every proxy from a copy of the defaults section before it.
-type extras struct {
-	check              checkRules
-	cookie             *config.Cookie
-	server             config.Server // default-server
-	defaultBackend     string
-	defaultBackendLine int
+// httpOnlyItem is a mapped setting HAProxy ignores in mode tcp, dropped
+// with a warning when the section ends up in mode tcp.
+type httpOnlyItem struct {
+	line int
+	what string
 }
 
-func (x extras) clone() extras {
-	x.check = x.check.clone()
-	if x.cookie != nil {
-		c := *x.cookie
-		x.cookie = &c
+func (st *settings) clone() *settings {
+	c := *st
+	c.check = st.check.clone()
+	if st.cookie != nil {
+		ck := *st.cookie
+		c.cookie = &ck
 	}
-	x.server = cloneServer(x.server)
-	return x
+	c.server = cloneServer(st.server)
+	c.errorOps = slices.Clone(st.errorOps)
+	c.stats = slices.Clone(st.stats)
+	c.pending = slices.Clone(st.pending)
+	c.lines = maps.Clone(st.lines)
+	c.httpOnly = slices.Clone(st.httpOnly)
+	c.rules = st.rules.clone()
+	return &c
+}
+
+// mark records the line a relative config path ("timeouts.client") was set on.
+func (st *settings) mark(path string, num int) {
+	if st.lines == nil {
+		st.lines = map[string]int{}
+	}
+	st.lines[path] = num
 }
 
 func (px *proxy) String() string {
 	if px.kind == kindDefaults {
+		if px.name != "" {
+			return "defaults section '" + px.name + "'"
+		}
 		return "defaults section"
 	}
-	return fmt.Sprintf("%s '%s'", px.kind, px.name)
+	return px.kind.String() + " '" + px.name + "'"
 }
 
-func (p *parser) newProxy(k kind, l line) *proxy {
-	px := &proxy{kind: k, line: l.num, defs: p.defs}
+// openProxy starts a defaults, frontend, backend or listen section:
+// "KIND [NAME] [from DEFAULTS]", and the old "listen NAME ADDRESS".
+func (p *parser) openProxy(k kind, l line) *proxy {
+	px := &proxy{kind: k, line: l.num, from: p.defs}
+	if k == kindDefaults {
+		px.from = nil // a defaults section starts from HAProxy's defaults, or from its "from"
+	}
 	args := l.args
-	if len(args) >= 2 && args[len(args)-2] == "from" {
-		p.warnf(l.num, "'from %s' is not supported by tandem (ignored): the last defaults section before this one applies", args[len(args)-1])
-		args = args[:len(args)-2]
+	if n := len(args); n >= 2 && args[n-2] == "from" {
+		px.from = p.namedDefaults(l, args[n-1])
+		args = args[:n-2]
+	} else if n >= 1 && args[n-1] == "from" {
+		p.errorf(nil, l.num, "'from' wants the name of a defaults section")
+		args = args[:n-1]
+	}
+	if len(args) > 0 {
+		px.name, args = args[0], args[1:]
+	}
+	px.st = &settings{}
+	if px.from != nil {
+		px.st = px.from.st.clone()
+		px.from.users = append(px.from.users, px)
+		if px.from.st.rules.any() {
+			p.inheritRules(px, l)
+		}
 	}
 	if k == kindDefaults {
-		// A name only serves "from", which is not supported.
-		px.defs = nil
-		px.d = &config.Defaults{}
-		d := px.d
-		px.fs = &feSide{&d.Mode, &d.MaxConn, &d.Timeouts, &d.ForwardFor}
-		px.bs = &beSide{&d.Mode, &d.Balance, &d.Timeouts, &d.Retries, &d.Redispatch, &d.ForwardFor}
+		px.named = px.name != ""
+		if len(args) > 0 {
+			p.errorf(nil, l.num, "'defaults' takes a name and 'from NAME' only (got %s too)", joinWords(args))
+		}
 		p.defs = px
 		p.defaults = append(p.defaults, px)
 		return px
 	}
-	if p.defs != nil {
-		px.x = p.defs.x.clone()
-		p.defs.used = true
-	}
-	if len(args) == 0 {
-		p.errorf(l.num, "'%s' needs a name, e.g. '%s web'", l.kw, l.kw)
-	} else {
-		px.name, args = args[0], args[1:]
-	}
-	if k == kindFrontend || k == kindListen {
-		f := &config.Frontend{Name: px.name}
-		px.fe = f
-		px.fs = &feSide{&f.Mode, &f.MaxConn, &f.Timeouts, &f.ForwardFor}
-	}
-	if k == kindBackend || k == kindListen {
-		b := &config.Backend{Name: px.name}
-		px.be = b
-		px.bs = &beSide{&b.Mode, &b.Balance, &b.Timeouts, &b.Retries, &b.Redispatch, &b.ForwardFor}
+	if px.name == "" {
+		p.errorf(nil, l.num, "'%s' needs a name, e.g. '%s web'", l.kw, l.kw)
 	}
 	switch {
-	case len(args) > 0 && px.fe != nil:
+	case len(args) > 0 && k != kindBackend:
 		// Old syntax: "listen http-in *:80" binds like a bind line.
 		p.bind(px, line{num: l.num, kw: "bind", args: args})
 	case len(args) > 0:
-		p.errorf(l.num, "'%s' takes only a name (got %q too)", l.kw, args)
+		p.errorf(nil, l.num, "'%s' takes only a name (got %s too)", l.kw, joinWords(args))
 	}
 	p.proxies = append(p.proxies, px)
 	return px
 }
 
-// directive dispatches one line of a defaults, frontend, backend or listen section.
+// namedDefaults finds the defaults section "from NAME" names: the one
+// above this line, which must be unique (HAProxy refuses an ambiguous name).
+func (p *parser) namedDefaults(l line, name string) *proxy {
+	var found *proxy
+	for _, d := range p.defaults {
+		if d.name != name {
+			continue
+		}
+		if found != nil {
+			p.errorf(nil, l.num, "defaults section name '%s' is ambiguous: lines %d and %d both define it", name, found.line, d.line)
+			return nil
+		}
+		found = d
+	}
+	if found == nil {
+		p.errorf(nil, l.num, "no defaults section named '%s' above this line", name)
+	}
+	return found
+}
+
+// inheritRules moves a named defaults section's rules into px's defRules:
+// HAProxy evaluates them before px's own, with the defaults' ACLs.
+func (p *parser) inheritRules(px *proxy, l line) {
+	d := px.from
+	if px.kind == kindDefaults {
+		p.errorf(nil, l.num, "a defaults section cannot take its settings from %s (line %d): it defines TCP/HTTP rules", d, d.line)
+		return
+	}
+	rs := d.st.rules.clone()
+	px.st.defRules = &rs
+	px.st.rules = ruleSet{}
+}
+
+// directive reads one line of a defaults, frontend, backend or listen section.
 func (px *proxy) directive(p *parser, l line) {
-	d, ok := directives[l.kw]
+	kw, name, ok := lookupKeyword(l)
 	if !ok {
-		switch {
-		case similarSection(l.kw) != "":
-			p.errorf(l.num, "unknown section keyword '%s' (did you mean '%s'?)", l.kw, similarSection(l.kw))
-			p.sec = swallow{}
-		case knownUnsupported[l.kw]:
-			p.unsupported(l, l.name())
-		default:
-			p.warnf(l.num, "unknown keyword '%s' (ignored)", l.name())
+		p.unknownKeyword(px, l, name)
+		return
+	}
+	if (l.neg || l.def) && !kw.neg {
+		p.errorf(px, l.num, "'%s' does not apply to '%s'", map[bool]string{true: "no", false: "default"}[l.neg], name)
+		return
+	}
+	if l.def {
+		// "default option X" restores HAProxy's default, whatever a
+		// defaults section said.
+		px.st.dropPending(name)
+		switch name {
+		case "option redispatch":
+			px.st.redispatch = nil
+		case "option allbackups":
+			px.st.allBackups = false
 		}
 		return
 	}
-	if l.neg && !d.neg {
-		p.errorf(l.num, "'no' does not apply to '%s'", l.kw)
+	if !p.allowed(px, l, kw, name) {
 		return
 	}
-	if px.kind == kindDefaults && d.noDefaults {
-		p.errorf(l.num, "'%s' is not allowed in a defaults section", l.kw)
-		return
-	}
-	if p.hasSide(px, l, d.side, l.kw) {
-		d.fn(p, px, l)
+	switch kw.class {
+	case mapped:
+		kw.fn(p, px, l)
+	case neutral:
+		p.warnf(px, l.num, "'%s' ignored: %s", name, kw.why)
+	case refused:
+		if l.neg {
+			px.st.dropPending(name)
+			return
+		}
+		px.st.pending = append(px.st.pending, pend{key: name, line: l.num, where: kw.where, http: kw.http,
+			msg: "'" + l.String() + "': " + kw.why})
+	case removed:
+		if p.opts.Lenient && kw.fn != nil {
+			p.warnf(px, l.num, "--lenient: '%s' read anyway: %s", name, kw.why)
+			kw.fn(p, px, l)
+			return
+		}
+		p.errorf(px, l.num, "'%s' is refused by HAProxy 2.6: %s", name, kw.why)
 	}
 }
 
-// hasSide reports whether px has the side a directive configures, and warns
-// when it has not: HAProxy ignores such directives with a warning too.
-func (p *parser) hasSide(px *proxy, l line, s side, what string) bool {
-	if s&sideFE != 0 && px.fs != nil || s&sideBE != 0 && px.bs != nil {
+// dropPending cancels the refusals "no KEY" turns off.
+func (st *settings) dropPending(key string) {
+	st.pending = slices.DeleteFunc(st.pending, func(r pend) bool { return r.key == key })
+}
+
+// allowed checks that a keyword may be written in px's kind of section, as
+// HAProxy does: an error in a defaults section that may not hold it, a
+// warning (or an error for the keywords HAProxy refuses there) in a
+// section that lacks its side.
+func (p *parser) allowed(px *proxy, l line, kw keyword, name string) bool {
+	if px.kind == kindDefaults {
+		switch {
+		case kw.where&inDefaults != 0:
+			return true
+		case kw.where&inNamedDefaults != 0 && px.named:
+			return true
+		case kw.where&inNamedDefaults != 0:
+			p.errorf(px, l.num, "'%s' is not allowed in an anonymous defaults section: give the section a name and use 'from NAME' (HAProxy refuses it too)", name)
+		default:
+			p.errorf(px, l.num, "'%s' is not allowed in a defaults section (HAProxy refuses it too)", name)
+		}
+		return false
+	}
+	if kw.where&px.kind.sides() != 0 {
 		return true
 	}
-	p.warnf(l.num, "'%s' ignored: %s has no %s side", what, px, s)
+	missing := "frontend"
+	if kw.where&inBackend != 0 {
+		missing = "backend"
+	}
+	if kw.fatal {
+		p.errorf(px, l.num, "'%s' is not allowed: %s has no %s side (HAProxy refuses it too)", name, px, missing)
+	} else {
+		p.warnf(px, l.num, "'%s' ignored: %s has no %s side (HAProxy ignores it too)", name, px, missing)
+	}
 	return false
 }
 
-// finish assembles the cluster once every line is read: defaults,
-// inherited extras, the health checks, and the cross-section checks.
-func (p *parser) finish() *config.Cluster {
-	c := &config.Cluster{Global: p.global}
-	shared := p.sharedDefaults()
-	if shared != nil {
-		c.Defaults = *shared.d
+// unknownKeyword reports a keyword HAProxy 2.6 does not have.
+func (p *parser) unknownKeyword(px *proxy, l line, name string) {
+	if s := similarSection(l.kw); s != "" {
+		p.errorf(nil, l.num, "unknown section keyword '%s' (did you mean '%s'?)", l.kw, s)
+		p.sec = swallow{}
+		return
 	}
-	for _, d := range p.defaults {
-		if d != shared && !d.used {
-			p.warnf(d.line, "defaults section ignored: no frontend, backend or listen section follows it")
-		}
-	}
-	for _, px := range p.proxies {
-		if px.defs != nil && px.defs != shared {
-			px.inherit(px.defs.d)
-		}
-		p.settle(px)
-		if px.fe != nil {
-			c.Frontends = append(c.Frontends, *px.fe)
-		}
-		if px.be != nil {
-			c.Backends = append(c.Backends, *px.be)
-		}
-	}
-	p.checkNames()
-	return c
-}
-
-// sharedDefaults returns the defaults section every frontend, backend and
-// listen section opened under, or nil when they did not all share one.
-func (p *parser) sharedDefaults() *proxy {
-	if len(p.proxies) == 0 {
-		if n := len(p.defaults); n > 0 {
-			return p.defaults[n-1]
-		}
-		return nil
-	}
-	first := p.proxies[0].defs
-	for _, px := range p.proxies[1:] {
-		if px.defs != first {
-			return nil
-		}
-	}
-	return first
-}
-
-// inherit copies the defaults a section opened under into its unset
-// fields, for configs whose sections do not all share one defaults section.
-func (px *proxy) inherit(d *config.Defaults) {
-	if f := px.fe; f != nil {
-		f.Mode = pick(f.Mode, d.Mode)
-		f.MaxConn = pick(f.MaxConn, d.MaxConn)
-		f.ForwardFor = pickPtr(f.ForwardFor, d.ForwardFor)
-		f.Timeouts = f.Timeouts.Inherit(d.Timeouts)
-	}
-	if b := px.be; b != nil {
-		b.Mode = pick(b.Mode, d.Mode)
-		b.Balance = pick(b.Balance, d.Balance)
-		b.Retries = pickPtr(b.Retries, d.Retries)
-		b.Redispatch = pickPtr(b.Redispatch, d.Redispatch)
-		b.ForwardFor = pickPtr(b.ForwardFor, d.ForwardFor)
-		b.Timeouts = b.Timeouts.Inherit(d.Timeouts)
+	switch {
+	case name == l.kw && subKeywords[l.kw] != nil:
+		p.errorf(px, l.num, "'%s' wants a name after it, e.g. '%s'", l.kw, exampleOf(l.kw))
+	case name != l.kw:
+		p.refusef(px, l.num, "unknown '%s': HAProxy 2.6 has no such keyword (tandem does not know what it would do)", name)
+	default:
+		p.refusef(px, l.num, "unknown keyword '%s': HAProxy 2.6 has no such keyword (tandem does not know what it would do)", l.name())
 	}
 }
 
-// settle turns a section's extras into its frontend's and backend's fields.
-func (p *parser) settle(px *proxy) {
-	if f := px.fe; f != nil {
-		f.DefaultBackend = px.x.defaultBackend
-		if f.DefaultBackend == "" && px.kind == kindListen {
-			f.DefaultBackend = px.name
-		}
-		if px.tlsLine > 0 && px.plainLine > 0 {
-			p.errorf(px.tlsLine, "%s mixes 'ssl' and plain binds (line %d): tandem terminates TLS on all of a frontend's binds or none; move one kind to its own frontend", px, px.plainLine)
-		}
+func exampleOf(kw string) string {
+	switch kw {
+	case "option":
+		return "option redispatch"
+	case "timeout":
+		return "timeout connect 5s"
+	case "http-check":
+		return "http-check expect status 200"
 	}
-	if b := px.be; b != nil {
-		b.HealthCheck = p.buildCheck(px)
-		if px.x.cookie != nil {
-			ck := *px.x.cookie
-			b.Cookie = &ck
-		}
-	}
+	return "tcp-request content accept"
 }
 
-// checkNames reports duplicate section names and default_backend lines
-// naming no backend, with the lines they are on.
-func (p *parser) checkNames() {
-	feLine, beLine := map[string]int{}, map[string]int{}
-	for _, px := range p.proxies {
-		if px.name == "" {
-			continue
+// refusef reports a difference from HAProxy: an error, or a warning with --lenient.
+func (p *parser) refusef(px *proxy, num int, format string, args ...any) {
+	if p.opts.Lenient {
+		p.warnf(px, num, "--lenient: "+format, args...)
+		return
+	}
+	p.errorf(px, num, format, args...)
+}
+
+// effectiveMode is the mode a section runs in: its own, its defaults', or
+// HAProxy's default, tcp.
+func (st *settings) effectiveMode() config.Mode {
+	if st.mode == config.ModeUnset {
+		return config.ModeTCP
+	}
+	return st.mode
+}
+
+// similarSection returns the section keyword kw is probably a typo of.
+func similarSection(kw string) string {
+	if _, ok := keywords[kw]; ok {
+		return ""
+	}
+	for _, s := range []string{"global", "defaults", "frontend", "backend", "listen", "userlist"} {
+		if kw != s && editDistance(kw, s) <= 2 && len(kw) > 3 {
+			return s
 		}
-		if px.fe != nil {
-			if first, dup := feLine[px.name]; dup {
-				p.errorf(px.line, "duplicate frontend name '%s' (first at line %d)", px.name, first)
-			} else {
-				feLine[px.name] = px.line
+	}
+	return ""
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
 			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
 		}
-		if px.be != nil {
-			if first, dup := beLine[px.name]; dup {
-				p.errorf(px.line, "duplicate backend name '%s' (first at line %d)", px.name, first)
-			} else {
-				beLine[px.name] = px.line
-			}
-		}
+		prev = cur
 	}
-	for _, px := range p.proxies {
-		if px.fe == nil || px.x.defaultBackend == "" {
-			continue
-		}
-		if _, ok := beLine[px.x.defaultBackend]; !ok {
-			p.errorf(px.x.defaultBackendLine, "default_backend '%s' (used by %s): no backend or listen section has that name", px.x.defaultBackend, px)
-		}
-	}
+	return prev[len(b)]
 }
-
-func pick[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}
-
-// pickPtr returns a copy of v, or of def when v is nil.
-func pickPtr[T any](v, def *T) *T {
-	if v == nil {
-		v = def
-	}
-	if v == nil {
-		return nil
-	}
-	c := *v
-	return &c
-}
-
-func ptr[T any](v T) *T { return &v }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,29 +15,37 @@ import (
 // section's default-server settings.
 func (p *parser) server(px *proxy, l line) {
 	if len(l.args) < 2 {
-		p.errorf(l.num, "'server' wants a name and an address, e.g. 'server web1 192.168.1.2:8001 check'")
+		p.errorf(px, l.num, "'server' wants a name and an address, e.g. 'server web1 192.168.1.2:8001 check'")
 		return
 	}
-	s := cloneServer(px.x.server)
+	s := cloneServer(px.st.server)
 	s.Name = l.args[0]
 	addr, err := hostPort(l.args[1], false)
 	if err != nil {
-		p.errorf(l.num, "server '%s': %v", s.Name, err)
+		p.errorf(px, l.num, "server '%s': %v", s.Name, err)
 	}
 	s.Address = addr
-	p.serverOptions(l, &s, l.args[2:])
-	if px.be.Server(s.Name) != nil {
-		p.errorf(l.num, "duplicate server name '%s' in %s", s.Name, px)
-		return
+	p.serverOptions(px, l, &s, l.args[2:])
+	for _, other := range px.servers {
+		if other.s.Name == s.Name {
+			p.errorf(px, l.num, "duplicate server name '%s' in %s (first at line %d)", s.Name, px, other.line)
+			return
+		}
 	}
-	px.be.Servers = append(px.be.Servers, s)
+	px.servers = append(px.servers, serverLine{s: s, line: l.num})
+}
+
+// serverLine is a server and the line it is on.
+type serverLine struct {
+	s    config.Server
+	line int
 }
 
 // defaultServer reads "default-server [options]": they apply to the server
 // lines that follow, in this section (or in every section that follows,
 // from a defaults section).
 func (p *parser) defaultServer(px *proxy, l line) {
-	p.serverOptions(l, &px.x.server, l.args)
+	p.serverOptions(px, l, &px.st.server, l.args)
 }
 
 func cloneServer(s config.Server) config.Server {
@@ -46,88 +55,80 @@ func cloneServer(s config.Server) config.Server {
 	return s
 }
 
-// serverArity is how many values the HAProxy server options tandem ignores
-// take, so that their values are not read as options.
-var serverArity = map[string]int{
-	"addr": 1, "port": 1, "agent-addr": 1, "agent-inter": 1, "agent-port": 1,
-	"agent-send": 1, "alpn": 1, "ca-file": 1, "check-alpn": 1, "check-proto": 1,
-	"check-sni": 1, "ciphers": 1, "ciphersuites": 1, "crl-file": 1, "crt": 1,
-	"error-limit": 1, "id": 1, "init-addr": 1, "log-proto": 1, "max-reuse": 1,
-	"maxqueue": 1, "minconn": 1, "namespace": 1, "npn": 1, "observe": 1,
-	"on-error": 1, "on-marked-down": 1, "on-marked-up": 1, "pool-low-conn": 1,
-	"pool-max-conn": 1, "pool-purge-delay": 1, "proto": 1, "redir": 1,
-	"resolve-net": 1, "resolve-opts": 1, "resolve-prefer": 1, "resolvers": 1,
-	"shard": 1, "sni": 1, "source": 1, "ssl-max-ver": 1, "ssl-min-ver": 1,
-	"tcp-ut": 1, "track": 1, "verify": 1, "verifyhost": 1, "ws": 1, "guid": 1,
-	"curves": 1, "sigalgs": 1, "client-sigalgs": 1, "set-proxy-v2-tlv-fmt": 1,
-	"usesrc": 1, "interface": 1, "hash-key": 1, "idle-ping": 1,
-}
-
-// serverOptions applies the options of a server or default-server line to s.
-func (p *parser) serverOptions(l line, s *config.Server, opts []string) {
+// serverOptions applies the options of a server or default-server line to
+// s, each as its row of serverOpts says.
+func (p *parser) serverOptions(px *proxy, l line, s *config.Server, opts []string) {
+	ssl := slices.Contains(opts, "ssl")
 	for i := 0; i < len(opts); i++ {
 		o := opts[i]
-		value := func() (string, bool) {
-			if i+1 >= len(opts) {
-				p.errorf(l.num, "server option '%s' wants a value", o)
-				return "", false
-			}
-			i++
-			return opts[i], true
+		so, ok := serverOpts[o]
+		if !ok {
+			p.refusef(px, l.num, "unknown server option '%s': HAProxy 2.6 has no such option (tandem does not know what it would do)", o)
+			continue
 		}
-		switch o {
-		case "check", "no-check":
-			s.Check = o == "check"
-		case "backup", "no-backup":
-			s.Backup = o == "backup"
-		case "disabled", "enabled":
-			s.Disabled = o == "disabled"
-		case "weight":
-			if v, ok := value(); ok {
-				if n, ok := p.intArg(l, o, v, 0, config.MaxWeight); ok {
-					s.Weight = &n
-				}
-			}
-		case "maxconn":
-			if v, ok := value(); ok {
-				s.MaxConn, _ = p.intArg(l, o, v, 0, 1<<31-1)
-			}
-		case "rise", "fall":
-			if v, ok := value(); ok {
-				n, _ := p.intArg(l, o, v, 1, 1<<31-1)
-				if o == "rise" {
-					s.Rise = n
-				} else {
-					s.Fall = n
-				}
-			}
-		case "inter", "fastinter", "downinter", "slowstart":
-			if v, ok := value(); ok {
-				p.serverTime(l, s, o, v)
-			}
-		case "cookie":
-			if v, ok := value(); ok {
-				s.Cookie = v
-			}
-		case "port", "addr":
-			if _, ok := value(); ok {
-				p.warnf(l.num, "server option '%s' is not supported by tandem (ignored): checks go to the server's own address", o)
-			}
+		if i+so.arity >= len(opts) {
+			p.errorf(px, l.num, "server option '%s' wants a value", o)
+			return
+		}
+		value := ""
+		if so.arity > 0 {
+			value = opts[i+1]
+		}
+		written := joinWords(opts[i : i+1+so.arity])
+		i += so.arity
+		switch {
+		case so.class == mapped:
+			so.fn(p, px, l, s, o, value)
+		case o == "ws" && value != "auto":
+			p.refusef(px, l.num, "server option '%s': HAProxy sends WebSocket requests to this server over that protocol; tandem over HTTP/1.1", written)
+		case so.class == refused:
+			p.refusef(px, l.num, "server option '%s': %s", written, so.why)
+		case so.tls && ssl:
+			// ssl itself is refused; its settings say nothing more.
 		default:
-			n := serverArity[o]
-			p.warnf(l.num, "server option '%s' is not supported by tandem (ignored)", strings.Join(opts[i:min(i+1+n, len(opts))], " "))
-			i += n
+			p.warnf(px, l.num, "server option '%s' ignored: %s", written, so.why)
 		}
 	}
 }
 
-func (p *parser) serverTime(l line, s *config.Server, o, v string) {
-	d, ok := p.durationArg(l, o, v)
+// serverHandler applies one mapped server option with its value.
+type serverHandler func(p *parser, px *proxy, l line, s *config.Server, o, v string)
+
+func serverFlag(p *parser, px *proxy, l line, s *config.Server, o, _ string) {
+	switch o {
+	case "check", "no-check":
+		s.Check = o == "check"
+	case "backup", "no-backup":
+		s.Backup = o == "backup"
+	case "disabled", "enabled":
+		s.Disabled = o == "disabled"
+	}
+}
+
+func serverNumber(p *parser, px *proxy, l line, s *config.Server, o, v string) {
+	switch o {
+	case "weight":
+		if n, ok := p.intArg(px, l.num, o, v, 0, config.MaxWeight); ok {
+			s.Weight = &n
+		}
+	case "maxconn":
+		s.MaxConn, _ = p.intArg(px, l.num, o, v, 0, 1<<31-1)
+	case "rise":
+		s.Rise, _ = p.intArg(px, l.num, o, v, 1, 1<<31-1)
+	case "fall":
+		s.Fall, _ = p.intArg(px, l.num, o, v, 1, 1<<31-1)
+	}
+}
+
+func serverCookie(_ *parser, _ *proxy, _ line, s *config.Server, _, v string) { s.Cookie = v }
+
+func serverTime(p *parser, px *proxy, l line, s *config.Server, o, v string) {
+	d, ok := p.durationArg(px, l.num, o, v)
 	if !ok {
 		return
 	}
 	if d == 0 && o != "slowstart" {
-		p.errorf(l.num, "'%s' must be greater than 0", o)
+		p.errorf(px, l.num, "'%s' must be greater than 0", o)
 		return
 	}
 	switch o {
@@ -139,68 +140,6 @@ func (p *parser) serverTime(l line, s *config.Server, o, v string) {
 		s.DownInter = config.Duration(d)
 	case "slowstart":
 		s.SlowStart = config.Duration(d)
-	}
-}
-
-// bindArity is how many values the bind options tandem ignores take.
-var bindArity = map[string]int{
-	"alpn": 1, "backlog": 1, "ca-file": 1, "ca-sign-file": 1, "ca-sign-pass": 1,
-	"ciphers": 1, "ciphersuites": 1, "crl-file": 1, "crt-list": 1, "curves": 1,
-	"ecdhe": 1, "expose-fd": 1, "gid": 1, "group": 1, "id": 1, "interface": 1,
-	"level": 1, "maxconn": 1, "mode": 1, "mss": 1, "name": 1, "namespace": 1,
-	"nice": 1, "npn": 1, "process": 1, "proto": 1, "severity-output": 1,
-	"ssl-max-ver": 1, "ssl-min-ver": 1, "thread": 1, "tls-ticket-keys": 1,
-	"uid": 1, "user": 1, "verify": 1, "sigalgs": 1, "client-sigalgs": 1,
-	"ocsp-update": 1, "quic-cc-algo": 1, "label": 1, "guid-prefix": 1,
-	"idle-ping": 1, "tcp-ut": 1, "accept-netscaler-cip": 1, "ktls": 1,
-}
-
-// bind reads "bind ADDRESS[,ADDRESS...] [options]". "ssl crt FILE" becomes
-// the frontend's TLS, with FILE as certificate and key (HAProxy's PEM holds
-// both).
-func (p *parser) bind(px *proxy, l line) {
-	if len(l.args) == 0 {
-		p.errorf(l.num, "'bind' wants an address, e.g. 'bind *:80'")
-		return
-	}
-	for a := range strings.SplitSeq(l.args[0], ",") {
-		addr, err := hostPort(a, true)
-		if err != nil {
-			p.errorf(l.num, "bind: %v", err)
-			continue
-		}
-		px.fe.Bind = append(px.fe.Bind, addr)
-	}
-	ssl, crt := false, ""
-	opts := l.args[1:]
-	for i := 0; i < len(opts); i++ {
-		switch o := opts[i]; {
-		case o == "ssl":
-			ssl = true
-		case o == "crt" && i+1 < len(opts):
-			i++
-			if crt != "" {
-				p.warnf(l.num, "bind: 'crt %s' is not supported by tandem (ignored): one certificate per frontend", opts[i])
-			} else {
-				crt = opts[i]
-			}
-		default:
-			n := bindArity[o]
-			p.warnf(l.num, "bind option '%s' is not supported by tandem (ignored)", strings.Join(opts[i:min(i+1+n, len(opts))], " "))
-			i += n
-		}
-	}
-	switch {
-	case ssl && crt == "":
-		p.errorf(l.num, "bind: 'ssl' wants 'crt <pem file>' (tandem reads certificate and key from it)")
-	case ssl:
-		px.fe.TLS = &config.TLS{Cert: crt, Key: crt}
-		px.tlsLine = pick(px.tlsLine, l.num)
-	case crt != "":
-		p.warnf(l.num, "bind: 'crt' without 'ssl' is ignored, as in HAProxy")
-		fallthrough
-	default:
-		px.plainLine = pick(px.plainLine, l.num)
 	}
 }
 

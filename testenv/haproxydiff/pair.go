@@ -33,13 +33,35 @@ type Pair struct {
 
 var placeholder = regexp.MustCompile(`@(FE|SRV):([A-Za-z0-9_.-]+)@`)
 
-// Start runs both load balancers on cfg, a haproxy.cfg template whose
-// "@SRV:name@" are the addresses in servers. It returns once both accept
+// Setup is what both load balancers serve.
+type Setup struct {
+	// Config is a haproxy.cfg template: "@FE:name@" is a frontend's
+	// listen address, "@SRV:name@" the address Servers gives, "@DIR@" the
+	// directory Files are written to.
+	Config  string
+	Servers map[string]string
+	// Files (maps, pattern lists, error files) by path under @DIR@.
+	Files map[string]string
+}
+
+// Start runs both load balancers on s. It returns once both accept
 // connections on every frontend.
-func Start(t testing.TB, cfg string, servers map[string]string) *Pair {
+func Start(t testing.TB, s Setup) *Pair {
 	t.Helper()
 	haproxyBin := NeedHAProxy(t)
 	p := &Pair{HAProxy: map[string]string{}, Tandem: map[string]string{}}
+	dir := t.TempDir()
+	for name, body := range s.Files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := strings.ReplaceAll(s.Config, "@DIR@", dir)
+	servers := s.Servers
 	var missing []string
 	render := func(fe map[string]string) string {
 		return placeholder.ReplaceAllStringFunc(cfg, func(m string) string {
@@ -61,7 +83,6 @@ func Start(t testing.TB, cfg string, servers map[string]string) *Pair {
 	if len(missing) > 0 {
 		t.Fatalf("haproxydiff: no address for servers %q", missing)
 	}
-	dir := t.TempDir()
 	path := filepath.Join(dir, "haproxy.cfg")
 	if err := os.WriteFile(path, []byte(hcfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -152,7 +173,9 @@ func startHAProxy(t testing.TB, bin, path string, fronts map[string]string) {
 // serves it with an agent of its own.
 func startTandem(t testing.TB, dir, cfg string, fronts map[string]string) *config.Cluster {
 	t.Helper()
-	c, warns, err := haproxy.Parse("haproxy.cfg", []byte(cfg))
+	c, warns, err := haproxy.Parse("haproxy.cfg", []byte(cfg), haproxy.Options{
+		Files: haproxy.FromFS(os.DirFS("/"), dir),
+	})
 	if err != nil {
 		t.Fatalf("tandem refuses the config: %v", err)
 	}

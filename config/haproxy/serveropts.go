@@ -1,0 +1,239 @@
+package haproxy
+
+// This file classifies the options of server, default-server and bind lines
+// (configuration.txt 5.1 and 5.2), like keywords.go does for proxy keywords.
+
+// serverOpt is one server or default-server option.
+type serverOpt struct {
+	arity int // how many values follow it
+	class class
+	fn    serverHandler // mapped options
+	// tls: the option only configures TLS to the server, so without "ssl"
+	// (which is refused) it changes nothing.
+	tls bool
+	why string
+}
+
+func sOpt(arity int, c class, why string) serverOpt {
+	return serverOpt{arity: arity, class: c, why: why}
+}
+
+func sMapped(arity int, fn serverHandler) serverOpt {
+	return serverOpt{arity: arity, class: mapped, fn: fn}
+}
+
+func sTLS(arity int) serverOpt {
+	return serverOpt{arity: arity, class: neutral, tls: true, why: "it only configures TLS to the server, which needs 'ssl'"}
+}
+
+const (
+	whyProxyProto = "HAProxy sends a PROXY protocol header to the server first; tandem does not (the PROXY protocol comes in a later issue)"
+	whyAgent      = "it only configures agent-check, which tandem refuses"
+	whyServerPool = "it only tunes how idle server connections are kept"
+	whyResolve    = "it only tunes how the server's host name is resolved"
+)
+
+// serverOpts classifies every server option of HAProxy 2.6
+// (configuration.txt 5.2).
+var serverOpts = map[string]serverOpt{
+	"check":                   sMapped(0, serverFlag),
+	"no-check":                sMapped(0, serverFlag),
+	"backup":                  sMapped(0, serverFlag),
+	"no-backup":               sMapped(0, serverFlag),
+	"disabled":                sMapped(0, serverFlag),
+	"enabled":                 sMapped(0, serverFlag),
+	"weight":                  sMapped(1, serverNumber),
+	"maxconn":                 sMapped(1, serverNumber),
+	"rise":                    sMapped(1, serverNumber),
+	"fall":                    sMapped(1, serverNumber),
+	"inter":                   sMapped(1, serverTime),
+	"fastinter":               sMapped(1, serverTime),
+	"downinter":               sMapped(1, serverTime),
+	"slowstart":               sMapped(1, serverTime),
+	"cookie":                  sMapped(1, serverCookie),
+	"addr":                    sOpt(1, refused, "HAProxy sends this server's health checks to another address; tandem checks the server's own address"),
+	"port":                    sOpt(1, refused, "HAProxy sends this server's health checks to another port; tandem checks the server's own port"),
+	"agent-check":             sOpt(0, refused, "HAProxy asks an agent on the server for its state and weight; tandem does not"),
+	"agent-addr":              sOpt(1, neutral, whyAgent),
+	"agent-inter":             sOpt(1, neutral, whyAgent),
+	"agent-port":              sOpt(1, neutral, whyAgent),
+	"agent-send":              sOpt(1, neutral, whyAgent),
+	"no-agent-check":          sOpt(0, neutral, "agent checks are off in tandem"),
+	"check-send-proxy":        sOpt(0, refused, "HAProxy sends a PROXY protocol header on health checks; tandem does not"),
+	"check-ssl":               sOpt(0, refused, "HAProxy runs this server's health checks over TLS; tandem checks in clear text (TLS to servers comes in a later issue)"),
+	"no-check-ssl":            sOpt(0, neutral, "tandem checks in clear text"),
+	"check-alpn":              sOpt(1, neutral, "it only configures TLS health checks, which need check-ssl"),
+	"check-proto":             sOpt(1, refused, "HAProxy speaks this protocol (e.g. h2) on health checks; tandem checks with HTTP/1"),
+	"check-sni":               sOpt(1, neutral, "it only configures TLS health checks, which need check-ssl"),
+	"check-via-socks4":        sOpt(0, refused, "HAProxy runs health checks through a SOCKS4 proxy"),
+	"socks4":                  sOpt(1, refused, "HAProxy reaches this server through a SOCKS4 proxy"),
+	"error-limit":             sOpt(1, neutral, "it only counts errors for 'observe', which tandem refuses"),
+	"id":                      sOpt(1, neutral, "numeric server IDs only show in HAProxy's stats and logs"),
+	"init-addr":               sOpt(1, neutral, whyResolve),
+	"resolvers":               sOpt(1, neutral, whyResolve),
+	"resolve-net":             sOpt(1, neutral, whyResolve),
+	"resolve-opts":            sOpt(1, neutral, whyResolve),
+	"resolve-prefer":          sOpt(1, neutral, whyResolve),
+	"log-proto":               sOpt(1, neutral, "it only applies to log servers"),
+	"max-reuse":               sOpt(1, neutral, whyServerPool),
+	"pool-low-conn":           sOpt(1, neutral, whyServerPool),
+	"pool-max-conn":           sOpt(1, neutral, whyServerPool),
+	"pool-purge-delay":        sOpt(1, neutral, whyServerPool),
+	"idle-ping":               sOpt(1, neutral, whyServerPool),
+	"tfo":                     sOpt(0, neutral, "TCP fast open only saves a round trip"),
+	"no-tfo":                  sOpt(0, neutral, "TCP fast open only saves a round trip"),
+	"tcp-ut":                  sOpt(1, neutral, whyTCPTuning),
+	"shard":                   sOpt(1, neutral, "it only matters to HAProxy's peers"),
+	"hash-key":                sOpt(1, neutral, "it only matters for hash-based balancing, which tandem refuses"),
+	"guid":                    sOpt(1, neutral, "it only names the server"),
+	"maxqueue":                sOpt(1, refused, "HAProxy answers 503 once this many requests wait for the server; tandem's queue has no per-server limit"),
+	"minconn":                 sOpt(1, refused, "HAProxy scales this server's maxconn with the backend's load (minconn/fullconn); tandem's maxconn is fixed"),
+	"namespace":               sOpt(1, refused, "HAProxy connects to the server from another network namespace"),
+	"non-stick":               sOpt(0, refused, "HAProxy never sticks clients to this server; tandem does"),
+	"stick":                   sOpt(0, neutral, "it restores the default: clients may stick to this server"),
+	"observe":                 sOpt(1, refused, "HAProxy marks the server down from errors in live traffic (observe/on-error); tandem does not"),
+	"on-error":                sOpt(1, refused, "HAProxy reacts to errors in live traffic (observe/on-error); tandem does not"),
+	"on-marked-down":          sOpt(1, refused, "HAProxy acts when the server goes down (e.g. shutdown-sessions kills its connections); tandem lets them finish"),
+	"on-marked-up":            sOpt(1, refused, "HAProxy acts when the server comes up (e.g. shutdown-backup-sessions moves clients off the backups); tandem does not"),
+	"proto":                   sOpt(1, refused, "HAProxy speaks this protocol (e.g. h2) to the server; tandem speaks HTTP/1.1"),
+	"redir":                   sOpt(1, refused, "HAProxy answers GET and HEAD requests for this server with a redirect; tandem forwards them"),
+	"send-proxy":              sOpt(0, refused, whyProxyProto),
+	"send-proxy-v2":           sOpt(0, refused, whyProxyProto),
+	"send-proxy-v2-ssl":       sOpt(0, refused, whyProxyProto),
+	"send-proxy-v2-ssl-cn":    sOpt(0, refused, whyProxyProto),
+	"proxy-v2-options":        sOpt(1, neutral, "it only configures send-proxy-v2, which tandem refuses"),
+	"set-proxy-v2-tlv-fmt":    sOpt(1, neutral, "it only configures send-proxy-v2, which tandem refuses"),
+	"no-send-proxy":           sOpt(0, neutral, "tandem sends no PROXY header"),
+	"no-send-proxy-v2":        sOpt(0, neutral, "tandem sends no PROXY header"),
+	"no-send-proxy-v2-ssl":    sOpt(0, neutral, "tandem sends no PROXY header"),
+	"no-send-proxy-v2-ssl-cn": sOpt(0, neutral, "tandem sends no PROXY header"),
+	"source":                  sOpt(1, refused, "HAProxy connects to this server from a given source address (or transparently)"),
+	"usesrc":                  sOpt(1, refused, "HAProxy connects to this server from the client's address (transparent)"),
+	"interface":               sOpt(1, refused, "HAProxy connects to this server through a given interface"),
+	"ssl":                     sOpt(0, refused, "HAProxy connects to this server over TLS; tandem connects in clear text (TLS to servers comes in a later issue)"),
+	"no-ssl":                  sOpt(0, neutral, "tandem connects in clear text"),
+	"track":                   sOpt(1, refused, "HAProxy takes this server's health from another server's checks; tandem checks each server itself"),
+	"ws":                      sOpt(1, neutral, "WebSocket requests go over HTTP/1.1 to the server, as tandem does ('ws auto')"),
+	"ca-file":                 sTLS(1),
+	"crl-file":                sTLS(1),
+	"crt":                     sTLS(1),
+	"ciphers":                 sTLS(1),
+	"ciphersuites":            sTLS(1),
+	"curves":                  sTLS(1),
+	"sigalgs":                 sTLS(1),
+	"client-sigalgs":          sTLS(1),
+	"sni":                     sTLS(1),
+	"alpn":                    sTLS(1),
+	"npn":                     sTLS(1),
+	"verify":                  sTLS(1),
+	"verifyhost":              sTLS(1),
+	"no-verifyhost":           sTLS(0),
+	"ssl-min-ver":             sTLS(1),
+	"ssl-max-ver":             sTLS(1),
+	"ssl-reuse":               sTLS(0),
+	"no-ssl-reuse":            sTLS(0),
+	"tls-tickets":             sTLS(0),
+	"no-tls-tickets":          sTLS(0),
+	"allow-0rtt":              sTLS(0),
+	"force-sslv3":             sTLS(0),
+	"force-tlsv10":            sTLS(0),
+	"force-tlsv11":            sTLS(0),
+	"force-tlsv12":            sTLS(0),
+	"force-tlsv13":            sTLS(0),
+	"no-sslv3":                sTLS(0),
+	"no-tlsv10":               sTLS(0),
+	"no-tlsv11":               sTLS(0),
+	"no-tlsv12":               sTLS(0),
+	"no-tlsv13":               sTLS(0),
+}
+
+// bindOpt is one bind option.
+type bindOpt struct {
+	arity int
+	class class
+	why   string
+	fn    bindHandler // mapped options
+}
+
+const (
+	whyTLSParams = "tandem negotiates TLS 1.2 and 1.3 with Go's default ciphers and curves"
+	whyUnixBind  = "it only applies to UNIX sockets"
+	whyListener  = "it only tunes the listening socket or which threads serve it"
+)
+
+// bindOpts classifies every bind option of HAProxy 2.6 (configuration.txt
+// 5.1); bindTLSOption checks alpn and verify by their value.
+var bindOpts = map[string]bindOpt{
+	"ssl":                   {0, mapped, "", bindTLSOption},
+	"crt":                   {1, mapped, "", bindTLSOption},
+	"alpn":                  {1, mapped, "", bindTLSOption},
+	"verify":                {1, mapped, "", bindTLSOption},
+	"accept-proxy":          {0, refused, "HAProxy reads a PROXY protocol header from each client connection first; tandem does not (the PROXY protocol comes in a later issue)", nil},
+	"accept-netscaler-cip":  {1, refused, "HAProxy reads the client address from a NetScaler CIP header; tandem does not", nil},
+	"allow-0rtt":            {0, refused, "HAProxy accepts TLS early data; tandem does not", nil},
+	"backlog":               {1, neutral, whyListener, nil},
+	"ca-file":               {1, neutral, "it only matters with 'verify optional|required', which tandem refuses", nil},
+	"ca-ignore-err":         {1, neutral, "it only matters with client certificates, which tandem refuses", nil},
+	"ca-verify-file":        {1, neutral, "it only matters with client certificates, which tandem refuses", nil},
+	"crl-file":              {1, neutral, "it only matters with client certificates, which tandem refuses", nil},
+	"crt-ignore-err":        {1, neutral, "it only matters with client certificates, which tandem refuses", nil},
+	"ca-sign-file":          {1, refused, "HAProxy generates certificates on the fly (generate-certificates); tandem does not", nil},
+	"ca-sign-pass":          {1, refused, "HAProxy generates certificates on the fly (generate-certificates); tandem does not", nil},
+	"generate-certificates": {0, refused, "HAProxy generates certificates on the fly for any SNI; tandem does not", nil},
+	"ciphers":               {1, neutral, whyTLSParams, nil},
+	"ciphersuites":          {1, neutral, whyTLSParams, nil},
+	"curves":                {1, neutral, whyTLSParams, nil},
+	"ecdhe":                 {1, neutral, whyTLSParams, nil},
+	"sigalgs":               {1, neutral, whyTLSParams, nil},
+	"client-sigalgs":        {1, neutral, whyTLSParams, nil},
+	"ssl-min-ver":           {1, neutral, whyTLSParams, nil},
+	"ssl-max-ver":           {1, neutral, whyTLSParams, nil},
+	"force-sslv3":           {0, neutral, whyTLSParams, nil},
+	"force-tlsv10":          {0, neutral, whyTLSParams, nil},
+	"force-tlsv11":          {0, neutral, whyTLSParams, nil},
+	"force-tlsv12":          {0, neutral, whyTLSParams, nil},
+	"force-tlsv13":          {0, neutral, whyTLSParams, nil},
+	"no-sslv3":              {0, neutral, whyTLSParams, nil},
+	"no-tlsv10":             {0, neutral, whyTLSParams, nil},
+	"no-tlsv11":             {0, neutral, whyTLSParams, nil},
+	"no-tlsv12":             {0, neutral, whyTLSParams, nil},
+	"no-tlsv13":             {0, neutral, whyTLSParams, nil},
+	"prefer-client-ciphers": {0, neutral, whyTLSParams, nil},
+	"no-ca-names":           {0, neutral, "it only matters with client certificates, which tandem refuses", nil},
+	"no-tls-tickets":        {0, neutral, "it only disables TLS session resumption by tickets", nil},
+	"tls-ticket-keys":       {1, neutral, "tandem shares its own TLS ticket keys across the cluster", nil},
+	"npn":                   {1, neutral, "NPN is obsolete; tandem negotiates by ALPN", nil},
+	"crt-list":              {1, refused, "HAProxy picks among the certificates of a crt-list by SNI; tandem serves one certificate per frontend (SNI certificates come in a later issue)", nil},
+	"strict-sni":            {0, refused, "HAProxy refuses TLS handshakes whose SNI matches no certificate; tandem serves its certificate to all", nil},
+	"defer-accept":          {0, neutral, whyListener, nil},
+	"expose-fd":             {1, neutral, whyUnixBind, nil},
+	"gid":                   {1, neutral, whyUnixBind, nil},
+	"group":                 {1, neutral, whyUnixBind, nil},
+	"uid":                   {1, neutral, whyUnixBind, nil},
+	"user":                  {1, neutral, whyUnixBind, nil},
+	"mode":                  {1, neutral, whyUnixBind, nil},
+	"level":                 {1, neutral, "it only applies to stats sockets", nil},
+	"severity-output":       {1, neutral, "it only applies to stats sockets", nil},
+	"id":                    {1, neutral, "numeric listener IDs only show in HAProxy's stats", nil},
+	"name":                  {1, neutral, "listener names only show in HAProxy's stats", nil},
+	"label":                 {1, neutral, "listener labels only show in HAProxy's stats", nil},
+	"guid-prefix":           {1, neutral, "it only names the listener", nil},
+	"interface":             {1, refused, "HAProxy binds to one network interface only; tandem binds the address on every interface", nil},
+	"namespace":             {1, refused, "HAProxy listens in another network namespace", nil},
+	"maxconn":               {1, neutral, "it only caps this one listener; the frontend's maxconn still applies", nil},
+	"mss":                   {1, neutral, whyListener, nil},
+	"nice":                  {1, neutral, whyListener, nil},
+	"process":               {1, neutral, whyListener, nil},
+	"thread":                {1, neutral, whyListener, nil},
+	"shards":                {1, neutral, whyListener, nil},
+	"tcp-ut":                {1, neutral, whyTCPTuning, nil},
+	"tfo":                   {0, neutral, "TCP fast open only saves a round trip", nil},
+	"v4v6":                  {0, neutral, whyListener, nil},
+	"v6only":                {0, neutral, whyListener, nil},
+	"idle-ping":             {1, neutral, whyListener, nil},
+	"ktls":                  {1, neutral, whyListener, nil},
+	"proto":                 {1, refused, "HAProxy speaks this protocol (e.g. h2 in clear text) to clients; tandem offers HTTP/2 over TLS only", nil},
+	"quic-cc-algo":          {1, refused, "HAProxy serves QUIC (HTTP/3); tandem does not", nil},
+	"quic-force-retry":      {0, refused, "HAProxy serves QUIC (HTTP/3); tandem does not", nil},
+	"transparent":           {0, refused, "HAProxy accepts connections for any address (transparent proxying)", nil},
+}
