@@ -200,9 +200,7 @@ func (b *Balancer) applyConfig(d Desired) error {
 			tls: binds[i].tls, backend: next.backends[f.DefaultBackend], rt: rt, rules: prog.Frontend(i),
 		}
 		next.rulesOn = next.rulesOn || fe.rules.HTTPActive()
-		if al := f.AccessLog; al != nil {
-			fe.alog, fe.alogJSON = logs[al.Path], al.Format == "json"
-		}
+		fe.alog, fe.alogJSON = logs.frontend(f.Name)
 		for _, key := range binds[i].keys {
 			l := b.listeners[key]
 			fe.listeners = append(fe.listeners, l)

@@ -37,8 +37,9 @@ type Deps struct {
 	// server. It must not block. May be nil.
 	OnServerFailure func(key config.ServerKey, err error)
 	// AccessLog receives the access log of frontends whose access_log has
-	// no path (default os.Stdout). Lines are buffered and flushed every
-	// second and at shutdown.
+	// no path, and the lines of "stdout" log targets (default os.Stdout).
+	// access_log lines are buffered and flushed every second and at
+	// shutdown.
 	AccessLog io.Writer
 }
 
@@ -84,8 +85,9 @@ type Balancer struct {
 	frontends map[string]*frontendRT
 	lastSrv   map[config.ServerKey]ServerState
 	global    *limiter
-	alogs     map[string]*accessLog // open access logs by path ("": alogOut)
+	alogs     map[string]*logFile // open access logs by path ("": alogOut)
 	alogOut   io.Writer
+	syslogs   syslogSet // HAProxy's syslog traffic log (accesslog_syslog.go)
 	ran       bool
 	done      bool
 
@@ -119,7 +121,7 @@ func New(cfg Config, deps Deps) (*Balancer, error) {
 		backends:  map[string]*backendRT{},
 		frontends: map[string]*frontendRT{},
 		global:    newLimiter(config.DefaultGlobalMaxConn),
-		alogs:     map[string]*accessLog{},
+		alogs:     map[string]*logFile{},
 		alogOut:   deps.AccessLog,
 	}
 	if b.alogOut == nil {

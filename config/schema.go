@@ -34,6 +34,8 @@ type Global struct {
 	// ("stats socket"), their idle timeout ("stats timeout") and the stats
 	// page's URI ("stats uri"); see stats.go.
 	Stats `yaml:",inline"`
+	// GlobalLogging holds the targets "log global" names (logging.go).
+	GlobalLogging `yaml:",inline"`
 }
 
 // Defaults are inherited by every frontend and backend that leaves a field
@@ -53,6 +55,9 @@ type Defaults struct {
 	ForwardFor *bool `yaml:"forwardfor,omitempty" json:"forwardfor,omitempty"`
 	// Check holds default check timing for every checked server.
 	Check CheckTiming `yaml:"check,omitempty" json:"check,omitempty"`
+	// Logging is inherited by frontends that set none (logging.go). A
+	// pointer, so that Defaults stays comparable.
+	*Logging `yaml:",inline"`
 }
 
 // Timeouts, HAProxy's "timeout" keywords. Zero: inherit.
@@ -100,6 +105,9 @@ type Frontend struct {
 	TLS *TLS `yaml:"tls,omitempty" json:"tls,omitempty"`
 	// AccessLog, when set, writes one line per request/connection.
 	AccessLog *AccessLog `yaml:"access_log,omitempty" json:"access_log,omitempty"`
+	// Logging and Captures are HAProxy's syslog traffic log (logging.go).
+	Logging  `yaml:",inline"`
+	Captures `yaml:",inline"`
 }
 
 // AccessLog configures per-request logging for a frontend.

@@ -49,6 +49,7 @@ func (c *Cluster) Validate() error {
 		f.validate(&es, path, c, binds)
 	}
 	c.validateRules(&es)
+	c.validateLogging(&es)
 	vipNames := map[string]bool{}
 	for i := range c.VIPs {
 		v := &c.VIPs[i]
