@@ -54,6 +54,7 @@ type Agent struct {
 	lb     *balancer.Balancer
 	vips   *vip.Manager // nil: this node moves no VIP
 	api    *api.Server
+	ops    operations // runtime API sockets, cluster counters, history
 
 	kick      chan struct{} // health changed: reconcile soon
 	ready     chan struct{} // closed once the first config's listeners are bound
@@ -106,6 +107,9 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 		return nil, err
 	}
 	a.api.HandleCertificates(nodeAPI{a})
+	if err := a.newOperations(); err != nil {
+		return nil, err
+	}
 	if err := a.observe(deps.Metrics); err != nil {
 		return nil, err
 	}
@@ -173,6 +177,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.servesTraffic() {
 		run("health", hcCtx, a.health.Run)
 		run("balancer", lbCtx, a.lb.Run)
+		run("history", lbCtx, a.ops.history.Run)
+		a.syncRuntime()
+		run("runtime api", apiCtx, a.ops.runtime.Run)
 	}
 	if a.vipEnabled() {
 		a.syncVIPs()
@@ -237,6 +244,20 @@ func (a *Agent) loop(ctx context.Context, errc <-chan error) error {
 		if err := a.reconcileOnce(); err != nil {
 			a.logger.Error("serve committed config", "err", err)
 		}
+		a.syncRuntime()
+	}
+}
+
+// syncRuntime serves the stats sockets of the config being served.
+func (a *Agent) syncRuntime() {
+	if !a.servesTraffic() {
+		return
+	}
+	a.mu.Lock()
+	cfg := a.resolved
+	a.mu.Unlock()
+	if cfg != nil {
+		a.syncSockets(cfg)
 	}
 }
 
@@ -296,7 +317,7 @@ func (a *Agent) reconcileOnce() error {
 		return err
 	}
 	if cfg != a.resolved {
-		a.health.Update(cfg)
+		a.health.Update(withoutPausedChecks(cfg))
 		a.applied, a.resolved, a.version, a.configErr = v.Config, cfg, v.Version, ""
 		a.logger.Info("serving config", "version", v.Version)
 	}

@@ -30,6 +30,10 @@ type Global struct {
 	// HealthPolicy decides a server's agreed health from the LB nodes'
 	// reports: majority (default), any, all.
 	HealthPolicy HealthPolicy `yaml:"health_policy,omitempty" json:"health_policy,omitempty"`
+	// Stats are HAProxy's operational interfaces: runtime API sockets
+	// ("stats socket"), their idle timeout ("stats timeout") and the stats
+	// page's URI ("stats uri"); see stats.go.
+	Stats `yaml:",inline"`
 	// GlobalLogging holds the targets "log global" names (logging.go).
 	GlobalLogging `yaml:",inline"`
 }
@@ -197,6 +201,10 @@ type Server struct {
 	Weight *int `yaml:"weight,omitempty" json:"weight,omitempty"`
 	// Check enables active health checks of this server (HAProxy "check").
 	Check bool `yaml:"check,omitempty" json:"check,omitempty"`
+	// CheckDisabled pauses a configured check on every node (the runtime
+	// API's "disable health"): the server is then treated as unchecked
+	// until "enable health" clears it.
+	CheckDisabled bool `yaml:"check_disabled,omitempty" json:"check_disabled,omitempty"`
 	// CheckTiming overrides the backend's check timing for this server.
 	CheckTiming `yaml:",inline"`
 	// Backup servers get traffic only when no normal server is usable.

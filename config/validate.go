@@ -20,6 +20,7 @@ func (c *Cluster) Validate() error {
 		es.add("global.maxconn", "must not be negative (got %d)", c.Global.MaxConn)
 	}
 	c.Defaults.validate(&es)
+	c.Global.Stats.validate(&es)
 	if len(c.Frontends) == 0 {
 		es.add("frontends", "at least one frontend is required")
 	}
