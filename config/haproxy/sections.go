@@ -47,7 +47,7 @@ var globalKeywords = map[string]globalKeyword{
 	"log":                                   {mapped, (*parser).globalLog, ""},
 	"log-tag":                               {mapped, (*parser).globalLogTag, ""},
 	"log-send-hostname":                     {mapped, (*parser).globalLogSendHostname, ""},
-	"stats":                                 {neutral, nil, "tandem's admin API (api_addr in the node settings) replaces the stats socket; HAProxy's runtime API on a stats socket comes in a later issue"},
+	"stats":                                 {mapped, (*parser).globalStats, ""},
 	"hard-stop-after":                       {neutral, nil, "tandem drains connections on stop for drain_timeout (node settings)"},
 	"grace":                                 {neutral, nil, "tandem drains connections on stop for drain_timeout (node settings)"},
 	"spread-checks":                         {neutral, nil, "it only spreads health checks in time"},
