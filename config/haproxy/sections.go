@@ -28,7 +28,13 @@ var globalKeywords = map[string]globalKeyword{
 	"unsetenv":  {mapped, (*parser).globalSetenv, ""},
 	"resetenv":  {mapped, (*parser).globalSetenv, ""},
 
-	"ca-base":                               {neutral, nil, "it only locates CA files for client and server certificates, which tandem refuses"},
+	"ca-base":                               {mapped, (*parser).globalCaBase, ""},
+	"ssl-default-bind-ciphers":              {mapped, (*parser).globalSSLBind, ""},
+	"ssl-default-bind-ciphersuites":         {mapped, (*parser).globalSSLBind, ""},
+	"ssl-default-bind-curves":               {mapped, (*parser).globalSSLBind, ""},
+	"ssl-default-bind-options":              {mapped, (*parser).globalSSLBind, ""},
+	"ssl-default-bind-sigalgs":              {refused, nil, "HAProxy limits the signature algorithms of every TLS bind's handshakes; Go's crypto/tls offers its own set"},
+	"ssl-default-bind-client-sigalgs":       {refused, nil, "HAProxy limits the signature algorithms client certificates may use; Go's crypto/tls accepts its own set"},
 	"chroot":                                {neutral, nil, whyProcess},
 	"daemon":                                {neutral, nil, whyProcess},
 	"master-worker":                         {neutral, nil, whyProcess},
@@ -148,6 +154,12 @@ func (p *parser) globalMaxConn(l line) {
 			p.global.MaxConn = n
 			p.lines["global.maxconn"] = l.num
 		}
+	}
+}
+
+func (p *parser) globalCaBase(l line) {
+	if v, ok := p.oneArg(nil, l); ok {
+		p.caBase = v
 	}
 }
 
