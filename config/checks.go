@@ -281,3 +281,9 @@ func (c *ServerCheck) resolve() {
 		o.OnError = pick(o.OnError, OnErrorFailCheck)
 	}
 }
+
+// ObservedStatusOK reports whether observe layer7 counts an HTTP response
+// status as a success, as HAProxy does: 100-499, 501 and 505.
+func ObservedStatusOK(code int) bool {
+	return code >= 100 && code <= 499 || code == 501 || code == 505
+}
