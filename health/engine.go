@@ -50,7 +50,7 @@ type checkRun struct {
 	conn  net.Conn
 	buf   []byte
 	code  int
-	tls   bool // the current connection is TLS
+	tls   bool   // the current connection is TLS
 	okMsg string // the last expect's success message
 	agent agentReply
 	stops []func() bool // unregister the cancel hooks of connections

@@ -28,13 +28,13 @@ type expectStep struct {
 	codes  []config.StatusRange
 	// minRecv is HAProxy's min-recv: -1 waits for more data while the
 	// pattern is not found; n > 0 waits for n bytes, then judges.
-	minRecv                           int
-	okStatus, errStatus, toutStatus   string
-	onSuccess, onError                string
-	http                              bool
-	desc                              string // "expect string \"role:master\""
-	errorFromRead, successFromRead    int    // 1+N: the message is what was read from offset N on (HAProxy's res.payload(N,0),cut_crlf); 0: not
-	codeFromRead                      bool   // the status code is the first 3 bytes read (smtp)
+	minRecv                         int
+	okStatus, errStatus, toutStatus string
+	onSuccess, onError              string
+	http                            bool
+	desc                            string // "expect string \"role:master\""
+	errorFromRead, successFromRead  int    // 1+N: the message is what was read from offset N on (HAProxy's res.payload(N,0),cut_crlf); 0: not
+	codeFromRead                    bool   // the status code is the first 3 bytes read (smtp)
 }
 
 // evalCtx is what an expect step sees: the bytes read since the last
@@ -46,8 +46,8 @@ type evalCtx struct {
 	// disable404: a 404 passes the step, to end the check as L7OKC
 	// (HAProxy checks it before the match).
 	disable404 bool
-	code   *int // the check's status code (HTTP status, SMTP code, MySQL error)
-	agent  *agentReply
+	code       *int // the check's status code (HTTP status, SMTP code, MySQL error)
+	agent      *agentReply
 }
 
 type evalResult uint8
