@@ -43,7 +43,7 @@ func (b *Balancer) applyServers(prev *snapshot, states map[config.ServerKey]Serv
 		for j := range cb.Servers {
 			cs := &cb.Servers[j]
 			s := be.byName[cs.Name]
-			if s.setState(stateOf(states, s.key, cs), cfgWeight(cs), now, false) {
+			if b.setServerState(s, stateOf(states, s.key, cs), cfgWeight(cs), now, false) {
 				weights = true
 			}
 		}
@@ -79,8 +79,9 @@ func (b *Balancer) applyServers(prev *snapshot, states map[config.ServerKey]Serv
 func (b *Balancer) applyConfig(d Desired) error {
 	c := d.Config
 	type feBind struct {
-		keys []string
-		tls  *tls.Config
+		keys  []string
+		tls   *tls.Config
+		proxy *acceptProxy
 	}
 	binds := make([]feBind, len(c.Frontends))
 	owner := map[string]string{}
@@ -114,6 +115,11 @@ func (b *Balancer) applyConfig(d Desired) error {
 			}
 			binds[i].tls = tc
 		}
+		ap, err := newAcceptProxy(f.AcceptProxy)
+		if err != nil {
+			return fmt.Errorf("apply frontend %s: accept_proxy: %w", f.Name, err)
+		}
+		binds[i].proxy = ap
 	}
 
 	logs, err := b.openAccessLogs(c)
@@ -166,7 +172,8 @@ func (b *Balancer) applyConfig(d Desired) error {
 			s.slowStart.Store(int64(cs.SlowStart.D()))
 			cookie := cs.Cookie
 			s.cookie.Store(&cookie)
-			s.setState(stateOf(d.Servers, id.key, cs), cfgWeight(cs), now, !existed)
+			s.opts.Store(b.serverOptsOf(id.key, cs))
+			b.setServerState(s, stateOf(d.Servers, id.key, cs), cfgWeight(cs), now, !existed)
 		}
 		next.backends[cb.Name] = b.buildBackend(cb, rt)
 		rt.stick.ttl.Store(int64(next.backends[cb.Name].stickExpire))
@@ -186,7 +193,7 @@ func (b *Balancer) applyConfig(d Desired) error {
 		keepFe[f.Name] = true
 		fe := &frontend{
 			name: f.Name, mode: f.Mode, tm: timeoutsOf(f.Timeouts), forwardFor: *f.ForwardFor,
-			tls: binds[i].tls, backend: next.backends[f.DefaultBackend], rt: rt,
+			tls: binds[i].tls, backend: next.backends[f.DefaultBackend], rt: rt, acceptProxy: binds[i].proxy,
 		}
 		if al := f.AccessLog; al != nil {
 			fe.alog, fe.alogJSON = logs[al.Path], al.Format == "json"

@@ -25,6 +25,7 @@ type clientConn struct {
 	remoteS  string // remote IP as text, for X-Forwarded-For
 	proto    string // "http" or "https", for X-Forwarded-Proto
 	ipHash   uint64
+	pp       *proxyInfo // what an accepted PROXY header brought; nil: none
 
 	idle idleWaiter // waits for the next request without a buffer
 	// park is set while the connection is parked (parker): no goroutine
@@ -156,6 +157,9 @@ func (b *Balancer) serveConn(cc *clientConn) {
 	cc.rt = fe.rt
 	fe.rt.stats.curConns.Add(1)
 	fe.rt.stats.totalConns.Add(1)
+	if fe.acceptProxy != nil && !b.readProxyHeader(cc, fe) {
+		return
+	}
 	if fe.tls != nil {
 		tc := tls.Server(cc.raw, fe.tls)
 		hs := fe.tm.httpRequest

@@ -74,6 +74,7 @@ const maxKeptHead = 16 << 10
 func getExchange(cc *clientConn, fe *frontend) *exchange {
 	ex := exchangePool.Get().(*exchange)
 	ex.cc, ex.fe, ex.be = cc, fe, fe.backend
+	ex.bufs.a.cc = cc // a PROXY header to the server names this client
 	ex.req, ex.resp = &ex.bufs.reqHead, &ex.bufs.respHead
 	return ex
 }

@@ -41,6 +41,8 @@ type frontend struct {
 	listeners  []*listener
 	alog       *accessLog // nil: access log off
 	alogJSON   bool
+	// acceptProxy reads a PROXY header first; nil: none.
+	acceptProxy *acceptProxy
 }
 
 // backend is one backend of a snapshot.
