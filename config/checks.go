@@ -176,6 +176,9 @@ type AgentCheck struct {
 	// check, their timeout. Default 2s.
 	Inter Duration `yaml:"inter,omitempty" json:"inter,omitempty"`
 	Send  string   `yaml:"send,omitempty" json:"send,omitempty"`
+	// Off marks agent settings written without agent-check (a haproxy.cfg
+	// default-server line); config import drops them. Never encoded.
+	Off bool `yaml:"-" json:"-"`
 }
 
 // Observe makes live traffic count against a server: ErrorLimit

@@ -197,6 +197,7 @@ func (p *parser) buildFrontend(px *proxy, shared *proxy, rs sideRules, part fron
 		f.Bind = append(f.Bind, b.addr)
 		p.at(paths, fmt.Sprintf(".bind[%d]", j), b.line)
 	}
+	f.AcceptProxy = p.acceptProxyOf(px, part.binds)
 	f.Mode = keep(st.effectiveMode(), sh, (*settings).effectiveMode)
 	f.MaxConn = keep(st.maxConn, sh, func(s *settings) int { return s.maxConn })
 	t, d := st.timeouts, config.Timeouts{}
