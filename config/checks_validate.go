@@ -90,7 +90,7 @@ func validateSteps(es *Errors, path string, steps []CheckStep, http bool) {
 			switch {
 			case kind == "send" && prev != "" && prev != "connect" && prev != "expect":
 				es.add(sp, "an http-check send must follow a connect or an expect (HAProxy: missing connect rule)")
-			case kind == "expect" && prev != "send" && prev != "expect":
+			case kind == "expect" && prev != "" && prev != "send" && prev != "expect":
 				es.add(sp, "an http-check expect must follow a send (HAProxy: missing send rule)")
 			case kind == "connect" && prev != "" && prev != "expect":
 				es.add(sp, "an http-check connect must follow an expect (HAProxy: missing expect rule)")
