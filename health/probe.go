@@ -60,6 +60,9 @@ func newSpec(b *config.Backend, s *config.Server) spec {
 			sp.agentTg.host = ac.Addr
 		}
 		sp.agentInter = ac.Inter.D()
+		if sp.agentInter <= 0 {
+			sp.agentInter = config.DefaultAgentInter.D()
+		}
 	}
 	sp.observe = s.Observe
 	return sp
