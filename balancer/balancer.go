@@ -67,15 +67,15 @@ var ErrStopped = errors.New("balancer stopped")
 
 // Balancer serves the frontends of the last applied Desired state.
 type Balancer struct {
-	cfg     Config
-	log     *slog.Logger
-	h2log   *log.Logger // x/net/http2's own messages (client protocol errors), at debug level
-	onFail  func(config.ServerKey, error)
+	cfg      Config
+	log      *slog.Logger
+	h2log    *log.Logger // x/net/http2's own messages (client protocol errors), at debug level
+	onFail   func(config.ServerKey, error)
 	onResult func(config.ServerKey, bool, string)
-	cur     atomic.Pointer[snapshot]
-	stopped atomic.Bool // Run is shutting down: no keep-alive, no new accepts
-	runCtx  context.Context
-	cancel  context.CancelFunc
+	cur      atomic.Pointer[snapshot]
+	stopped  atomic.Bool // Run is shutting down: no keep-alive, no new accepts
+	runCtx   context.Context
+	cancel   context.CancelFunc
 
 	mu        sync.Mutex // serializes Apply and guards the maps below
 	listeners map[string]*listener

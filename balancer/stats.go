@@ -40,8 +40,8 @@ type Counters struct {
 	// ProxyErrors are client connections closed by accept-proxy: no
 	// valid PROXY header, or a peer outside the trusted list.
 	ProxyErrors uint64
-	BytesIn   uint64 // from clients
-	BytesOut  uint64 // to clients
+	BytesIn     uint64 // from clients
+	BytesOut    uint64 // to clients
 	// QueueLen is the requests waiting for a maxconn slot now (queues are
 	// per backend; a server counts those persistent to it).
 	QueueLen int64

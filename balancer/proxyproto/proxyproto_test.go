@@ -152,11 +152,11 @@ func TestGoodCRCIsAccepted(t *testing.T) {
 
 func TestAppendRoundTrips(t *testing.T) {
 	tests := []struct {
-		name     string
-		h        Header
-		v1, v2   string // v1 line; v2: "" = round trip only
-		wantSrc  netip.AddrPort
-		wantLoc  bool
+		name    string
+		h       Header
+		v1, v2  string // v1 line; v2: "" = round trip only
+		wantSrc netip.AddrPort
+		wantLoc bool
 	}{
 		{name: "ipv4", h: Header{Src: ap("192.0.2.1:56324"), Dst: ap("198.51.100.7:443")},
 			v1: "PROXY TCP4 192.0.2.1 198.51.100.7 56324 443\r\n", wantSrc: ap("192.0.2.1:56324")},

@@ -142,7 +142,9 @@ func TestServerCheckAndProxyOptions(t *testing.T) {
 		{name: "agent", cfg: backendCfg("server s 10.0.0.1:80 check agent-check agent-port 9999 agent-inter 5s agent-send hi\\n agent-addr 10.0.0.8", tm), got: gotServer,
 			want: config.Server{Name: "s", Address: "10.0.0.1:80", Check: true, ServerCheck: config.ServerCheck{Agent: &config.AgentCheck{Port: 9999, Addr: "10.0.0.8", Inter: dur(5e9), Send: "hi\n"}}}},
 		{name: "agent settings from default-server", cfg: backendCfg("default-server agent-port 9999 agent-inter 1s", "server a 10.0.0.1:80 check agent-check", "server b 10.0.0.2:80 check", tm),
-			got: func(c *config.Cluster) any { return []*config.AgentCheck{be0(c).Servers[0].Agent, be0(c).Servers[1].Agent} },
+			got: func(c *config.Cluster) any {
+				return []*config.AgentCheck{be0(c).Servers[0].Agent, be0(c).Servers[1].Agent}
+			},
 			want: []*config.AgentCheck{{Port: 9999, Inter: dur(1e9)}, nil}},
 		{name: "agent without port", cfg: backendCfg("server s 10.0.0.1:80 check agent-check", tm), got: func(*config.Cluster) any { return nil },
 			errs: []string{"2: server option 'agent-check' wants 'agent-port <port>'"}},

@@ -28,7 +28,7 @@ var sampleArgs = map[string]string{
 	"http-check send": "meth GET uri / ver HTTP/1.1 hdr Host a", "http-check disable-on-404": "",
 	"tcp-request inspect-delay": "5s", "tcp-request connection": "accept", "tcp-request session": "accept",
 	"tcp-request content": "accept",
-	"tcp-check connect": "port 6379 send-proxy", "tcp-check send": `info\ replication\r\n`,
+	"tcp-check connect":   "port 6379 send-proxy", "tcp-check send": `info\ replication\r\n`,
 	"tcp-check send-binary": "50494e47", "tcp-check send-lf": "%[srv_name]", "tcp-check send-binary-lf": "%[srv_port]",
 	"tcp-check expect": "! rstring ^-ERR", "tcp-check comment": "ping", "http-check connect": "port 8080",
 	"http-check comment": "health", "option mysql-check": "user haproxy", "option pgsql-check": "user postgres",
