@@ -53,7 +53,9 @@ FUZZ_TARGETS = \
 	./balancer/http1:FuzzRequestHead \
 	./balancer/http1:FuzzResponseHead \
 	./balancer/http1:FuzzChunked \
-	./balancer:FuzzH2Filter
+	./balancer:FuzzH2Filter \
+	./balancer/accesslog:FuzzLogFormat \
+	./balancer/accesslog:FuzzFrame
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "== $$fn ($$pkg)"; $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; done

@@ -19,6 +19,21 @@ type Status struct {
 	VIPs        []VIPStatus             `json:"vips,omitempty"`
 	Frontends   []FrontendStatus        `json:"frontends"`
 	Servers     []ServerStatus          `json:"servers"`
+	// CounterNodes are the LB nodes whose counters the Cluster fields
+	// sum (asked with ?cluster=1); MissingNodes did not answer, with why.
+	CounterNodes []string          `json:"counter_nodes,omitempty"`
+	MissingNodes map[string]string `json:"missing_nodes,omitempty"`
+}
+
+// Traffic is a frontend's or server's counters: summed over the LB nodes
+// (Cluster) or one node's (ByNode).
+type Traffic struct {
+	CurConns   int64  `json:"cur_conns"`
+	InFlight   int64  `json:"in_flight,omitempty"`
+	QueueLen   int64  `json:"queue_len,omitempty"`
+	TotalConns uint64 `json:"total_conns"`
+	Requests   uint64 `json:"requests"`
+	Errors     uint64 `json:"errors"`
 }
 
 // FrontendStatus is a frontend on this node.
@@ -30,6 +45,10 @@ type FrontendStatus struct {
 	CurConns   int64    `json:"cur_conns"`
 	TotalConns uint64   `json:"total_conns"`
 	Requests   uint64   `json:"requests"`
+	// Cluster sums every LB node's counters; ByNode has each node's
+	// (with ?cluster=1 and ?nodes=1).
+	Cluster *Traffic           `json:"cluster,omitempty"`
+	ByNode  map[string]Traffic `json:"by_node,omitempty"`
 }
 
 // ServerStatus is a server as this node sees it.
@@ -54,6 +73,8 @@ type ServerStatus struct {
 	TotalConns uint64                   `json:"total_conns"`
 	Requests   uint64                   `json:"requests"`
 	Errors     uint64                   `json:"errors"`
+	Cluster    *Traffic                 `json:"cluster,omitempty"`
+	ByNode     map[string]Traffic       `json:"by_node,omitempty"`
 }
 
 // ConfigResponse is the current config.

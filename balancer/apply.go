@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
+	"github.com/tandem-lb/tandem/balancer/rules"
 	"github.com/tandem-lb/tandem/config"
 )
 
@@ -26,6 +28,9 @@ func (b *Balancer) Apply(d Desired) error {
 	}
 	prev := b.cur.Load()
 	if d.Config == prev.cluster {
+		if err := b.applyCertificates(prev, d.Certificates); err != nil {
+			return err
+		}
 		b.applyServers(prev, d.Servers)
 		return nil
 	}
@@ -56,16 +61,22 @@ func (b *Balancer) applyServers(prev *snapshot, states map[config.ServerKey]Serv
 	if len(changed) == 0 {
 		return
 	}
-	next := &snapshot{cluster: prev.cluster, frontends: map[string]*frontend{}, byAddr: map[string]*frontend{}, backends: map[string]*backend{}}
+	next := &snapshot{cluster: prev.cluster, frontends: map[string]*frontend{}, byAddr: map[string]*frontend{}, backends: map[string]*backend{},
+		rules: prev.rules, rulesOn: prev.rulesOn}
 	for name, be := range prev.backends {
 		if nb := changed[name]; nb != nil {
 			be = nb
 		}
 		next.backends[name] = be
 	}
+	for _, be := range prev.beList {
+		next.beList = append(next.beList, next.backends[be.name])
+	}
 	for name, fe := range prev.frontends {
 		nf := *fe
-		nf.backend = next.backends[fe.backend.name]
+		if fe.backend != nil {
+			nf.backend = next.backends[fe.backend.name]
+		}
 		next.frontends[name] = &nf
 		for _, l := range nf.listeners {
 			next.byAddr[l.key] = &nf
@@ -80,14 +91,18 @@ func (b *Balancer) applyConfig(d Desired) error {
 	c := d.Config
 	type feBind struct {
 		keys  []string
-		tls   *tls.Config
+		tls   *frontendTLS
 		proxy *acceptProxy
 	}
 	binds := make([]feBind, len(c.Frontends))
 	owner := map[string]string{}
+	prog, err := rules.Compile(c)
+	if err != nil {
+		return fmt.Errorf("apply rules: %w", err)
+	}
 	for i := range c.Frontends {
 		f := &c.Frontends[i]
-		if c.Backend(f.DefaultBackend) == nil {
+		if f.DefaultBackend != "" && c.Backend(f.DefaultBackend) == nil {
 			return fmt.Errorf("apply frontend %s: default backend %q does not exist", f.Name, f.DefaultBackend)
 		}
 		if len(f.Bind) == 0 {
@@ -105,15 +120,11 @@ func (b *Balancer) applyConfig(d Desired) error {
 			binds[i].keys = append(binds[i].keys, key)
 		}
 		if f.TLS != nil {
-			cert, err := tls.LoadX509KeyPair(f.TLS.Cert, f.TLS.Key)
+			ft, err := newFrontendTLS(f, c, certLoader(f.TLS, d.Certificates))
 			if err != nil {
-				return fmt.Errorf("apply frontend %s: load TLS certificate %s and key %s: %w", f.Name, f.TLS.Cert, f.TLS.Key, err)
+				return fmt.Errorf("apply frontend %s: TLS: %w", f.Name, err)
 			}
-			tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-			if f.Mode != config.ModeTCP {
-				tc.NextProtos = []string{"h2", "http/1.1"}
-			}
-			binds[i].tls = tc
+			binds[i].tls = ft
 		}
 		ap, err := newAcceptProxy(f.AcceptProxy)
 		if err != nil {
@@ -150,7 +161,7 @@ func (b *Balancer) applyConfig(d Desired) error {
 	b.global.setMax(c.Global.MaxConn)
 	keepSrv := map[serverID]bool{}
 	keepBe := map[string]bool{}
-	next := &snapshot{cluster: c, frontends: map[string]*frontend{}, byAddr: map[string]*frontend{}, backends: map[string]*backend{}}
+	next := &snapshot{cluster: c, frontends: map[string]*frontend{}, byAddr: map[string]*frontend{}, backends: map[string]*backend{}, rules: prog}
 	for i := range c.Backends {
 		cb := &c.Backends[i]
 		rt := b.backends[cb.Name]
@@ -175,8 +186,12 @@ func (b *Balancer) applyConfig(d Desired) error {
 			s.opts.Store(b.serverOptsOf(id.key, cs))
 			b.setServerState(s, stateOf(d.Servers, id.key, cs), cfgWeight(cs), now, !existed)
 		}
-		next.backends[cb.Name] = b.buildBackend(cb, rt)
-		rt.stick.ttl.Store(int64(next.backends[cb.Name].stickExpire))
+		be := b.buildBackend(cb, rt)
+		be.rules, be.index = prog.Backend(i), i
+		next.rulesOn = next.rulesOn || be.rules.HTTPActive()
+		next.backends[cb.Name] = be
+		next.beList = append(next.beList, be)
+		rt.stick.ttl.Store(int64(be.stickExpire))
 	}
 	for _, l := range fresh {
 		b.listeners[l.key] = l
@@ -193,11 +208,10 @@ func (b *Balancer) applyConfig(d Desired) error {
 		keepFe[f.Name] = true
 		fe := &frontend{
 			name: f.Name, mode: f.Mode, tm: timeoutsOf(f.Timeouts), forwardFor: *f.ForwardFor,
-			tls: binds[i].tls, backend: next.backends[f.DefaultBackend], rt: rt, acceptProxy: binds[i].proxy,
+			tls: binds[i].tls, backend: next.backends[f.DefaultBackend], rt: rt, rules: prog.Frontend(i), acceptProxy: binds[i].proxy,
 		}
-		if al := f.AccessLog; al != nil {
-			fe.alog, fe.alogJSON = logs[al.Path], al.Format == "json"
-		}
+		next.rulesOn = next.rulesOn || fe.rules.HTTPActive()
+		fe.alog, fe.alogJSON = logs.frontend(f.Name)
 		for _, key := range binds[i].keys {
 			l := b.listeners[key]
 			fe.listeners = append(fe.listeners, l)
@@ -206,8 +220,9 @@ func (b *Balancer) applyConfig(d Desired) error {
 		next.frontends[f.Name] = fe
 	}
 	b.cur.Store(next)
-	b.lastSrv = d.Servers
+	b.lastSrv, b.lastCerts = d.Servers, d.Certificates
 	b.useAccessLogs(logs)
+	b.setTicketKeys(now)
 
 	// Retire what the new config no longer has.
 	for key, l := range b.listeners {
@@ -239,6 +254,62 @@ func (b *Balancer) applyConfig(d Desired) error {
 		go b.acceptLoop(l)
 	}
 	return nil
+}
+
+// certLoader loads a frontend's certificates: the store's by name, or
+// PEM files on this node (a path).
+func certLoader(t *config.TLS, store map[string]*tls.Certificate) func(string) (*tls.Certificate, error) {
+	return func(name string) (*tls.Certificate, error) {
+		switch {
+		case t.Cert != "" && name == t.Cert:
+			return loadCertFile(t.Cert, t.Key)
+		case strings.Contains(name, "/"):
+			return loadCertFile(name, "")
+		}
+		if c := store[name]; c != nil {
+			return c, nil
+		}
+		return nil, fmt.Errorf("certificate %q is not in the store (tandem cert add %s --cert FILE --key FILE)", name, name)
+	}
+}
+
+// applyCertificates rebuilds the certificate indexes of the current
+// config's TLS frontends from a new set of store certificates (b.mu
+// held). Nothing else changes: listeners and connections stay.
+func (b *Balancer) applyCertificates(snap *snapshot, certs map[string]*tls.Certificate) error {
+	if sameCerts(certs, b.lastCerts) {
+		return nil
+	}
+	ixs := map[*frontendTLS]*certIndex{}
+	for i := range snap.cluster.Frontends {
+		f := &snap.cluster.Frontends[i]
+		fe := snap.frontends[f.Name]
+		if f.TLS == nil || fe == nil || fe.tls == nil {
+			continue
+		}
+		ix, err := buildCertIndex(f.TLS, certLoader(f.TLS, certs))
+		if err != nil {
+			return fmt.Errorf("apply frontend %s: TLS: %w", f.Name, err)
+		}
+		ixs[fe.tls] = ix
+	}
+	for ft, ix := range ixs { // all or nothing
+		ft.certs.Store(ix)
+	}
+	b.lastCerts = certs
+	return nil
+}
+
+func sameCerts(a, b map[string]*tls.Certificate) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // bindKey normalizes a bind address: "*:80" and ":80" listen on every

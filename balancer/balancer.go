@@ -2,6 +2,7 @@ package balancer
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log"
@@ -19,6 +20,11 @@ type Config struct {
 	// DrainTimeout bounds how long Run waits, after ctx is cancelled, for
 	// in-flight requests/connections to finish before closing them. 0: 10s.
 	DrainTimeout time.Duration
+	// TicketSecret, when set (the cluster key), derives the TLS session
+	// ticket keys, so every LB node encrypts and decrypts the same tickets
+	// and a client resumes its session on whichever node the VIP moved to.
+	// Empty: each node rotates keys of its own.
+	TicketSecret []byte
 }
 
 // DefaultDrainTimeout is used when Config.DrainTimeout is 0.
@@ -36,8 +42,9 @@ type Deps struct {
 	// what failed. It must not block. May be nil.
 	OnServerResult func(key config.ServerKey, ok bool, what string)
 	// AccessLog receives the access log of frontends whose access_log has
-	// no path (default os.Stdout). Lines are buffered and flushed every
-	// second and at shutdown.
+	// no path, and the lines of "stdout" log targets (default os.Stdout).
+	// access_log lines are buffered and flushed every second and at
+	// shutdown.
 	AccessLog io.Writer
 }
 
@@ -49,6 +56,11 @@ type Desired struct {
 	// Servers holds runtime state; an absent key means admin ready (or maint
 	// if Server.Disabled), the config's weight, health unknown.
 	Servers map[config.ServerKey]ServerState
+	// Certificates are the store's certificates (tandem cert add) by name,
+	// for the frontends' TLS certificates that are not file paths. A new
+	// map with the same config swaps them live: handshakes take the new
+	// ones, connections open stay as they are.
+	Certificates map[string]*tls.Certificate
 }
 
 // ServerState is the runtime state of one server.
@@ -83,9 +95,11 @@ type Balancer struct {
 	backends  map[string]*backendRT
 	frontends map[string]*frontendRT
 	lastSrv   map[config.ServerKey]ServerState
+	lastCerts map[string]*tls.Certificate
 	global    *limiter
-	alogs     map[string]*accessLog // open access logs by path ("": alogOut)
+	alogs     map[string]*logFile // open access logs by path ("": alogOut)
 	alogOut   io.Writer
+	syslogs   syslogSet // HAProxy's syslog traffic log (accesslog_syslog.go)
 	ran       bool
 	done      bool
 
@@ -120,7 +134,7 @@ func New(cfg Config, deps Deps) (*Balancer, error) {
 		backends:  map[string]*backendRT{},
 		frontends: map[string]*frontendRT{},
 		global:    newLimiter(config.DefaultGlobalMaxConn),
-		alogs:     map[string]*accessLog{},
+		alogs:     map[string]*logFile{},
 		alogOut:   deps.AccessLog,
 	}
 	if b.alogOut == nil {
@@ -217,6 +231,7 @@ func (b *Balancer) maintainOnce(now time.Time) {
 		be.stick.expire(now)
 	}
 	b.flushAccessLogs(false)
+	b.setTicketKeys(now)
 }
 
 // FrontendReady reports whether every bind address of that frontend is

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tandem-lb/tandem/balancer/rules"
 	"github.com/tandem-lb/tandem/config"
 )
 
@@ -25,7 +26,10 @@ type clientConn struct {
 	remoteS  string // remote IP as text, for X-Forwarded-For
 	proto    string // "http" or "https", for X-Forwarded-Proto
 	ipHash   uint64
-	pp       *proxyInfo // what an accepted PROXY header brought; nil: none
+	local    netip.AddrPort // the address the client connected to (computed once)
+	tlsInfo  rules.TLSInfo  // after the handshake
+	sess     *rules.Session // the sess.* variables of the rules; nil until used
+	pp       *proxyInfo     // what an accepted PROXY header brought; nil: none
 
 	idle idleWaiter // waits for the next request without a buffer
 	// park is set while the connection is parked (parker): no goroutine
@@ -144,7 +148,8 @@ func hashKey(b []byte) uint64 {
 // serveConn owns one client connection until it is done.
 func (b *Balancer) serveConn(cc *clientConn) {
 	defer b.wg.Done()
-	fe := b.cur.Load().byAddr[cc.l.key]
+	snap := b.cur.Load()
+	fe := snap.byAddr[cc.l.key]
 	parked := false
 	defer func() {
 		if !parked {
@@ -157,11 +162,14 @@ func (b *Balancer) serveConn(cc *clientConn) {
 	cc.rt = fe.rt
 	fe.rt.stats.curConns.Add(1)
 	fe.rt.stats.totalConns.Add(1)
+	if !b.connectionRules(cc, fe, snap, false) {
+		return
+	}
 	if fe.acceptProxy != nil && !b.readProxyHeader(cc, fe) {
 		return
 	}
 	if fe.tls != nil {
-		tc := tls.Server(cc.raw, fe.tls)
+		tc := tls.Server(cc.raw, fe.tls.conf)
 		hs := fe.tm.httpRequest
 		if fe.mode == config.ModeTCP || hs <= 0 {
 			hs = fe.tm.client
@@ -174,16 +182,37 @@ func (b *Balancer) serveConn(cc *clientConn) {
 			return
 		}
 		cc.conn, cc.proto = tc, "https"
-		if fe.mode == config.ModeHTTP && tc.ConnectionState().NegotiatedProtocol == "h2" {
-			b.serveH2(cc, fe)
-			return
-		}
+		cc.setTLS(tc.ConnectionState())
+	}
+	if !b.connectionRules(cc, fe, snap, true) {
+		return
+	}
+	if fe.mode == config.ModeHTTP && cc.tlsInfo.ALPN == "h2" {
+		b.serveH2(cc, fe)
+		return
 	}
 	if fe.mode == config.ModeTCP {
-		b.serveTCP(cc, fe)
+		b.serveTCP(cc, fe, snap)
 		return
 	}
 	parked = b.serveHTTP(cc, true)
+}
+
+// connectionRules runs a frontend's tcp-request connection rules (at
+// accept, before TLS) or session rules (after the handshake); false: the
+// connection is rejected and closes without a word.
+func (b *Balancer) connectionRules(cc *clientConn, fe *frontend, snap *snapshot, session bool) bool {
+	if !snap.rulesOn || !fe.rules.HTTPActive() {
+		return true
+	}
+	rs := snap.rules.Get()
+	defer snap.rules.Put(rs)
+	rs.Begin(fe.rules, cc.ruleSession(), rules.Input{Conn: cc, Servers: snap})
+	v := fe.rules.TCPConnection(rs)
+	if session {
+		v = fe.rules.TCPSession(rs)
+	}
+	return v != rules.Reject
 }
 
 // resumeHTTP serves a parked connection that became readable.

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net/http"
 	"sync"
 	"time"
 
 	"github.com/tandem-lb/tandem/balancer/http1"
+	"github.com/tandem-lb/tandem/balancer/rules"
 )
 
 // exchange is the state of one HTTP request and its response, from the
@@ -32,15 +34,22 @@ type exchange struct {
 	keep       bool // HTTP/1: the client connection serves another request after this one
 	idempotent bool
 	isHead     bool
-	upgrade    bool            // the client asked for a protocol upgrade
-	h2         bool            // the client speaks HTTP/2
-	ctx        context.Context // HTTP/2: the stream's
+	upgrade    bool                // the client asked for a protocol upgrade
+	h2         bool                // the client speaks HTTP/2
+	ctx        context.Context     // HTTP/2: the stream's
+	h2w        http.ResponseWriter // HTTP/2: the stream's
 	untrack    func() bool
 	expect100  bool    // HTTP/1 client waits for "100 Continue" before its body
 	cookieSrv  *server // the server the persistence cookie named
+	forced     *server // named by use-server: taken before persistence
 	srv        *server // chosen; holds one of its maxconn slots
 	uc         *upConn // connection to srv, positioned at the response body
 	code       int     // response status
+	reason     []byte  // set by a rule (set-status): replaces the server's reason
+	// snap is the config the request started on; rs its rules state (nil
+	// when the config has no rules).
+	snap *snapshot
+	rs   *rules.State
 
 	// For the access log and the response-time histogram.
 	last                          *server // the server of the last attempt
@@ -58,11 +67,13 @@ type exchangeBufs struct {
 	reqHead, respHead http1.Head
 	reqRaw, respRaw   []byte        // the heads as received
 	out               []http1.Field // the response fields sent to the client
+	page              []rules.Field // the fields of the balancer's own pages
 	scratch           []byte        // cookie values and the like
 	num               [24]byte
 	check             http1.Chunked // pre-validation of buffered chunked bytes
 	copyBuf           *[]byte       // body copy buffer, taken on first use
 	logBuf            []byte
+	edit              []byte // what rules wrote into heads (own)
 	h2                []byte // HTTP/2 request fields, copied from net/http
 }
 
@@ -71,16 +82,20 @@ var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
 // maxKeptHead bounds the head buffers a pooled exchange keeps.
 const maxKeptHead = 16 << 10
 
-func getExchange(cc *clientConn, fe *frontend) *exchange {
+func getExchange(cc *clientConn, fe *frontend, snap *snapshot) *exchange {
 	ex := exchangePool.Get().(*exchange)
-	ex.cc, ex.fe, ex.be = cc, fe, fe.backend
+	ex.cc, ex.fe, ex.snap = cc, fe, snap // ex.be: chosen by the rules stage
 	ex.bufs.a.cc = cc // a PROXY header to the server names this client
 	ex.req, ex.resp = &ex.bufs.reqHead, &ex.bufs.respHead
 	return ex
 }
 
 func putExchange(ex *exchange) {
+	if ex.rs != nil {
+		ex.snap.rules.Put(ex.rs)
+	}
 	bufs := ex.bufs
+	bufs.edit = bufs.edit[:0]
 	if bufs.copyBuf != nil {
 		copyBufPool.Put(bufs.copyBuf)
 		bufs.copyBuf = nil

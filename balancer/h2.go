@@ -33,9 +33,10 @@ func (b *Balancer) serveH2Stream(cc *clientConn, w http.ResponseWriter, r *http.
 		return
 	}
 	defer cc.endRequest()
-	ex := getExchange(cc, fe)
+	snap := b.cur.Load()
+	ex := getExchange(cc, fe, snap)
 	defer putExchange(ex)
-	ex.h2, ex.ctx = true, r.Context() // the server connection must not outlive the stream
+	ex.h2, ex.ctx, ex.h2w = true, r.Context(), w // the server connection must not outlive the stream
 	ex.tStart = time.Now()
 	ex.tHead = ex.tStart
 	defer b.logHTTP(ex) // runs before putExchange
@@ -45,15 +46,15 @@ func (b *Balancer) serveH2Stream(cc *clientConn, w http.ResponseWriter, r *http.
 	fe.rt.stats.requests.Add(1)
 	ex.h2Request(r)
 	// 2-4. Frontend rules, the backend, backend rules (as serveRequest).
-	ex.be = fe.backend
-	ex.be.rt.stats.requests.Add(1)
+	if !b.requestRules(ex) {
+		return
+	}
 	// 5. A server and the exchange with it.
 	code, err := b.roundTrip(ex)
 	fe.rt.stats.bytesIn.Add(uint64(ex.src.n))
 	if code != 0 {
 		ex.term = failureTerm(code, err)
-		b.reply(ex, code, "")
-		http.Error(w, strconv.Itoa(code)+" "+statusText(code)+": "+replyText(code, err), code)
+		b.reply(ex, code, replyText(code, err))
 		return
 	}
 	if err != nil {
@@ -141,6 +142,21 @@ func (hw h2Writer) end(trailers []byte) error {
 		}
 	}
 	return nil
+}
+
+// h2Answer writes a response the balancer made itself (answer) to the
+// stream.
+func h2Answer(ex *exchange, body []byte) {
+	h := ex.h2w.Header()
+	for _, f := range ex.bufs.out {
+		h.Add(string(f.Name), string(f.Value))
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	ex.h2w.WriteHeader(ex.code)
+	if !ex.isHead {
+		n, _ := ex.h2w.Write(body)
+		ex.outBytes = int64(n)
+	}
 }
 
 // h2Flusher adapts an http.ResponseWriter to flusher.

@@ -35,7 +35,8 @@ func (b *Balancer) serveHTTP(cc *clientConn, first bool) (parked bool) {
 		}
 	}()
 	for ; ; first = false {
-		fe := b.cur.Load().byAddr[cc.l.key]
+		snap := b.cur.Load()
+		fe := snap.byAddr[cc.l.key]
 		if fe == nil || b.stopped.Load() {
 			return false
 		}
@@ -46,16 +47,23 @@ func (b *Balancer) serveHTTP(cc *clientConn, first bool) (parked bool) {
 				br = nil
 			}
 			if ok, parked := b.waitIdle(cc, tc, fe, first); !ok {
+				if first && !parked {
+					b.logNoRequest(cc, fe) // HAProxy logs it (CR--, <BADREQ>)
+				}
 				return parked // idle timeout, close or parked: nothing to answer
 			}
 			br = readerPool.Get().(*bufio.Reader)
 			br.Reset(tc)
 			if _, err := br.Peek(1); err != nil {
+				if first {
+					b.logNoRequest(cc, fe)
+				}
 				return false // idle timeout or close: nothing to answer
 			}
-			if fe = b.cur.Load().byAddr[cc.l.key]; fe == nil {
+			if snap = b.cur.Load(); snap.byAddr[cc.l.key] == nil {
 				return false
 			}
+			fe = snap.byAddr[cc.l.key]
 		}
 		if !cc.beginRequest() {
 			return false
@@ -65,7 +73,7 @@ func (b *Balancer) serveHTTP(cc *clientConn, first bool) (parked bool) {
 			start = time.Now()
 			tc.readDeadline(deadline(start, fe.tm.httpRequest))
 		}
-		ex := getExchange(cc, fe)
+		ex := getExchange(cc, fe, snap)
 		keep := b.serveRequest(ex, tc, br, start)
 		putExchange(ex)
 		cc.endRequest()
@@ -133,11 +141,12 @@ func (b *Balancer) serveRequest(ex *exchange, tc *timedConn, br *bufio.Reader, s
 	if !ok {
 		return false
 	}
-	// 2. Frontend rules (http-request): none yet.
-	// 3. Choose the backend (use_backend … default_backend).
-	ex.be = ex.fe.backend
-	ex.be.rt.stats.requests.Add(1)
-	// 4. Backend rules: none yet.
+	// 2-4. Frontend rules, the backend (use_backend … default_backend),
+	// backend rules, use-server.
+	ex.keep = keep
+	if !b.requestRules(ex) {
+		return ex.keep
+	}
 	// 5. Choose a server and exchange with it (pool, retries, redispatch).
 	tc.readTimeout(ex.fe.tm.client)
 	code, err := b.roundTrip(ex)
@@ -160,9 +169,9 @@ func (b *Balancer) serveRequest(ex *exchange, tc *timedConn, br *bufio.Reader, s
 		b.tunnelUpgrade(ex, tc, br)
 		return false
 	}
-	// 6. Response rules (http-response): none yet.
-	// 7. Write the response; the log line follows (deferred).
-	ex.keep = keep && ex.reqBody.done && !b.stopped.Load()
+	// 6-7. Response rules (http-response, http-after-response), then the
+	// response; the log line follows (deferred).
+	ex.keep = ex.keep && ex.reqBody.done && !b.stopped.Load()
 	return b.respond(ex, h1Writer{ex}) && ex.keep
 }
 

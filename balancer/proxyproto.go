@@ -52,9 +52,8 @@ func (a *acceptProxy) trusts(ip netip.Addr) bool {
 	return false
 }
 
-// proxyInfo is what a received header brought beyond the client address.
+// proxyInfo is what a received header brought beyond the addresses.
 type proxyInfo struct {
-	dst       netip.AddrPort // the address the client connected to, on the proxy
 	alpn      []byte
 	authority []byte
 }
@@ -84,7 +83,8 @@ func (b *Balancer) readProxyHeader(cc *clientConn, fe *frontend) bool {
 	}
 	if !h.Local {
 		cc.remote, cc.port = h.Src.Addr().Unmap(), h.Src.Port()
-		cc.pp = &proxyInfo{dst: h.Dst, alpn: h.TLV(proxyproto.TypeALPN), authority: h.TLV(proxyproto.TypeAuthority)}
+		cc.local = netip.AddrPortFrom(h.Dst.Addr().Unmap(), h.Dst.Port()) // dst in rules, as HAProxy takes it from the header
+		cc.pp = &proxyInfo{alpn: h.TLV(proxyproto.TypeALPN), authority: h.TLV(proxyproto.TypeAuthority)}
 	}
 	return true
 }
@@ -216,14 +216,8 @@ func proxyHeader(o *serverOpts, cc *clientConn) []byte {
 // localAddr is the address the client connected to: the proxy's, when a
 // PROXY header said so, else this listener's.
 func (c *clientConn) localAddr() netip.AddrPort {
-	if c.pp != nil && c.pp.dst.IsValid() {
-		return c.pp.dst
-	}
-	if ta, ok := c.raw.LocalAddr().(*net.TCPAddr); ok {
-		ap := ta.AddrPort()
-		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	}
-	return netip.AddrPort{}
+	_, dst := c.Addrs()
+	return dst
 }
 
 // sendProxyHeader writes the PROXY header on a new server connection,

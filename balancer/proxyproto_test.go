@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -239,7 +240,7 @@ func TestSendProxyV2HTTPWithTLVsAndPrivateConnections(t *testing.T) {
 				return
 			}
 			io.Copy(io.Discard, req.Body)
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+itoa(len(info))+"\r\n\r\n"+info)
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(len(info))+"\r\n\r\n"+info)
 		}
 	})
 	cert, key := selfSigned(t)
@@ -274,16 +275,6 @@ func errString(err error) string {
 	return err.Error()
 }
 
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	s := ""
-	for ; n > 0; n /= 10 {
-		s = string(rune('0'+n%10)) + s
-	}
-	return s
-}
 
 // TestShutdownSessions: on-marked-down closes a server's connections when
 // it goes down; on-marked-up closes the backup's when a normal server comes

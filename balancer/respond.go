@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/tandem-lb/tandem/balancer/http1"
+	"github.com/tandem-lb/tandem/balancer/rules"
 )
 
 // respWriter is where a response goes: an HTTP/1 connection (h1Writer) or
@@ -33,6 +34,28 @@ func (b *Balancer) respond(ex *exchange, w respWriter) bool {
 	// also checks that nothing beyond it arrived.
 	reusable := kind != http1.UntilClose && !r.ConnClose && !r.CloseAfter
 	fields := ex.responseFields()
+	if ex.rs != nil {
+		ex.rs.In.Res = respView{ex}
+		if v := rules.HTTPResponse(ex.rs, ex.be.rules, ex.fe.rules, respView{ex}); v == rules.Respond || v == rules.Reject {
+			// The server's answer is dropped (its connection closed) for
+			// the rule's: http-response deny is a 502.
+			b.finishUpstream(ex, false, nil, false)
+			ex.keep = false
+			if v == rules.Reject {
+				ex.term = "PR"
+				return false
+			}
+			b.replyRules(ex, ex.rs.Reply())
+			ex.term = "PR"
+			return true
+		}
+		rules.HTTPAfterResponse(ex.rs, ex.be.rules, ex.fe.rules, respView{ex})
+		fields = ex.bufs.out
+	}
+	reason := r.Reason
+	if ex.reason != nil {
+		reason = ex.reason
+	}
 	declared := int64(-1) // streamed
 	switch kind {
 	case http1.FixedBody:
@@ -43,7 +66,7 @@ func (b *Balancer) respond(ex *exchange, w respWriter) bool {
 			declared = r.ContentLength // HEAD and 304 keep the length they announce
 		}
 	}
-	werr := w.head(ex.code, r.Reason, fields, declared)
+	werr := w.head(ex.code, reason, fields, declared)
 	var n int64
 	var rerr error
 	if kind != http1.NoBody && werr == nil {
@@ -53,7 +76,7 @@ func (b *Balancer) respond(ex *exchange, w respWriter) bool {
 	if werr == nil && rerr == nil {
 		werr = w.end(ex.respBody.trailers())
 	}
-	b.finishUpstream(ex, reusable && rerr == nil && werr == nil, rerr)
+	b.finishUpstream(ex, reusable && rerr == nil && werr == nil, rerr, true)
 	ex.outBytes += n
 	ex.fe.rt.stats.bytesOut.Add(uint64(ex.outBytes))
 	ex.be.rt.stats.bytesOut.Add(uint64(ex.outBytes))
@@ -112,11 +135,12 @@ func (ex *exchange) cookieDecision() (set, nocache bool) {
 	return true, c.NoCache
 }
 
-// finishUpstream counts the response and releases the server slot and
+// finishUpstream counts the response (for the frontend and backend too
+// when it was relayed to the client) and releases the server slot and
 // connection. The connection is pooled only when reusable, its body was
 // read to the end, and the server sent nothing beyond it: a byte more
 // would be read as the next client's response.
-func (b *Balancer) finishUpstream(ex *exchange, reusable bool, rerr error) {
+func (b *Balancer) finishUpstream(ex *exchange, reusable bool, rerr error, relayed bool) {
 	s, u := ex.srv, ex.uc
 	if rerr != nil {
 		s.stats.responseErrs.Add(1)
@@ -126,8 +150,10 @@ func (b *Balancer) finishUpstream(ex *exchange, reusable bool, rerr error) {
 	cls := statusClass(ex.code)
 	s.stats.requests.Add(1)
 	s.stats.responses[cls].Add(1)
-	ex.be.rt.stats.responses[cls].Add(1)
-	ex.fe.rt.stats.responses[cls].Add(1)
+	if relayed {
+		ex.be.rt.stats.responses[cls].Add(1)
+		ex.fe.rt.stats.responses[cls].Add(1)
+	}
 	s.stats.curConns.Add(-1)
 	switch {
 	case reusable && ex.respBody.done && u.br.Buffered() == 0:
@@ -244,31 +270,116 @@ const (
 	http505 = 505
 )
 
-// reply answers the client with one of the balancer's own short responses
-// and counts it; the connection is closed afterwards.
+// reply answers the client with one of the balancer's own responses (an
+// error it raised) or, when the frontend or backend has one for the
+// status, its errorfile or http-error; the connection closes afterwards.
 func (b *Balancer) reply(ex *exchange, code int, msg string) {
+	ex.keep = false
+	if rs := ex.errorRules(); rs != nil {
+		if r := rs.ErrorReply(code); !r.ErrorPage {
+			b.answer(ex, r.Status, r.Reason, r.Fields, r.Body)
+			return
+		}
+	}
+	b.ownPage(ex, code, msg, nil)
+}
+
+// replyRules answers with what a rule decided: deny, return, redirect,
+// auth. The connection stays open for the next request unless a request
+// body is still to come.
+func (b *Balancer) replyRules(ex *exchange, r *rules.Reply) {
+	if ex.bodyLen != 0 && !ex.reqBody.done {
+		ex.keep = false
+	}
+	if r.ErrorPage {
+		b.ownPage(ex, r.Status, "refused by a rule", r.Fields)
+		return
+	}
+	b.answer(ex, r.Status, r.Reason, r.Fields, r.Body)
+}
+
+// ownPage answers with the balancer's own short text page for code, and
+// extra fields (an auth rule's WWW-Authenticate).
+func (b *Balancer) ownPage(ex *exchange, code int, msg string, extra []rules.Field) {
 	body := strconv.Itoa(code) + " " + statusText(code) + ": " + msg + "\n"
-	ex.code = code
-	cls := statusClass(code)
+	fields := append(ex.bufs.page[:0], rules.Field{Name: fieldContentType, Value: valueTextPlain},
+		rules.Field{Name: fieldCacheControl, Value: valueNoCache})
+	fields = append(fields, extra...)
+	ex.bufs.page = fields
+	b.answer(ex, code, nil, fields, []byte(body))
+}
+
+// errorRules is a rules state that can look up the error pages of the
+// request's frontend and backend, or nil when the config has none. A
+// request the rules stage never reached (a malformed head) gets one here.
+func (ex *exchange) errorRules() *rules.State {
+	if ex.rs != nil || !ex.snap.rulesOn {
+		return ex.rs
+	}
+	ex.rs = ex.snap.rules.Get()
+	ex.rs.Begin(ex.fe.rules, nil, rules.Input{Conn: ex.cc, Servers: ex.snap})
+	return ex.rs
+}
+
+// answer writes a response the balancer makes itself (an error page, a
+// rule's answer) after the http-after-response rules, to an HTTP/1
+// connection or an HTTP/2 stream.
+func (b *Balancer) answer(ex *exchange, status int, reason []byte, fields []rules.Field, body []byte) {
+	ex.code, ex.reason = status, reason
+	out := ex.bufs.out[:0]
+	for _, f := range fields {
+		out = append(out, http1.Field{Name: f.Name, Value: f.Value})
+	}
+	ex.bufs.out = out
+	if ex.rs != nil {
+		var be *rules.Proxy
+		if ex.be != nil {
+			be = ex.be.rules
+		}
+		ex.rs.In.Res = respView{ex}
+		rules.HTTPAfterResponse(ex.rs, be, ex.fe.rules, respView{ex})
+	}
+	if len(ex.reason) == 0 {
+		ex.reason = []byte(statusText(ex.code))
+	}
+	cls := statusClass(ex.code)
 	ex.fe.rt.stats.responses[cls].Add(1)
 	if ex.be != nil {
 		ex.be.rt.stats.responses[cls].Add(1)
 	}
 	if ex.h2 {
-		return // h2.go answers through net/http
+		h2Answer(ex, body)
+		return
 	}
 	w := ex.bw
-	w.WriteString("HTTP/1.1 " + strconv.Itoa(code) + " " + statusText(code) + "\r\n" +
-		"Content-Type: text/plain; charset=utf-8\r\nCache-Control: no-cache\r\nConnection: close\r\n" +
-		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n")
-	if !ex.isHead {
-		w.WriteString(body)
+	writeStatusLine(w, ex.code, ex.reason)
+	for _, f := range ex.bufs.out {
+		writeField(w, f.Name, f.Value)
 	}
-	out := w.Buffered()
+	w.WriteString("Content-Length: ")
+	w.Write(strconv.AppendInt(ex.bufs.num[:0], int64(len(body)), 10))
+	switch {
+	case !ex.keep:
+		w.WriteString("\r\nConnection: close\r\n\r\n")
+	case ex.req.Version == http1.HTTP10:
+		w.WriteString("\r\nConnection: keep-alive\r\n\r\n")
+	default:
+		w.WriteString("\r\n\r\n")
+	}
+	if !ex.isHead {
+		w.Write(body)
+	}
+	out2 := w.Buffered()
 	w.Flush()
-	ex.outBytes = int64(out)
-	ex.fe.rt.stats.bytesOut.Add(uint64(out))
+	ex.outBytes = int64(out2)
+	ex.fe.rt.stats.bytesOut.Add(uint64(out2))
 }
+
+var (
+	fieldContentType = []byte("Content-Type")
+	valueTextPlain   = []byte("text/plain; charset=utf-8")
+	valueNoCache     = []byte("no-cache")
+)
 
 // replyText is the explanation sent with a proxying failure.
 func replyText(code int, err error) string {

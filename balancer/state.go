@@ -1,10 +1,10 @@
 package balancer
 
 import (
-	"crypto/tls"
 	"time"
 
 	"github.com/tandem-lb/tandem/balancer/policy"
+	"github.com/tandem-lb/tandem/balancer/rules"
 	"github.com/tandem-lb/tandem/config"
 )
 
@@ -14,6 +14,11 @@ type snapshot struct {
 	frontends map[string]*frontend
 	byAddr    map[string]*frontend // listener key → frontend
 	backends  map[string]*backend
+	beList    []*backend     // by config index (the rules' backend numbers)
+	rules     *rules.Program // compiled once per config version
+	// rulesOn: some section has rules, use_backend/use-server or error
+	// pages, so requests take the rules stages (else they skip them).
+	rulesOn bool
 }
 
 // timeouts are resolved durations (0: none).
@@ -35,12 +40,13 @@ type frontend struct {
 	mode       config.Mode
 	tm         timeouts
 	forwardFor bool
-	tls        *tls.Config // nil: plain
+	tls        *frontendTLS // nil: plain
 	backend    *backend
 	rt         *frontendRT
 	listeners  []*listener
 	alog       *accessLog // nil: access log off
 	alogJSON   bool
+	rules      *rules.Proxy
 	// acceptProxy reads a PROXY header first; nil: none.
 	acceptProxy *acceptProxy
 }
@@ -65,6 +71,8 @@ type backend struct {
 	byCookie    map[string]*server
 	byName      map[string]*server
 	rt          *backendRT
+	rules       *rules.Proxy
+	index       int // in the config's backends
 }
 
 // group is the normal or the backup servers of a backend with their policy.

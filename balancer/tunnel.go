@@ -46,7 +46,7 @@ func (b *Balancer) tunnelUpgrade(ex *exchange, tc *timedConn, br *bufio.Reader) 
 	} else {
 		ex.term = "CD"
 	}
-	b.finishUpstream(ex, false, nil)
+	b.finishUpstream(ex, false, nil, true)
 }
 
 // tunnel copies client→server and server→client until both directions

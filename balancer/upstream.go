@@ -58,6 +58,9 @@ func (b *Balancer) roundTrip(ex *exchange) (int, error) {
 	a := &ex.bufs.a
 	a.reset(be, balanceKey(be, ex.cc, ex.req.Target))
 	a.p.sticky = ex.persistence(now.UnixNano())
+	if ex.forced != nil {
+		a.p.sticky = ex.forced // use-server has precedence over persistence
+	}
 	defer func() { ex.retries = a.retries }()
 	fresh := false
 	for {
@@ -309,17 +312,28 @@ func (ex *exchange) writeRequestHead(w *bufio.Writer) {
 	w.WriteString("\r\n")
 }
 
+// nextCookie splits the first "name=value" pair off a Cookie field value
+// (trimmed; empty pairs are returned too).
+func nextCookie(v []byte) (pair, rest []byte) {
+	if i := indexByte(v, ';'); i >= 0 {
+		pair, rest = v[:i], v[i+1:]
+	} else {
+		pair = v
+	}
+	return trimSpace(pair), rest
+}
+
+// isCookie reports whether pair is cookie name's.
+func isCookie(pair []byte, name string) bool {
+	return len(pair) > len(name) && pair[len(name)] == '=' && string(pair[:len(name)]) == name
+}
+
 // cookieValue returns the value of cookie name in a Cookie field value.
 func cookieValue(v []byte, name string) []byte {
 	for len(v) > 0 {
 		var pair []byte
-		if i := indexByte(v, ';'); i >= 0 {
-			pair, v = v[:i], v[i+1:]
-		} else {
-			pair, v = v, nil
-		}
-		pair = trimSpace(pair)
-		if len(pair) > len(name) && pair[len(name)] == '=' && string(pair[:len(name)]) == name {
+		pair, v = nextCookie(v)
+		if isCookie(pair, name) {
 			return pair[len(name)+1:]
 		}
 	}
@@ -332,13 +346,8 @@ func (ex *exchange) writeCookieWithout(w *bufio.Writer, v []byte, name string) {
 	out := ex.bufs.scratch[:0]
 	for len(v) > 0 {
 		var pair []byte
-		if i := indexByte(v, ';'); i >= 0 {
-			pair, v = v[:i], v[i+1:]
-		} else {
-			pair, v = v, nil
-		}
-		pair = trimSpace(pair)
-		if len(pair) == 0 || (len(pair) > len(name) && pair[len(name)] == '=' && string(pair[:len(name)]) == name) {
+		pair, v = nextCookie(v)
+		if len(pair) == 0 || isCookie(pair, name) {
 			continue
 		}
 		if len(out) > 0 {
@@ -348,9 +357,11 @@ func (ex *exchange) writeCookieWithout(w *bufio.Writer, v []byte, name string) {
 	}
 	ex.bufs.scratch = out[:0]
 	if len(out) > 0 {
-		writeField(w, []byte("Cookie"), out)
+		writeField(w, fieldCookie, out)
 	}
 }
+
+var fieldCookie = []byte("Cookie")
 
 func indexByte(b []byte, c byte) int {
 	for i, x := range b {

@@ -63,6 +63,7 @@ func (c *Cluster) Resolve() *Cluster {
 	for i := range r.VIPs {
 		r.VIPs[i].Preempt = pickPtr(r.VIPs[i].Preempt, true)
 	}
+	resolveLogging(r)
 	return r
 }
 

@@ -10,6 +10,10 @@
 //   - A *Cluster that passed Validate is treated as immutable by every
 //     consumer; callers that want to change it Clone it first.
 //
+// Rules (ACLs, tcp-request/http-request/http-response rules, use_backend)
+// are checked by its subpackage config/rules; validation errors name the
+// rule's path ("frontends[web].http_request[3]: unknown ACL "is_ap"").
+//
 // It does no I/O beyond decoding the bytes it is given, and imports no other
-// tandem package.
+// tandem package than config/rules.
 package config

@@ -37,9 +37,18 @@ type Rules struct {
 	// HTTPAfterResponse are "http-after-response" lines, evaluated on every
 	// response, the balancer's own included.
 	HTTPAfterResponse []string `yaml:"http_after_response,omitempty" json:"http_after_response,omitempty"`
+	// Redirect are "redirect" directives ("scheme https if !{ ssl_fc }"),
+	// evaluated after the http_request rules of the same section, with a
+	// static target (not a log-format), as HAProxy does.
+	Redirect []string `yaml:"redirect,omitempty" json:"redirect,omitempty"`
 	// ErrorFiles replaces the balancer's own answer for a status with a
 	// complete HTTP response stored in Cluster.Files ("errorfile 503 FILE").
 	ErrorFiles map[int]string `yaml:"errorfiles,omitempty" json:"errorfiles,omitempty"`
+	// HTTPErrors are "http-error" lines ("status 503 content-type text/html
+	// file maint.html"): the answer for a status, taking precedence over
+	// ErrorFiles (in haproxy.cfg the later of the two wins: config import
+	// keeps that one).
+	HTTPErrors []string `yaml:"http_errors,omitempty" json:"http_errors,omitempty"`
 }
 
 // UseBackend is one "use_backend NAME [if|unless COND]" line of a frontend.

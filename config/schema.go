@@ -30,6 +30,12 @@ type Global struct {
 	// HealthPolicy decides a server's agreed health from the LB nodes'
 	// reports: majority (default), any, all.
 	HealthPolicy HealthPolicy `yaml:"health_policy,omitempty" json:"health_policy,omitempty"`
+	// Stats are HAProxy's operational interfaces: runtime API sockets
+	// ("stats socket"), their idle timeout ("stats timeout") and the stats
+	// page's URI ("stats uri"); see stats.go.
+	Stats `yaml:",inline"`
+	// GlobalLogging holds the targets "log global" names (logging.go).
+	GlobalLogging `yaml:",inline"`
 }
 
 // Defaults are inherited by every frontend and backend that leaves a field
@@ -49,6 +55,9 @@ type Defaults struct {
 	ForwardFor *bool `yaml:"forwardfor,omitempty" json:"forwardfor,omitempty"`
 	// Check holds default check timing for every checked server.
 	Check CheckTiming `yaml:"check,omitempty" json:"check,omitempty"`
+	// Logging is inherited by frontends that set none (logging.go). A
+	// pointer, so that Defaults stays comparable.
+	*Logging `yaml:",inline"`
 }
 
 // Timeouts, HAProxy's "timeout" keywords. Zero: inherit.
@@ -82,7 +91,7 @@ type Frontend struct {
 	UseBackend []UseBackend `yaml:"use_backend,omitempty" json:"use_backend,omitempty"`
 	// DefaultBackend receives every request/connection no use_backend rule
 	// took.
-	DefaultBackend string `yaml:"default_backend" json:"default_backend"`
+	DefaultBackend string `yaml:"default_backend,omitempty" json:"default_backend,omitempty"`
 	// Rules are the frontend's ACLs and tcp-request/http-request/
 	// http-response/http-after-response rules.
 	Rules `yaml:",inline"`
@@ -98,12 +107,9 @@ type Frontend struct {
 	AccessLog *AccessLog `yaml:"access_log,omitempty" json:"access_log,omitempty"`
 	// AcceptProxy reads a PROXY protocol header first (see proxyproto.go).
 	AcceptProxy *AcceptProxy `yaml:"accept_proxy,omitempty" json:"accept_proxy,omitempty"`
-}
-
-// TLS names PEM files on every LB node.
-type TLS struct {
-	Cert string `yaml:"cert" json:"cert"`
-	Key  string `yaml:"key" json:"key"`
+	// Logging and Captures are HAProxy's syslog traffic log (logging.go).
+	Logging  `yaml:",inline"`
+	Captures `yaml:",inline"`
 }
 
 // AccessLog configures per-request logging for a frontend.
@@ -199,6 +205,10 @@ type Server struct {
 	Weight *int `yaml:"weight,omitempty" json:"weight,omitempty"`
 	// Check enables active health checks of this server (HAProxy "check").
 	Check bool `yaml:"check,omitempty" json:"check,omitempty"`
+	// CheckDisabled pauses a configured check on every node (the runtime
+	// API's "disable health"): the server is then treated as unchecked
+	// until "enable health" clears it.
+	CheckDisabled bool `yaml:"check_disabled,omitempty" json:"check_disabled,omitempty"`
 	// CheckTiming overrides the backend's check timing for this server.
 	CheckTiming `yaml:",inline"`
 	// Backup servers get traffic only when no normal server is usable.

@@ -20,6 +20,7 @@ func (c *Cluster) Validate() error {
 		es.add("global.maxconn", "must not be negative (got %d)", c.Global.MaxConn)
 	}
 	c.Defaults.validate(&es)
+	c.Global.Stats.validate(&es)
 	if len(c.Frontends) == 0 {
 		es.add("frontends", "at least one frontend is required")
 	}
@@ -47,6 +48,8 @@ func (c *Cluster) Validate() error {
 		frontendNames[f.Name] = true
 		f.validate(&es, path, c, binds)
 	}
+	c.validateRules(&es)
+	c.validateLogging(&es)
 	vipNames := map[string]bool{}
 	for i := range c.VIPs {
 		v := &c.VIPs[i]
@@ -98,20 +101,18 @@ func (f *Frontend) validate(es *Errors, path string, c *Cluster, binds map[strin
 		es.add(path+".maxconn", "must not be negative (got %d)", f.MaxConn)
 	}
 	mode := pick(f.Mode, pick(c.Defaults.Mode, DefaultMode))
-	if f.DefaultBackend == "" {
-		es.add(path+".default_backend", "required: the backend that receives this frontend's traffic")
+	if f.DefaultBackend == "" && len(f.UseBackend) == 0 {
+		es.add(path+".default_backend", "required (or use_backend rules): the backend that receives this frontend's traffic")
+	} else if f.DefaultBackend == "" {
+		// Only use_backend rules: a request none of them takes gets 503
+		// (a TCP connection is closed), as in HAProxy.
 	} else if b := c.Backend(f.DefaultBackend); b == nil {
 		es.add(path+".default_backend", "backend %q does not exist", f.DefaultBackend)
 	} else if bm := pick(b.Mode, pick(c.Defaults.Mode, DefaultMode)); bm != mode {
 		es.add(path+".default_backend", "frontend mode %s cannot use backend %q in mode %s", mode, b.Name, bm)
 	}
 	if f.TLS != nil {
-		if f.TLS.Cert == "" || f.TLS.Key == "" {
-			es.add(path+".tls", "both cert and key files are required")
-		}
-		if mode != ModeHTTP {
-			es.add(path+".tls", "TLS termination needs mode http")
-		}
+		f.TLS.validate(es, path+".tls", c)
 	}
 	if al := f.AccessLog; al != nil && al.Format != "" && al.Format != "text" && al.Format != "json" {
 		es.add(path+".access_log.format", "want text or json (got %q)", al.Format)
@@ -318,3 +319,7 @@ func isToken(s string) bool {
 	}
 	return true
 }
+
+// ValidName reports whether s is a valid name for a frontend, backend,
+// server, VIP or certificate: letters, digits, '.', '_' and '-', at most 64.
+func ValidName(s string) bool { return nameRE.MatchString(s) }

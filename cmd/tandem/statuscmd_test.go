@@ -111,3 +111,31 @@ func TestColorModeOnlyOnTerminal(t *testing.T) {
 		t.Error("colorMode(rainbow) accepted")
 	}
 }
+
+func TestStatusShowsTheClusterSumsAndEachNode(t *testing.T) {
+	st := statusFixture()
+	st.CounterNodes = []string{"lb1", "lb3"}
+	st.MissingNodes = map[string]string{"lb2-long-name": "not alive in gossip"}
+	st.Servers[0].Requests = 5
+	st.Servers[0].Cluster = &api.Traffic{Requests: 12, CurConns: 3}
+	st.Servers[0].ByNode = map[string]api.Traffic{"lb1": {Requests: 5}, "lb3": {Requests: 7}}
+	var b bytes.Buffer
+	printStatus(&b, st, false)
+	out := b.String()
+	for _, want := range []string{
+		"traffic summed over lb1, lb3; missing lb2-long-name (not alive in gossip)",
+		"TRAFFIC BY NODE",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+	server1 := regexp.MustCompile(`(?m)^web/server1 .* yes +3 +12 +0 `)
+	if !server1.MatchString(out) {
+		t.Errorf("server1's row does not show the cluster's 3 conns and 12 requests:\n%s", out)
+	}
+	byNode := regexp.MustCompile(`(?m)^web/server1 +lb3 +0 +0 +7 +0$`)
+	if !byNode.MatchString(out) {
+		t.Errorf("no per-node row of lb3 with 7 requests:\n%s", out)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/tandem-lb/tandem/config"
 )
@@ -13,27 +12,20 @@ import (
 // sideRules are the ACLs and rules one side (frontend or backend) of a
 // section carries into the cluster config.
 type sideRules struct {
-	acls                   map[string][]rule
-	tcp, http, resp, after []rule
+	acls                             map[string][]rule
+	tcp, http, redirect, resp, after []rule
 }
 
 // mergedRules are px's rules with its named defaults section's first, as
-// HAProxy evaluates them, and the legacy redirect rules after its
-// http-request rules. The defaults' ACLs come along only when the
-// defaults' rules use them (checkACLs refuses a clash of names).
+// HAProxy evaluates them; the legacy redirect lines stay a list of their
+// own (config.Rules.Redirect), which runs after the http-request rules
+// even when an allow stopped those. The defaults' ACLs come along only
+// when the defaults' rules use them (checkACLs refuses a clash of names).
 func (p *parser) mergedRules(px *proxy) sideRules {
 	own := px.st.rules
 	var def ruleSet
 	if px.st.defRules != nil {
 		def = *px.st.defRules
-	}
-	if len(own.redirects) > 0 {
-		for _, r := range concat(def.http, own.http) {
-			if r.text == "allow" || strings.HasPrefix(r.text, "allow ") {
-				p.refusef(px, own.redirects[0].line, "'redirect' after 'http-request allow' (line %d): HAProxy evaluates redirect lines after the http-request rules, even when allow stopped them; tandem runs them as http-request rules after the allow, which then skips them (write 'http-request redirect' where it belongs)", r.line)
-				break
-			}
-		}
 	}
 	acls := map[string][]rule{}
 	for n, v := range own.acls {
@@ -45,11 +37,12 @@ func (p *parser) mergedRules(px *proxy) sideRules {
 		}
 	}
 	return sideRules{
-		acls:  acls,
-		tcp:   concat(def.tcp, own.tcp),
-		http:  concat(def.http, own.http, own.redirects),
-		resp:  concat(def.resp, own.resp),
-		after: concat(def.after, own.after),
+		acls:     acls,
+		tcp:      concat(def.tcp, own.tcp),
+		http:     concat(def.http, own.http),
+		redirect: own.redirects,
+		resp:     concat(def.resp, own.resp),
+		after:    concat(def.after, own.after),
 	}
 }
 
@@ -97,7 +90,7 @@ func (p *parser) placeRules(px *proxy, targeted bool) (fe, be sideRules) {
 	case !targeted && st.disabled == 0:
 		fe = all
 	case routes:
-		if len(all.http)+len(all.resp)+len(all.after)+len(all.tcp) > 0 {
+		if len(all.http)+len(all.redirect)+len(all.resp)+len(all.after)+len(all.tcp) > 0 {
 			p.refusef(px, px.line, "%s routes with use_backend or default_backend and other frontends route to it: HAProxy runs its rules as frontend rules for its own traffic and as backend rules for theirs; tandem cannot do both (split it into a frontend and a backend)", px)
 		}
 		fe = all
@@ -110,7 +103,7 @@ func (p *parser) placeRules(px *proxy, targeted bool) (fe, be sideRules) {
 				be.tcp = append(be.tcp, r)
 			}
 		}
-		be.http, be.resp, be.after = all.http, all.resp, all.after
+		be.http, be.redirect, be.resp, be.after = all.http, all.redirect, all.resp, all.after
 	}
 	if len(st.rules.useServer) > 0 {
 		be.acls = all.acls
@@ -210,6 +203,7 @@ func (p *parser) buildFrontend(px *proxy, shared *proxy, rs sideRules, part fron
 		HTTPKeepAlive: keepDur(t.HTTPKeepAlive, d.HTTPKeepAlive, sh),
 	}
 	f.ForwardFor = keepPtr(st.forwardFor, sh, func(s *settings) *bool { return s.forwardFor })
+	f.Logging, f.Captures = st.logging, st.captures // whole: defaults' targets included
 	for k, u := range st.rules.useBackend {
 		f.UseBackend = append(f.UseBackend, config.UseBackend{Backend: u.target, If: u.ifCond, Unless: u.unless})
 		p.at(paths, fmt.Sprintf(".use_backend[%d]", k), u.line)
@@ -325,6 +319,7 @@ func (p *parser) configRules(paths []string, rs sideRules, px *proxy, withErrors
 	}
 	r.TCPRequest = p.ruleTexts(paths, ".tcp_request", rs.tcp)
 	r.HTTPRequest = p.ruleTexts(paths, ".http_request", rs.http)
+	r.Redirect = p.ruleTexts(paths, ".redirect", rs.redirect)
 	r.HTTPResponse = p.ruleTexts(paths, ".http_response", rs.resp)
 	r.HTTPAfterResponse = p.ruleTexts(paths, ".http_after_response", rs.after)
 	if withErrors {

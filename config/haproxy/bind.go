@@ -127,7 +127,7 @@ func (p *parser) bindTLS(px *proxy, l line, crts []string, alpn string) {
 	switch {
 	case px.tls == nil:
 		px.tls = &tls
-	case *px.tls != tls:
+	case px.tls.Cert != tls.Cert || px.tls.Key != tls.Key:
 		p.refusef(px, l.num, "bind: certificate %s differs from %s on line %d: HAProxy serves each bind its own; tandem serves one certificate per frontend", tls.Cert, px.tls.Cert, px.tlsLine)
 	}
 	px.tlsLine = pick(px.tlsLine, l.num)

@@ -90,7 +90,9 @@ type settings struct {
 	rules           ruleSet
 	defRules        *ruleSet // a named defaults section's rules, evaluated first, with their own ACLs
 	lines           map[string]int
-	httpOnly        []httpOnlyItem // mapped settings HAProxy ignores outside mode http
+	httpOnly        []httpOnlyItem  // mapped settings HAProxy ignores outside mode http
+	logging         config.Logging  // the traffic log (inherited, then the section's own lines)
+	captures        config.Captures // frontends only
 }
 
 // pend is a refused directive whose error waits for the end of the file:
@@ -125,6 +127,9 @@ func (st *settings) clone() *settings {
 	c.lines = maps.Clone(st.lines)
 	c.httpOnly = slices.Clone(st.httpOnly)
 	c.rules = st.rules.clone()
+	c.logging.Log = slices.Clone(st.logging.Log)
+	c.captures.CaptureRequestHeaders = slices.Clone(st.captures.CaptureRequestHeaders)
+	c.captures.CaptureResponseHeaders = slices.Clone(st.captures.CaptureResponseHeaders)
 	return &c
 }
 

@@ -176,16 +176,15 @@ func (p *parser) tcpRequest(px *proxy, l line) {
 }
 
 // redirect reads the legacy "redirect location|prefix|scheme TARGET
-// [code N] [option...] [if|unless COND]". HAProxy evaluates these after
-// the section's http-request rules; it becomes an "http-request redirect"
-// rule placed after them. Its target is a plain string, where the
-// http-request form reads a log-format: '%' is doubled to stay literal.
+// [code N] [option...] [if|unless COND]" into config.Rules.Redirect, which
+// HAProxy evaluates after the section's http-request rules; its target is
+// a plain string, not a log-format.
 func (p *parser) redirect(px *proxy, l line) {
 	if len(l.args) < 2 || !slices.Contains([]string{"location", "prefix", "scheme"}, l.args[0]) {
 		p.errorf(px, l.num, "'redirect' wants location, prefix or scheme and a target, e.g. 'redirect scheme https if !{ ssl_fc }'")
 		return
 	}
-	words := append([]string{"redirect", l.args[0], strings.ReplaceAll(l.args[1], "%", "%%")}, l.args[2:]...)
+	words := l.args
 	px.st.rules.redirects = append(px.st.rules.redirects, newRule(l, words))
 	px.st.httpOnly = append(px.st.httpOnly, httpOnlyItem{l.num, "redirect"})
 }

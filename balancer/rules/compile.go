@@ -1,0 +1,377 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tandem-lb/tandem/config"
+	crules "github.com/tandem-lb/tandem/config/rules"
+)
+
+// Program is the compiled rules of one config version. It is immutable and
+// safe for concurrent use; States come from its pool.
+type Program struct {
+	frontends     []*Proxy
+	backends      []*Proxy
+	backendByName map[string]int
+	userlists     []*userlist
+	varSlots      map[string]int
+	varScopes     []crules.Scope
+	pool          sync.Pool
+}
+
+// Proxy is one frontend's or backend's compiled rules.
+type Proxy struct {
+	name          string
+	nameB         []byte
+	serverNames   [][]byte
+	backend       bool
+	index         int
+	inspectDelay  time.Duration
+	tcpConnection []*rule
+	tcpSession    []*rule
+	tcpContent    []*rule
+	httpRequest   []*rule
+	redirect      []*rule
+	httpResponse  []*rule
+	httpAfter     []*rule
+	useBackend    []*switchRule
+	useServer     []*switchRule
+	serverByName  map[string]int
+	errorFiles    map[int]*Reply
+	httpErrors    map[int]*replySpec
+}
+
+// Name is the section's name.
+func (px *Proxy) Name() string { return px.name }
+
+// InspectDelay is "tcp-request inspect-delay": how long the core buffers
+// client bytes for tcp-request content rules (0: they run at once, on
+// whatever has arrived).
+func (px *Proxy) InspectDelay() time.Duration { return px.inspectDelay }
+
+// HasTCPContent reports whether the section has tcp-request content rules.
+func (px *Proxy) HasTCPContent() bool { return len(px.tcpContent) > 0 }
+
+// Frontend returns the compiled frontend at index i of the config's
+// frontends.
+func (p *Program) Frontend(i int) *Proxy { return p.frontends[i] }
+
+// Backend returns the compiled backend at index i of the config's backends.
+func (p *Program) Backend(i int) *Proxy { return p.backends[i] }
+
+// Compile checks and compiles every frontend's and backend's rules of a
+// config that passed Validate. It is called once per config version.
+func Compile(c *config.Cluster) (*Program, error) {
+	p := &Program{backendByName: map[string]int{}, varSlots: map[string]int{}}
+	for i, b := range c.Backends {
+		p.backendByName[b.Name] = i
+	}
+	for _, ul := range c.Userlists {
+		p.userlists = append(p.userlists, newUserlist(ul))
+	}
+	env := c.RulesEnv()
+	var errs []error
+	for i := range c.Frontends {
+		px, err := p.compileSection(c, env, c.Frontends[i].Name, false, i)
+		errs = append(errs, err)
+		p.frontends = append(p.frontends, px)
+	}
+	for i := range c.Backends {
+		px, err := p.compileSection(c, env, c.Backends[i].Name, true, i)
+		errs = append(errs, err)
+		p.backends = append(p.backends, px)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Program) compileSection(c *config.Cluster, env crules.Env, name string, backend bool, i int) (*Proxy, error) {
+	sec, _ := c.RuleSection(name, backend)
+	ast, errs := crules.Check(sec, env)
+	if len(errs) > 0 {
+		kind := "frontends"
+		if backend {
+			kind = "backends"
+		}
+		var all []error
+		for _, e := range errs {
+			all = append(all, fmt.Errorf("compile rules: %s[%s].%w", kind, name, e))
+		}
+		return nil, errors.Join(all...)
+	}
+	cc := &compiler{p: p, acls: map[*crules.ACL]*acl{}, files: c.Files}
+	px := &Proxy{name: name, nameB: []byte(name), backend: backend, index: i, inspectDelay: ast.InspectDelay}
+	if backend {
+		b := &c.Backends[i]
+		px.serverByName = make(map[string]int, len(b.Servers))
+		for j, s := range b.Servers {
+			px.serverByName[s.Name] = j
+			px.serverNames = append(px.serverNames, []byte(s.Name))
+		}
+	}
+	cc.px = px
+	px.tcpConnection = cc.rules(ast.TCPConnection)
+	px.tcpSession = cc.rules(ast.TCPSession)
+	px.tcpContent = cc.rules(ast.TCPContent)
+	px.httpRequest = cc.rules(ast.HTTPRequest)
+	px.redirect = cc.rules(ast.Redirect)
+	px.httpResponse = cc.rules(ast.HTTPResponse)
+	px.httpAfter = cc.rules(ast.HTTPAfterResponse)
+	px.useBackend = cc.switches(ast.UseBackend, func(n string) int {
+		if i, ok := p.backendByName[n]; ok {
+			return i
+		}
+		return -1
+	})
+	px.useServer = cc.switches(ast.UseServer, func(n string) int {
+		if i, ok := px.serverByName[n]; ok {
+			return i
+		}
+		return -1
+	})
+	if len(ast.HTTPErrors) > 0 {
+		px.httpErrors = map[int]*replySpec{}
+		for code, rp := range ast.HTTPErrors {
+			px.httpErrors[code] = cc.replySpec(rp)
+		}
+	}
+	if len(ast.ErrorFiles) > 0 {
+		px.errorFiles = map[int]*Reply{}
+		for code, ef := range ast.ErrorFiles {
+			px.errorFiles[code] = errorFileReply(ef)
+		}
+	}
+	return px, nil
+}
+
+func errorFileReply(ef *crules.ErrorFile) *Reply {
+	r := &Reply{Status: ef.Status, Reason: []byte(ef.Reason), Body: []byte(ef.Body)}
+	for _, f := range ef.Fields {
+		// The core frames the body itself.
+		if strings.EqualFold(f[0], "content-length") || strings.EqualFold(f[0], "transfer-encoding") {
+			continue
+		}
+		r.Fields = append(r.Fields, Field{Name: []byte(f[0]), Value: []byte(f[1])})
+	}
+	return r
+}
+
+type compiler struct {
+	p     *Program
+	px    *Proxy
+	acls  map[*crules.ACL]*acl
+	files map[string]string
+	maps  map[string]*mapTable
+}
+
+// arg is a compiled argument: bytes and string forms, integer, variable
+// slot, or an index (backend, server, userlist).
+type arg struct {
+	s     []byte
+	str   string
+	i     int64
+	isVar bool
+	slot  int
+	scope crules.Scope
+	n, n2 int
+}
+
+type expr struct {
+	fetch crules.Fetch
+	group fetchGroup
+	args  []arg
+	convs []conv
+}
+
+type conv struct {
+	id     crules.Conv
+	in     crules.Type
+	args   []arg
+	m      *mapTable
+	re     *regexp.Regexp
+	tmpl   []byte
+	global bool
+}
+
+func (cc *compiler) slot(v crules.Var) (int, crules.Scope) {
+	key := v.String()
+	n, ok := cc.p.varSlots[key]
+	if !ok {
+		n = len(cc.p.varScopes)
+		cc.p.varSlots[key] = n
+		cc.p.varScopes = append(cc.p.varScopes, v.Scope)
+	}
+	return n, v.Scope
+}
+
+func (cc *compiler) args(as []crules.Arg) []arg {
+	out := make([]arg, len(as))
+	for i, a := range as {
+		x := arg{s: []byte(a.Text), str: a.Text, i: a.Int, n: -1, n2: -1}
+		if a.Var != nil {
+			x.isVar = true
+			x.slot, x.scope = cc.slot(*a.Var)
+		}
+		switch a.Kind {
+		case crules.ArgBackend:
+			x.n = cc.p.backendByName[a.Text]
+		case crules.ArgServer:
+			be, srv, ok := strings.Cut(a.Text, "/")
+			if !ok {
+				be, srv = cc.px.name, a.Text
+			}
+			x.n = cc.p.backendByName[be]
+			x.str = srv
+		case crules.ArgUserlist:
+			for j, ul := range cc.p.userlists {
+				if ul.name == a.Text {
+					x.n = j
+				}
+			}
+		case crules.ArgMask:
+			bits, _ := crules.ParseIPPattern("0.0.0.0/" + a.Text)
+			x.i = int64(bits.Bits())
+		case crules.ArgMask6:
+			x.i, _ = strconv.ParseInt(a.Text, 10, 64)
+		}
+		out[i] = x
+	}
+	return out
+}
+
+func (cc *compiler) expr(e *crules.Expr) *expr {
+	x := &expr{fetch: e.Fetch, group: groupOf(e.Fetch), args: cc.args(e.Args)}
+	for _, c := range e.Convs {
+		cv := conv{id: c.Def.ID, in: c.Def.In, args: cc.args(c.Args)}
+		switch c.Def.ID {
+		case crules.ConvMap:
+			cv.m = cc.mapTable(c.Args[0].Text, c.Def)
+		case crules.ConvRegsub:
+			flags := ""
+			if len(c.Args) > 2 {
+				flags = c.Args[2].Text
+			}
+			cv.re = compileRegex(c.Args[0].Text, strings.Contains(flags, "i"))
+			cv.global = strings.Contains(flags, "g")
+			cv.tmpl = []byte(c.Args[1].Text)
+		}
+		x.convs = append(x.convs, cv)
+	}
+	return x
+}
+
+// criterion is a compiled ACL criterion: an expression, a match method and
+// one index per pattern source (inline patterns and each -f file, each
+// with its own case flag).
+type criterion struct {
+	e   *expr
+	m   crules.Match
+	idx []index
+}
+
+type acl struct{ crits []*criterion }
+
+type term struct {
+	neg bool
+	acl *acl
+}
+
+type cond struct {
+	unless bool
+	or     [][]term
+}
+
+func (cc *compiler) criterion(c *crules.Criterion) *criterion {
+	x := &criterion{e: cc.expr(c.Expr), m: c.Match}
+	if c.Match == crules.MatchFound || c.Match == crules.MatchBool {
+		return x
+	}
+	for _, f := range c.Files {
+		x.idx = append(x.idx, buildIndex(c.Match, f.Patterns, f.IgnoreCase))
+	}
+	if len(c.Patterns) > 0 {
+		x.idx = append(x.idx, buildIndex(c.Match, c.Patterns, c.IgnoreCase))
+	}
+	return x
+}
+
+func (cc *compiler) acl(a *crules.ACL) *acl {
+	if x, ok := cc.acls[a]; ok {
+		return x
+	}
+	x := &acl{}
+	for _, c := range a.Criteria {
+		x.crits = append(x.crits, cc.criterion(c))
+	}
+	cc.acls[a] = x
+	return x
+}
+
+func (cc *compiler) cond(c *crules.Cond) *cond {
+	if c == nil {
+		return nil
+	}
+	x := &cond{unless: c.Unless}
+	for _, suite := range c.Or {
+		var ts []term
+		for _, t := range suite {
+			if t.Anon != nil {
+				ts = append(ts, term{neg: t.Neg, acl: &acl{crits: []*criterion{cc.criterion(t.Anon)}}})
+			} else {
+				ts = append(ts, term{neg: t.Neg, acl: cc.acl(t.ACL)})
+			}
+		}
+		x.or = append(x.or, ts)
+	}
+	return x
+}
+
+// lformat is a compiled log-format.
+type lformat struct {
+	nodes  []lfNode
+	static []byte // set when the format is only text
+	isStat bool
+}
+
+type lfNode struct {
+	lit   []byte
+	e     *expr
+	v     crules.LFVar
+	quote bool
+}
+
+func (cc *compiler) format(f *crules.LogFormat) *lformat {
+	if f == nil {
+		return nil
+	}
+	x := &lformat{}
+	if s, ok := f.Static(); ok {
+		x.static, x.isStat = []byte(s), true
+	}
+	for _, n := range f.Nodes {
+		ln := lfNode{lit: []byte(n.Lit), v: n.Var, quote: n.Quote}
+		if n.Expr != nil {
+			ln.e = cc.expr(n.Expr)
+		}
+		x.nodes = append(x.nodes, ln)
+	}
+	return x
+}
+
+// HTTPActive reports whether the section has anything for an HTTP request
+// to evaluate: http-request, redirect, http-response or http-after-response
+// rules, use_backend or use-server rules, tcp-request rules, or error
+// pages. A core serving only inactive sections can skip the rules stages.
+func (px *Proxy) HTTPActive() bool {
+	return len(px.httpRequest)+len(px.redirect)+len(px.httpResponse)+len(px.httpAfter)+
+		len(px.useBackend)+len(px.useServer)+len(px.tcpContent)+len(px.tcpConnection)+len(px.tcpSession)+
+		len(px.errorFiles)+len(px.httpErrors) > 0
+}
