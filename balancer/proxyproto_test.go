@@ -275,7 +275,6 @@ func errString(err error) string {
 	return err.Error()
 }
 
-
 // TestShutdownSessions: on-marked-down closes a server's connections when
 // it goes down; on-marked-up closes the backup's when a normal server comes
 // back (TCP mode, long sessions).
