@@ -199,8 +199,9 @@ func TestRedisWritesReachOnlyThePrimary(t *testing.T) {
 		}}},
 	}
 	tn := StartTandem(t, c)
-	WaitFor(t, "r1 up and r2 down", 10*time.Second, func() bool {
-		return tn.Server(t, "redis", "r1").Own == config.HealthUp && tn.Server(t, "redis", "r2").Own == config.HealthDown
+	WaitFor(t, "r1 routed and r2 down", 10*time.Second, func() bool {
+		r1, r2 := tn.Server(t, "redis", "r1"), tn.Server(t, "redis", "r2")
+		return r1.Routed && r1.Own == config.HealthUp && !r2.Routed && r2.Own == config.HealthDown
 	})
 	r2 := tn.Server(t, "redis", "r2")
 	t.Logf("tandem status, r2: %s", r2.LastCheck)
@@ -223,8 +224,8 @@ func TestRedisWritesReachOnlyThePrimary(t *testing.T) {
 	if r, err := do(Addr(pb), "REPLICAOF", "NO", "ONE"); err != nil || r != "+OK" {
 		t.Fatalf("promote r2: %q %v", r, err)
 	}
-	took := WaitFor(t, "r2 up", 10*time.Second, func() bool {
-		return tn.Server(t, "redis", "r2").Own == config.HealthUp && tn.Server(t, "redis", "r1").Own == config.HealthDown
+	took := WaitFor(t, "r2 routed, r1 not", 10*time.Second, func() bool {
+		return tn.Server(t, "redis", "r2").Routed && !tn.Server(t, "redis", "r1").Routed
 	})
 	t.Logf("r2 promoted: tandem routes to it after %v (rise %d × inter %v)", took.Round(time.Millisecond), rise, inter)
 	if limit := time.Duration(rise+fall+1) * inter; took > limit+500*time.Millisecond {
