@@ -125,8 +125,8 @@ func TestTandemBehindHAProxySendProxyV2(t *testing.T) {
 	c := &config.Cluster{
 		Frontends: []config.Frontend{{Name: "web", Mode: config.ModeHTTP, Bind: []string{tandemAddr}, DefaultBackend: "app",
 			AcceptProxy: &config.AcceptProxy{Trusted: []string{"127.0.0.1"}}, ForwardFor: ptr(true),
-			AccessLog:   &config.AccessLog{Path: logPath},
-			Rules:       config.Rules{HTTPRequest: []string{"deny deny_status 403 unless { src " + clientIP + " }"}}}},
+			AccessLog: &config.AccessLog{Path: logPath},
+			Rules:     config.Rules{HTTPRequest: []string{"deny deny_status 403 unless { src " + clientIP + " }"}}}},
 		Backends: []config.Backend{{Name: "app", Mode: config.ModeHTTP, Servers: []config.Server{{Name: "app", Address: bl.Addr().String()}}}},
 	}
 	StartTandem(t, c)
