@@ -90,6 +90,9 @@ type Monitor struct {
 	wg      sync.WaitGroup // one per checker goroutine
 
 	checkers atomic.Int64 // running checker goroutines, for tests and debugging
+	// onLag, when set (benchmarks), gets how late each health check
+	// started after the time its schedule said.
+	onLag func(time.Duration)
 }
 
 // New returns a monitor with no servers. It starts nothing: call Update and Run.
@@ -261,8 +264,11 @@ func (m *Monitor) loop(ctx context.Context, s *server) {
 	m.checkers.Add(1)
 	defer m.checkers.Add(-1)
 	var check, agent optTimer
+	var due time.Time // when the next health check should start
 	if s.spec.rs != nil {
-		check.start(s.spec.firstDelay())
+		d := s.spec.firstDelay()
+		check.start(d)
+		due = time.Now().Add(d)
 	}
 	if s.spec.agent != nil {
 		agent.start(time.Duration(rand.Int64N(int64(s.spec.agentInter))))
@@ -274,9 +280,16 @@ func (m *Monitor) loop(ctx context.Context, s *server) {
 		case <-ctx.Done():
 			return
 		case <-s.wake:
-			check.reset(s.interval())
+			d := s.interval()
+			check.reset(d)
+			due = time.Now().Add(d)
 		case <-check.c():
-			check.reset(m.checkOnce(ctx, s))
+			if m.onLag != nil {
+				m.onLag(time.Since(due))
+			}
+			d := m.checkOnce(ctx, s)
+			check.reset(d)
+			due = time.Now().Add(d)
 		case <-agent.c():
 			agent.reset(m.checkAgentOnce(ctx, s))
 		}
