@@ -130,6 +130,7 @@ func TestPgSQLCheck(t *testing.T) {
 	bad := dbCluster(t, &config.HealthCheck{Type: config.CheckPgSQL, CheckRules: config.CheckRules{User: "nobody"}}, config.Server{Name: "pg", Address: Addr(port)})
 	tb := StartTandem(t, bad)
 	WaitFor(t, "pg down with a bad user", 10*time.Second, func() bool { return tb.Server(t, "db", "pg").Own == config.HealthDown })
+	t.Logf("bad credentials: %s", tb.Server(t, "db", "pg").LastCheck)
 	if s := tb.Server(t, "db", "pg"); s.LastCheck != `L7RSP: pgsql-check step 3 expect no ErrorResponse: FATAL: pg_hba.conf rejects connection for host "127.0.0.1", user "nobody", database "nobody", no encryption` {
 		t.Errorf("bad credentials: %q", s.LastCheck)
 	}
@@ -172,6 +173,7 @@ func TestMySQLCheckAgainstMariaDB(t *testing.T) {
 		config.Server{Name: "maria", Address: Addr(port)})
 	tb := StartTandem(t, bad)
 	WaitFor(t, "maria down with a user that needs a password", 10*time.Second, func() bool { return tb.Server(t, "db", "maria").Own == config.HealthDown })
+	t.Logf("bad credentials: %s", tb.Server(t, "db", "maria").LastCheck)
 	if s := tb.Server(t, "db", "maria"); !strings.HasPrefix(s.LastCheck, "L7STS 1045: mysql-check step 4 expect login OK: Access denied for user 'withpw'") {
 		t.Errorf("bad credentials: %q", s.LastCheck)
 	}
