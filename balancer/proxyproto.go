@@ -127,9 +127,11 @@ func readHeader(c net.Conn) (proxyproto.Header, error) {
 			return h, nil
 		case !errors.Is(err, proxyproto.ErrNeedMore):
 			return proxyproto.Header{}, err
-		case n == len(buf):
+		case n == len(buf) && len(buf) < proxyproto.MaxV2Len:
 			buf = make([]byte, min(2*len(buf), proxyproto.MaxV2Len))
 			continue
+		case n == len(buf):
+			return proxyproto.Header{}, errors.New("read PROXY header: too long")
 		}
 		// Part of a header: wait for more to arrive. The poller is edge
 		// triggered, so the next peek follows new data.

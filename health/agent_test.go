@@ -216,3 +216,17 @@ func TestObserveIgnoresServersWithoutIt(t *testing.T) {
 		t.Errorf("observe without config changed %+v", got)
 	}
 }
+
+func TestReportFailureIgnoresAgentOnlyServers(t *testing.T) {
+	agent := newAgentServer(t)
+	agent.say("up\n")
+	m, rec := newMonitor(t)
+	c := articleCluster(config.CheckTiming{Inter: ms(1000), Rise: 1, Fall: 1}, agent.addr)
+	c.Backends[0].Servers[0].Check = false
+	c.Backends[0].Servers[0].Agent = &config.AgentCheck{Port: agent.port()}
+	m.Update(c)
+	m.ReportFailure(server1, nil)
+	if got := m.Status()[server1]; got.Health != config.HealthUnknown || rec.count() != 0 {
+		t.Errorf("a server without health checks was marked down by passive failures (no check could bring it back): %+v", got)
+	}
+}

@@ -234,7 +234,7 @@ func (m *Monitor) ReportFailure(key config.ServerKey, err error) {
 	m.mu.Lock()
 	s := m.servers[key]
 	m.mu.Unlock()
-	if s == nil {
+	if s == nil || s.spec.rs == nil {
 		m.log.Debug("ignore passive failure of unchecked server",
 			"backend", key.Backend, "server", key.Server, "err", err)
 		return
