@@ -52,6 +52,7 @@ FUZZTIME ?= 30s
 FUZZ_TARGETS = \
 	./config:FuzzLoad \
 	./config/haproxy:FuzzParse \
+	./config/haproxy:FuzzCrtList \
 	./balancer/http1:FuzzRequestHead \
 	./balancer/http1:FuzzResponseHead \
 	./balancer/http1:FuzzChunked \

@@ -116,5 +116,22 @@ func (n nodeAPI) nodeStatus() api.Status {
 			})
 		}
 	}
+	st.Certificates = certificateStatus(a.lb.Certificates())
 	return st
+}
+
+// certificateStatus groups the certificates served by name.
+func certificateStatus(served []balancer.CertificateStats) []api.CertificateStatus {
+	var out []api.CertificateStatus
+	at := map[string]int{}
+	for _, c := range served {
+		i, ok := at[c.Name]
+		if !ok {
+			i = len(out)
+			at[c.Name] = i
+			out = append(out, api.CertificateStatus{Name: c.Name, NotAfter: c.NotAfter})
+		}
+		out[i].Frontends = append(out[i].Frontends, c.Frontend)
+	}
+	return out
 }

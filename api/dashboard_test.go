@@ -411,3 +411,31 @@ func TestDashboardRoutes(t *testing.T) {
 		t.Errorf("GET /nope: %d, want 404 (the page is only at /)", code)
 	}
 }
+
+// A certificate within 14 days of its expiry, or past it, gets a banner
+// naming it and the frontends serving it; one further away gets none.
+func TestDashboardWarnsOfExpiringCertificates(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	st := dashboardStatus()
+	st.Certificates = []CertificateStatus{
+		{Name: "soon", Frontends: []string{"https", "api"}, NotAfter: now.Add(13*24*time.Hour + 4*time.Hour)},
+		{Name: "gone", Frontends: []string{"https"}, NotAfter: now.Add(-26 * time.Hour)},
+		{Name: "fine", Frontends: []string{"https"}, NotAfter: now.Add(15 * 24 * time.Hour)},
+	}
+	d, err := NewDashboard(fakeStatus{st}, oneNode(balancer.Stats{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nt := text(find(render(t, d, now), byAttr("id", "node"))[0])
+	for _, want := range []string{
+		"Certificate soon (https, api) expires 2026-12-14 14:00 UTC (in 13d 4h)",
+		"Certificate gone (https) expired 2026-11-30 08:00 UTC (1d 2h ago)",
+	} {
+		if !strings.Contains(nt, want) {
+			t.Errorf("node panel lacks %q: %s", want, nt)
+		}
+	}
+	if strings.Contains(nt, "fine") {
+		t.Errorf("a certificate 15 days from expiry is warned of: %s", nt)
+	}
+}

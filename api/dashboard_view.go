@@ -20,6 +20,7 @@ type view struct {
 	PerNode   bool
 	Missing   []missingNode
 	Deploying []DeployRecord
+	Expiring  []CertificateStatus // within ExpiryWarning, or expired
 	VIPs      []vipView
 	Frontends []feView
 	Backends  []beView
@@ -104,6 +105,11 @@ func buildView(st Status, cc ClusterCounters, now time.Time, perNode bool) view 
 	for _, b := range sortedDeploys(st.Deploys) {
 		if !b.Done {
 			v.Deploying = append(v.Deploying, b)
+		}
+	}
+	for _, c := range st.Certificates {
+		if c.NotAfter.Sub(now) < ExpiryWarning {
+			v.Expiring = append(v.Expiring, c)
 		}
 	}
 	for _, vs := range st.VIPs {
@@ -235,6 +241,19 @@ var viewFuncs = template.FuncMap{
 	"ago": func(now, t time.Time) string {
 		return now.Sub(t).Round(time.Second).String() + " ago"
 	},
+	"expiry":  expiry,
 	"admins":  func() []string { return []string{"ready", "drain", "maint"} },
 	"isAdmin": func(a config.AdminState, s string) bool { return a.String() == s },
+}
+
+// expiry says when a certificate expires, relative to now, in days and
+// hours: "expires 2027-01-15 (in 13d 4h)", "expired 2026-11-30 (1d 2h ago)".
+func expiry(now, notAfter time.Time) string {
+	d := notAfter.Sub(now)
+	verb, rel := "expires", "in %s"
+	if d < 0 {
+		verb, rel, d = "expired", "%s ago", -d
+	}
+	days, hours := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour)
+	return fmt.Sprintf("%s %s (%s)", verb, notAfter.UTC().Format("2006-01-02 15:04 UTC"), fmt.Sprintf(rel, fmt.Sprintf("%dd %dh", days, hours)))
 }

@@ -19,11 +19,24 @@ type Status struct {
 	VIPs        []VIPStatus             `json:"vips,omitempty"`
 	Frontends   []FrontendStatus        `json:"frontends"`
 	Servers     []ServerStatus          `json:"servers"`
+	// Certificates are those this node's frontends serve now.
+	Certificates []CertificateStatus `json:"certificates,omitempty"`
 	// CounterNodes are the LB nodes whose counters the Cluster fields
 	// sum (asked with ?cluster=1); MissingNodes did not answer, with why.
 	CounterNodes []string          `json:"counter_nodes,omitempty"`
 	MissingNodes map[string]string `json:"missing_nodes,omitempty"`
 }
+
+// CertificateStatus is a certificate some frontends serve.
+type CertificateStatus struct {
+	Name      string    `json:"name"` // a store name or a PEM path
+	Frontends []string  `json:"frontends"`
+	NotAfter  time.Time `json:"not_after"`
+}
+
+// ExpiryWarning is how long before a certificate's expiry the dashboard
+// warns.
+const ExpiryWarning = 14 * 24 * time.Hour
 
 // Traffic is a frontend's or server's counters: summed over the LB nodes
 // (Cluster) or one node's (ByNode).

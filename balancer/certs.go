@@ -6,9 +6,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tandem-lb/tandem/config"
 )
@@ -24,6 +26,8 @@ type certIndex struct {
 	wild   map[string][]*tls.Certificate // by the domain under the "*."
 	def    []*tls.Certificate
 	strict bool
+	// byName is each certificate by the name the config gives it.
+	byName map[string]*tls.Certificate
 }
 
 var errNoCertificate = errors.New("no certificate for the server name the client asked for (strict SNI)")
@@ -83,6 +87,7 @@ func buildCertIndex(t *config.TLS, load func(name string) (*tls.Certificate, err
 		def = t.DefaultCertificate
 	}
 	ix.def = []*tls.Certificate{byName[def]}
+	ix.byName = byName
 	return ix, nil
 }
 
@@ -149,4 +154,37 @@ func loadCertFile(path, keyFile string) (*tls.Certificate, error) {
 		}
 	}
 	return &c, nil
+}
+
+// CertificateStats is one certificate a frontend serves now.
+type CertificateStats struct {
+	Frontend string
+	Name     string // as the config names it: a store name or a PEM path
+	NotAfter time.Time
+}
+
+// Certificates lists the certificates every TLS frontend serves, by
+// frontend then name, with their expiry (the leaf's not-after).
+func (b *Balancer) Certificates() []CertificateStats {
+	snap := b.cur.Load()
+	if snap.cluster == nil {
+		return nil
+	}
+	var out []CertificateStats
+	for i := range snap.cluster.Frontends {
+		fe := snap.frontends[snap.cluster.Frontends[i].Name]
+		if fe == nil || fe.tls == nil {
+			continue
+		}
+		ix := fe.tls.certs.Load()
+		names := slices.Sorted(maps.Keys(ix.byName))
+		for _, n := range names {
+			cs := CertificateStats{Frontend: fe.name, Name: n}
+			if c := ix.byName[n]; c != nil && c.Leaf != nil { // set by every loader
+				cs.NotAfter = c.Leaf.NotAfter
+			}
+			out = append(out, cs)
+		}
+	}
+	return out
 }

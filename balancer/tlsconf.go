@@ -46,7 +46,14 @@ func newFrontendTLS(f *config.Frontend, c *config.Cluster, load func(string) (*t
 			return nil, err
 		}
 	}
+	if t.Curves != "" {
+		if conf.CurvePreferences, err = config.ParseCurves(t.Curves); err != nil {
+			return nil, err
+		}
+	}
+	conf.SessionTicketsDisabled = t.NoTickets
 	switch {
+	case t.OffersNoALPN():
 	case len(t.ALPN) > 0:
 		conf.NextProtos = t.ALPN
 	case f.Mode != config.ModeTCP:

@@ -159,6 +159,11 @@ func printStatus(w io.Writer, st api.Status, useColor bool) {
 	if st.ConfigError != "" {
 		fmt.Fprintf(w, "%s %s\n", p.c(red, "WARNING:"), st.ConfigError)
 	}
+	for _, c := range st.Certificates {
+		if left := time.Until(c.NotAfter); left < api.ExpiryWarning {
+			fmt.Fprintf(w, "%s certificate %s (%s) %s\n", p.c(red, "WARNING:"), c.Name, strings.Join(c.Frontends, ", "), expiryText(left))
+		}
+	}
 	if r := st.Raft; r != nil {
 		leader := r.Leader
 		if leader == "" {
@@ -467,4 +472,14 @@ func (p painter) views(v map[string]config.Health) cell {
 		parts[i] = n + "=" + p.health(v[n]).shown
 	}
 	return cell{text, strings.Join(parts, ",")}
+}
+
+// expiryText says how long a certificate has left, or since when it has
+// expired, in days and hours.
+func expiryText(left time.Duration) string {
+	verb := "expires in %dd %dh"
+	if left < 0 {
+		verb, left = "expired %dd %dh ago", -left
+	}
+	return fmt.Sprintf(verb, int(left/(24*time.Hour)), int(left%(24*time.Hour)/time.Hour))
 }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -137,5 +138,21 @@ func TestStatusShowsTheClusterSumsAndEachNode(t *testing.T) {
 	byNode := regexp.MustCompile(`(?m)^web/server1 +lb3 +0 +0 +7 +0$`)
 	if !byNode.MatchString(out) {
 		t.Errorf("no per-node row of lb3 with 7 requests:\n%s", out)
+	}
+}
+
+func TestStatusWarnsOfExpiringCertificates(t *testing.T) {
+	st := statusFixture()
+	st.Certificates = []api.CertificateStatus{
+		{Name: "www", Frontends: []string{"https-in"}, NotAfter: time.Now().Add(3*24*time.Hour + 5*time.Hour + time.Minute)},
+		{Name: "later", Frontends: []string{"https-in"}, NotAfter: time.Now().Add(60 * 24 * time.Hour)},
+	}
+	var b bytes.Buffer
+	printStatus(&b, st, false)
+	if !strings.Contains(b.String(), "WARNING: certificate www (https-in) expires in 3d 5h") {
+		t.Errorf("no expiry warning for www:\n%s", b.String())
+	}
+	if strings.Contains(b.String(), "later") {
+		t.Errorf("a certificate 60 days from expiry is warned of:\n%s", b.String())
 	}
 }

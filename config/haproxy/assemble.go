@@ -192,6 +192,9 @@ func (p *parser) buildFrontend(px *proxy, shared *proxy, rs sideRules, part fron
 	}
 	f.AcceptProxy = p.acceptProxyOf(px, part.binds)
 	f.Mode = keep(st.effectiveMode(), sh, (*settings).effectiveMode)
+	if f.TLS != nil && f.TLS.ALPN == nil && st.effectiveMode() == config.ModeHTTP {
+		f.TLS.ALPN = []string{config.NoALPN} // HAProxy 2.6 offers no ALPN on a bind without "alpn"
+	}
 	f.MaxConn = keep(st.maxConn, sh, func(s *settings) int { return s.maxConn })
 	t, d := st.timeouts, config.Timeouts{}
 	if sh != nil {

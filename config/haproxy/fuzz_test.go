@@ -175,3 +175,51 @@ func checkParse(t *testing.T, data []byte, opts Options) parseResult {
 	c.Resolve()
 	return r
 }
+
+// FuzzCrtList checks that every crt-list parses or fails with a line
+// number, and that what parses reads back the same when written out.
+func FuzzCrtList(f *testing.F) {
+	for _, s := range []string{
+		"", "# comment\n\n", "a.pem\n", "a.pem\r\n", " \ta.pem www.example.com *.example.com !old.example.com\n",
+		"a.pem [alpn h2 ssl-min-ver TLSv1.2] a.example.com\n", "a.pem [ verify none ]\n", "a.pem [alpn h2\n",
+		"a.pem [a [b]]\n", "a[1].pem\n", "a.pem !\n", "a.pem x/y\n", "a.pem\x00\n", "a.pem [x] ] y\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		entries, err := parseCrtList(data)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "line ") {
+				t.Fatalf("error without a line: %v", err)
+			}
+			return
+		}
+		var b strings.Builder
+		for _, e := range entries {
+			if e.Cert == "" || strings.ContainsAny(e.Cert, "[] \t") {
+				t.Fatalf("certificate %q", e.Cert)
+			}
+			b.WriteString(e.Cert)
+			if len(e.Options) > 0 {
+				b.WriteString(" [" + strings.Join(e.Options, " ") + "]")
+			}
+			for _, fl := range e.Filters {
+				if strings.TrimPrefix(fl, "!") == "" {
+					t.Fatalf("empty filter in %q", data)
+				}
+				b.WriteString(" " + fl)
+			}
+			b.WriteString("\n")
+		}
+		again, err := parseCrtList(b.String())
+		if err != nil {
+			t.Fatalf("written back %q: %v", b.String(), err)
+		}
+		for i := range again {
+			again[i].Line = entries[i].Line
+		}
+		if diff := cmp.Diff(entries, again, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("read back differs (-first +again):\n%s", diff)
+		}
+	})
+}

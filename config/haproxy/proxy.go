@@ -84,6 +84,8 @@ type settings struct {
 	allBackups      bool
 	stick           stickRules
 	stats           []int  // lines of stats directives
+	statsURI        string // the last "stats uri", and its line
+	statsURILine    int
 	disabled        int    // line of "disabled"; 0: enabled
 	reuseNever      int    // line of "http-reuse never"
 	pending         []pend // refusals that depend on the sections and mode that end up using them
