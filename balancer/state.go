@@ -47,6 +47,8 @@ type frontend struct {
 	alog       *accessLog // nil: access log off
 	alogJSON   bool
 	rules      *rules.Proxy
+	// acceptProxy reads a PROXY header first; nil: none.
+	acceptProxy *acceptProxy
 }
 
 // backend is one backend of a snapshot.

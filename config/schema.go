@@ -105,6 +105,8 @@ type Frontend struct {
 	TLS *TLS `yaml:"tls,omitempty" json:"tls,omitempty"`
 	// AccessLog, when set, writes one line per request/connection.
 	AccessLog *AccessLog `yaml:"access_log,omitempty" json:"access_log,omitempty"`
+	// AcceptProxy reads a PROXY protocol header first (see proxyproto.go).
+	AcceptProxy *AcceptProxy `yaml:"accept_proxy,omitempty" json:"accept_proxy,omitempty"`
 	// Logging and Captures are HAProxy's syslog traffic log (logging.go).
 	Logging  `yaml:",inline"`
 	Captures `yaml:",inline"`
@@ -176,6 +178,8 @@ type HealthCheck struct {
 	// connections and sticky sessions) instead of going down.
 	DisableOn404 bool `yaml:"disable_on_404,omitempty" json:"disable_on_404,omitempty"`
 	CheckTiming  `yaml:",inline"`
+	// CheckRules: rulesets and protocol check settings (see checks.go).
+	CheckRules `yaml:",inline"`
 }
 
 // CheckTiming is the schedule and thresholds of active checks. Zero: inherit.
@@ -218,6 +222,10 @@ type Server struct {
 	Cookie string `yaml:"cookie,omitempty" json:"cookie,omitempty"`
 	// SlowStart ramps a server's weight up over this time after it comes up.
 	SlowStart Duration `yaml:"slowstart,omitempty" json:"slowstart,omitempty"`
+	// ServerCheck: check address, TLS, agent, observe (see checks.go).
+	ServerCheck `yaml:",inline"`
+	// ServerProxy: PROXY protocol to the server (see proxyproto.go).
+	ServerProxy `yaml:",inline"`
 }
 
 // VIP is a virtual IP address moved between LB nodes.

@@ -117,6 +117,9 @@ func (f *Frontend) validate(es *Errors, path string, c *Cluster, binds map[strin
 	if al := f.AccessLog; al != nil && al.Format != "" && al.Format != "text" && al.Format != "json" {
 		es.add(path+".access_log.format", "want text or json (got %q)", al.Format)
 	}
+	if f.AcceptProxy != nil {
+		f.AcceptProxy.validate(es, path+".accept_proxy")
+	}
 }
 
 func (b *Backend) validate(es *Errors, path string, d Defaults) {
@@ -155,7 +158,7 @@ func (b *Backend) validate(es *Errors, path string, d Defaults) {
 }
 
 func (hc *HealthCheck) validate(es *Errors, path string, mode Mode) {
-	if hc.Type == CheckHTTP && mode == ModeTCP && hc.Path == "" {
+	if hc.Type == CheckHTTP && mode == ModeTCP && hc.Path == "" && len(hc.Steps) == 0 {
 		es.add(path+".path", "an http check needs a path, e.g. /health")
 	}
 	if hc.Method != "" && !isToken(hc.Method) {
@@ -176,6 +179,14 @@ func (hc *HealthCheck) validate(es *Errors, path string, mode Mode) {
 		}
 	}
 	hc.CheckTiming.validate(es, path)
+	typ := hc.Type
+	if typ == CheckUnset {
+		typ = CheckTCP
+		if hc.Path != "" || hc.Method != "" || mode == ModeHTTP {
+			typ = CheckHTTP
+		}
+	}
+	hc.CheckRules.validate(es, path, typ)
 }
 
 func (s *Server) validate(es *Errors, path string) {
@@ -195,6 +206,8 @@ func (s *Server) validate(es *Errors, path string) {
 		es.add(path+".slowstart", "must not be negative")
 	}
 	s.CheckTiming.validate(es, path)
+	s.ServerCheck.validate(es, path, s.Check)
+	s.ServerProxy.validate(es, path)
 }
 
 func (t CheckTiming) validate(es *Errors, path string) {

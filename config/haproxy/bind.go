@@ -62,14 +62,15 @@ func (p *parser) bind(px *proxy, l line) {
 		px.plainLine = pick(px.plainLine, l.num)
 	}
 	for _, a := range addrs {
-		px.binds = append(px.binds, bindLine{addr: a, line: l.num, tls: b.ssl})
+		px.binds = append(px.binds, bindLine{addr: a, line: l.num, tls: b.ssl, proxy: b.proxy})
 	}
 }
 
 // bindState gathers the options of one bind line.
 type bindState struct {
-	ssl bool
-	tls tlsBind
+	ssl   bool
+	tls   tlsBind
+	proxy bool // accept-proxy
 }
 
 // bindHandler applies one mapped bind option with its value.

@@ -57,9 +57,10 @@ type proxy struct {
 
 // bindLine is one address of a bind line.
 type bindLine struct {
-	addr string
-	line int
-	tls  bool // an ssl bind
+	addr  string
+	line  int
+	tls   bool // an ssl bind
+	proxy bool // accept-proxy
 }
 
 // settings are everything a section configures. A frontend, backend or

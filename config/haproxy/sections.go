@@ -87,7 +87,7 @@ var globalKeywords = map[string]globalKeyword{
 	"debug":                                 {neutral, nil, whyProcess},
 	"mworker-max-reloads":                   {neutral, nil, whyProcess},
 	"numa-cpu-mapping":                      {neutral, nil, whyProcess},
-	"pp2-never-send-local":                  {neutral, nil, "tandem sends no PROXY protocol header"},
+	"pp2-never-send-local":                  {neutral, nil, "health checks send a LOCAL PROXY header with or without it (they name no client)"},
 	"h1-case-adjust":                        {neutral, nil, "it only matters with option h1-case-adjust-bogus-*, which tandem refuses"},
 	"h1-case-adjust-file":                   {neutral, nil, "it only matters with option h1-case-adjust-bogus-*, which tandem refuses"},
 	"h2-workaround-bogus-websocket-clients": {neutral, nil, "tandem offers WebSocket over HTTP/1.1"},
