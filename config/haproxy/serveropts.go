@@ -155,55 +155,19 @@ type bindOpt struct {
 }
 
 const (
-	whyTLSParams = "tandem negotiates TLS 1.2 and 1.3 with Go's default ciphers and curves"
-	whyUnixBind  = "it only applies to UNIX sockets"
-	whyListener  = "it only tunes the listening socket or which threads serve it"
+	whyUnixBind = "it only applies to UNIX sockets"
+	whyListener = "it only tunes the listening socket or which threads serve it"
 )
 
 // bindOpts classifies every bind option of HAProxy 2.6 (configuration.txt
-// 5.1); bindTLSOption checks alpn and verify by their value.
+// 5.1) but the TLS ones (bindTLSOpts, bindtls.go).
 var bindOpts = map[string]bindOpt{
-	"ssl":                   {0, mapped, "", bindTLSOption},
-	"crt":                   {1, mapped, "", bindTLSOption},
-	"alpn":                  {1, mapped, "", bindTLSOption},
-	"verify":                {1, mapped, "", bindTLSOption},
 	"accept-proxy":          {0, mapped, "", bindProxyOption},
 	"accept-netscaler-cip":  {1, refused, "HAProxy reads the client address from a NetScaler CIP header; tandem does not", nil},
-	"allow-0rtt":            {0, refused, "HAProxy accepts TLS early data; tandem does not", nil},
 	"backlog":               {1, neutral, whyListener, nil},
-	"ca-file":               {1, neutral, "it only matters with 'verify optional|required', which tandem refuses", nil},
-	"ca-ignore-err":         {1, neutral, "it only matters with client certificates, which tandem refuses", nil},
-	"ca-verify-file":        {1, neutral, "it only matters with client certificates, which tandem refuses", nil},
-	"crl-file":              {1, neutral, "it only matters with client certificates, which tandem refuses", nil},
-	"crt-ignore-err":        {1, neutral, "it only matters with client certificates, which tandem refuses", nil},
 	"ca-sign-file":          {1, refused, "HAProxy generates certificates on the fly (generate-certificates); tandem does not", nil},
 	"ca-sign-pass":          {1, refused, "HAProxy generates certificates on the fly (generate-certificates); tandem does not", nil},
 	"generate-certificates": {0, refused, "HAProxy generates certificates on the fly for any SNI; tandem does not", nil},
-	"ciphers":               {1, neutral, whyTLSParams, nil},
-	"ciphersuites":          {1, neutral, whyTLSParams, nil},
-	"curves":                {1, neutral, whyTLSParams, nil},
-	"ecdhe":                 {1, neutral, whyTLSParams, nil},
-	"sigalgs":               {1, neutral, whyTLSParams, nil},
-	"client-sigalgs":        {1, neutral, whyTLSParams, nil},
-	"ssl-min-ver":           {1, neutral, whyTLSParams, nil},
-	"ssl-max-ver":           {1, neutral, whyTLSParams, nil},
-	"force-sslv3":           {0, neutral, whyTLSParams, nil},
-	"force-tlsv10":          {0, neutral, whyTLSParams, nil},
-	"force-tlsv11":          {0, neutral, whyTLSParams, nil},
-	"force-tlsv12":          {0, neutral, whyTLSParams, nil},
-	"force-tlsv13":          {0, neutral, whyTLSParams, nil},
-	"no-sslv3":              {0, neutral, whyTLSParams, nil},
-	"no-tlsv10":             {0, neutral, whyTLSParams, nil},
-	"no-tlsv11":             {0, neutral, whyTLSParams, nil},
-	"no-tlsv12":             {0, neutral, whyTLSParams, nil},
-	"no-tlsv13":             {0, neutral, whyTLSParams, nil},
-	"prefer-client-ciphers": {0, neutral, whyTLSParams, nil},
-	"no-ca-names":           {0, neutral, "it only matters with client certificates, which tandem refuses", nil},
-	"no-tls-tickets":        {0, neutral, "it only disables TLS session resumption by tickets", nil},
-	"tls-ticket-keys":       {1, neutral, "tandem shares its own TLS ticket keys across the cluster", nil},
-	"npn":                   {1, neutral, "NPN is obsolete; tandem negotiates by ALPN", nil},
-	"crt-list":              {1, refused, "HAProxy picks among the certificates of a crt-list by SNI; tandem serves one certificate per frontend (SNI certificates come in a later issue)", nil},
-	"strict-sni":            {0, refused, "HAProxy refuses TLS handshakes whose SNI matches no certificate; tandem serves its certificate to all", nil},
 	"defer-accept":          {0, neutral, whyListener, nil},
 	"expose-fd":             {1, neutral, whyUnixBind, nil},
 	"gid":                   {1, neutral, whyUnixBind, nil},
