@@ -368,3 +368,75 @@ func runBalancer(t *testing.T, b *Balancer) {
 func contextWithCancel() (context.Context, context.CancelFunc) {
 	return context.WithCancel(context.Background())
 }
+
+// observe layer7 also counts the server's HTTP statuses (100-499, 501 and
+// 505 good, as HAProxy) and a response timeout; layer4 counts only
+// connections.
+func TestObserveLayer7CountsStatuses(t *testing.T) {
+	type res struct {
+		ok   bool
+		what string
+	}
+	got := make(chan res, 16)
+	b, err := New(Config{}, Deps{OnServerResult: func(k config.ServerKey, ok bool, what string) { got <- res{ok, what} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := newSite(t, "a", func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/500":
+			w.WriteHeader(500)
+		case "/404":
+			w.WriteHeader(404)
+		case "/slow":
+			time.Sleep(400 * time.Millisecond)
+		}
+	})
+	s := srv("a", live.addr())
+	s.Check, s.Observe = true, &config.Observe{Layer: config.ObserveLayer7}
+	c := cluster(s)
+	c.Backends[0].Retries = ptr(0)
+	c.Backends[0].Timeouts.Server = config.Duration(100 * time.Millisecond)
+	e := &testEnv{t: t, b: b}
+	e.apply(c, nil)
+	runBalancer(t, b)
+	next := func() res {
+		select {
+		case r := <-got:
+			return r
+		case <-time.After(5 * time.Second):
+			t.Fatal("no result reported")
+			return res{}
+		}
+	}
+	for _, tt := range []struct {
+		path string
+		want []res
+	}{
+		{"/500", []res{{true, ""}, {false, "HTTP 500"}}},
+		{"/404", []res{{true, ""}, {true, "HTTP 404"}}},
+		{"/slow", []res{{false, "response timeout"}}},
+	} {
+		resp, err := client().Get(e.url(tt.path))
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		for _, w := range tt.want {
+			if r := next(); r != w {
+				t.Errorf("GET %s: reported %+v, want %+v", tt.path, r, w)
+			}
+		}
+	}
+	c.Backends[0].Servers[0].Observe.Layer = config.ObserveLayer4
+	e.apply(c, nil)
+	get(t, client(), e.url("/404"))
+	if r := next(); r != (res{true, ""}) {
+		t.Errorf("layer4: reported %+v, want the connection only", r)
+	}
+	select {
+	case r := <-got:
+		t.Errorf("layer4 reported a status too: %+v", r)
+	case <-time.After(100 * time.Millisecond):
+	}
+}

@@ -64,6 +64,14 @@ func (s *server) observeStatus(code int) {
 	}
 }
 
+// observeResponseError reports a server that timed out or answered
+// something that is not HTTP to observe layer7.
+func (s *server) observeResponseError(what string) {
+	if o := s.opts.Load(); o != nil && o.observe != nil && o.layer7 {
+		o.observe(false, what)
+	}
+}
+
 // shortError is a connection error as an operator reads it.
 func shortError(err error) string {
 	if err == nil {

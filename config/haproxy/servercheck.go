@@ -97,7 +97,7 @@ func serverReaction(p *parser, px *proxy, l line, s *config.Server, o, v string)
 		case "layer4":
 			observeOf(s).Layer = config.ObserveLayer4
 		case "layer7":
-			p.refusef(px, l.num, "server option 'observe layer7': HAProxy also counts the HTTP statuses of live traffic against the server; tandem counts its connection errors (write 'observe layer4')")
+			observeOf(s).Layer = config.ObserveLayer7
 		case "none":
 			if s.Observe != nil {
 				s.Observe.Layer = 0
