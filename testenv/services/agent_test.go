@@ -97,22 +97,22 @@ func TestAgentDrivesTheBalancer(t *testing.T) {
 	steps := []struct {
 		say      string
 		own      config.Health
+		weight   int   // as tandem status shows it
 		wantA    int64 // of 300 requests
 		tolerate int64
 	}{
-		{"up 100%", config.HealthUnknown, 150, 3},
-		{"50%", config.HealthUnknown, 100, 3},
-		{"drain", config.HealthNoLB, 0, 0},
-		{"down#maintenance", config.HealthDown, 0, 0},
-		{"up ready 100%", config.HealthUnknown, 150, 3},
+		{"up 100%", config.HealthUnknown, 10, 150, 3},
+		{"50%", config.HealthUnknown, 5, 100, 3},
+		{"drain", config.HealthNoLB, 5, 0, 0},
+		{"down#maintenance", config.HealthDown, 5, 0, 0},
+		{"up ready 100%", config.HealthUnknown, 10, 150, 3},
 	}
 	for _, st := range steps {
 		agent.say(st.say)
-		// Followed: tandem status shows the health, and a sample of 30
-		// requests splits as the weight says (tandem status shows the
-		// configured weight; the agent's share is applied by the balancer).
+		// Followed: tandem status shows the health and the agent's weight,
+		// and a sample of 30 requests splits as the weight says.
 		took := WaitFor(t, "tandem to follow "+st.say, 10*time.Second, func() bool {
-			if tn.Server(t, "app", "a").Own != st.own {
+			if s := tn.Server(t, "app", "a"); s.Own != st.own || s.Weight != st.weight || s.AgentResult == "" {
 				return false
 			}
 			a, _ := share(30)
