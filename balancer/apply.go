@@ -207,7 +207,7 @@ func (b *Balancer) applyConfig(d Desired) error {
 		rt.lim.setMax(f.MaxConn)
 		keepFe[f.Name] = true
 		fe := &frontend{
-			name: f.Name, mode: f.Mode, tm: timeoutsOf(f.Timeouts), forwardFor: *f.ForwardFor,
+			name: f.Name, mode: f.Mode, tm: timeoutsOf(f.Timeouts), forwardFor: *f.ForwardFor, h2c: f.H2C,
 			tls: binds[i].tls, backend: next.backends[f.DefaultBackend], rt: rt, rules: prog.Frontend(i), acceptProxy: binds[i].proxy,
 		}
 		next.rulesOn = next.rulesOn || fe.rules.HTTPActive()

@@ -48,6 +48,14 @@ func (c *Cluster) Validate() error {
 		frontendNames[f.Name] = true
 		f.validate(&es, path, c, binds)
 	}
+	for i := range c.Backends {
+		for j := range c.Backends[i].Servers {
+			if t := c.Backends[i].Servers[j].TLS; t != nil {
+				b := &c.Backends[i]
+				t.validate(&es, itemPath(itemPath("backends", b.Name, i)+".servers", b.Servers[j].Name, j)+".tls", c)
+			}
+		}
+	}
 	c.validateRules(&es)
 	c.validateLogging(&es)
 	vipNames := map[string]bool{}
@@ -120,6 +128,15 @@ func (f *Frontend) validate(es *Errors, path string, c *Cluster, binds map[strin
 	if f.AcceptProxy != nil {
 		f.AcceptProxy.validate(es, path+".accept_proxy")
 	}
+	switch f.H2C {
+	case "", "off":
+	case "only":
+		if f.TLS != nil {
+			es.add(path+".h2c", "only is for clear-text frontends (a TLS frontend negotiates HTTP/2 by ALPN)")
+		}
+	default:
+		es.add(path+".h2c", "want off or only (got %q)", f.H2C)
+	}
 }
 
 func (b *Backend) validate(es *Errors, path string, d Defaults) {
@@ -154,6 +171,15 @@ func (b *Backend) validate(es *Errors, path string, d Defaults) {
 		}
 		names[s.Name] = true
 		s.validate(es, sp)
+		switch s.Proto {
+		case "", "h1":
+		case "h2":
+			if mode != ModeHTTP {
+				es.add(sp+".proto", "h2 needs mode http")
+			}
+		default:
+			es.add(sp+".proto", "want h1 or h2 (got %q)", s.Proto)
+		}
 	}
 }
 
