@@ -185,11 +185,18 @@ func startsH2(br *bufio.Reader) bool {
 	return true
 }
 
-// bufConn reads a connection through the buffer that already holds its
-// first bytes.
-type bufConn struct {
+// prefixConn reads the bytes already taken from a connection, then the
+// connection.
+type prefixConn struct {
 	net.Conn
-	r *bufio.Reader
+	pre []byte
 }
 
-func (c bufConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+func (c *prefixConn) Read(p []byte) (int, error) {
+	if len(c.pre) > 0 {
+		n := copy(p, c.pre)
+		c.pre = c.pre[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}

@@ -2,6 +2,7 @@ package balancer
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"sync"
@@ -55,6 +56,14 @@ func (b *Balancer) serveHTTP(cc *clientConn, first bool) (parked bool) {
 			}
 			br = readerPool.Get().(*bufio.Reader)
 			br.Reset(tc)
+			if !first {
+				// Readable: the request timeout runs from here. The wait's
+				// own deadline (idleParkAfter) must not cut the read that
+				// takes the bytes: Go refuses a read once it has passed,
+				// however ready the bytes are, and a busy machine may run
+				// this goroutine after it.
+				tc.readDeadline(deadline(time.Now(), fe.tm.httpRequest))
+			}
 			if _, err := br.Peek(1); err != nil {
 				if first {
 					b.logNoRequest(cc, fe)
@@ -68,7 +77,10 @@ func (b *Balancer) serveHTTP(cc *clientConn, first bool) (parked bool) {
 		}
 		if first && fe.mode == config.ModeHTTP && fe.tls == nil && fe.h2c != "off" {
 			if startsH2(br) {
-				b.serveH2(cc, fe, bufConn{cc.conn, br})
+				// HTTP/2's reader may outlive ServeConn: it gets its own
+				// copy of the bytes read, not the pooled buffer.
+				pre, _ := br.Peek(br.Buffered())
+				b.serveH2(cc, fe, &prefixConn{Conn: cc.conn, pre: bytes.Clone(pre)})
 				return false
 			}
 			if fe.h2c == "only" {
