@@ -42,6 +42,9 @@ type Deps struct {
 	// access_log lines are buffered and flushed every second and at
 	// shutdown.
 	AccessLog io.Writer
+	// ACME, when set, answers the ACME CA's HTTP-01 challenges on plain
+	// HTTP frontends (before any rule) and TLS-ALPN-01 on TLS ones.
+	ACME ChallengeSource
 }
 
 // Desired is the plain state the balancer serves.
@@ -79,6 +82,7 @@ type Balancer struct {
 	log     *slog.Logger
 	h2log   *log.Logger // x/net/http2's own messages (client protocol errors), at debug level
 	onFail  func(config.ServerKey, error)
+	acme    ChallengeSource // nil: no ACME challenges answered
 	cur     atomic.Pointer[snapshot]
 	stopped atomic.Bool // Run is shutting down: no keep-alive, no new accepts
 	runCtx  context.Context
@@ -121,6 +125,7 @@ func New(cfg Config, deps Deps) (*Balancer, error) {
 		log:       log.With("component", "balancer"),
 		h2log:     slog.NewLogLogger(log.With("component", "balancer").Handler(), slog.LevelDebug),
 		onFail:    deps.OnServerFailure,
+		acme:      deps.ACME,
 		runCtx:    ctx,
 		cancel:    cancel,
 		listeners: map[string]*listener{},
