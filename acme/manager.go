@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
 
+	"github.com/tandem-lb/tandem/cluster"
 	"github.com/tandem-lb/tandem/config"
 )
 
@@ -249,4 +249,13 @@ func (m *Manager) backoff(failures int) time.Duration {
 	return min(d, m.cfg.RetryMax)
 }
 
-var errNoCertificate = fmt.Errorf("no certificate in storage")
+var errNoCertificate = errors.New("no certificate in storage")
+
+// OrderingNode is the node that holds name's order lock in st (certmagic
+// names it issue_cert_NAME), or "".
+func OrderingNode(st *cluster.State, name string) string {
+	if st == nil || st.ACME == nil {
+		return ""
+	}
+	return st.ACME.Locks["issue_cert_"+name].Owner
+}

@@ -56,7 +56,7 @@ func (a *Agent) acmeStatus() []api.ACMEStatus {
 	var out []api.ACMEStatus
 	for _, s := range a.acme.manager.Status() {
 		out = append(out, api.ACMEStatus{Name: s.Name, NotAfter: s.NotAfter, Serial: s.Serial, Error: s.Error,
-			ErrorTime: s.ErrorTime, Failures: s.Failures, NextCheck: s.NextCheck})
+			ErrorTime: s.ErrorTime, Failures: s.Failures, NextCheck: s.NextCheck, Ordering: acme.OrderingNode(a.node.State(), s.Name)})
 	}
 	return out
 }

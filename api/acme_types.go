@@ -18,4 +18,7 @@ type ACMEStatus struct {
 	// NextCheck is when the manager looks at the name again (the renewal
 	// window, or the next try after a failure).
 	NextCheck time.Time `json:"next_check,omitzero"`
+	// Ordering is the node that holds the name's order lock now (it
+	// orders or renews the certificate); empty when none does.
+	Ordering string `json:"ordering,omitempty"`
 }
