@@ -213,7 +213,7 @@ func challengeServer(t *testing.T, ans *Answers, httpPort, tlsPort int) {
 
 func TestManagerObtainsPublishesAndRenews(t *testing.T) {
 	httpPort, tlsPort := freePort(t), freePort(t)
-	ca := pebble.Start(t, pebble.Options{Host: "127.0.0.1", HTTPPort: httpPort, TLSPort: tlsPort, Validity: 12 * time.Second,
+	ca := pebble.Start(t, pebble.Options{Host: "127.0.0.1", HTTPPort: httpPort, TLSPort: tlsPort, Validity: 9 * time.Second,
 		Resolve: func(string) (netip.Addr, bool) { return netip.MustParseAddr("127.0.0.1"), true }})
 	n := startNode(t)
 	ans := NewAnswers(n.State)
@@ -254,20 +254,20 @@ func TestManagerObtainsPublishesAndRenews(t *testing.T) {
 	if _, err := pair.Leaf.Verify(verifyOptions(ca, "www.example.test", pair)); err != nil {
 		t.Fatalf("the certificate does not verify against pebble's root: %v", err)
 	}
-	if first.NotAfter.Sub(pair.Leaf.NotBefore) > 13*time.Second || !slices.Equal(first.Names, []string{"www.example.test"}) {
+	if first.NotAfter.Sub(pair.Leaf.NotBefore) > 10*time.Second || !slices.Equal(first.Names, []string{"www.example.test"}) {
 		t.Errorf("stored %+v", first)
 	}
 	if http01, alpn := ans.Answered(); http01+alpn == 0 {
 		t.Error("no challenge was answered from the replicated state")
 	}
-	// A third of 12 s left: renewed, with a new serial, published.
+	// A third of 9 s left: renewed, with a new serial, published.
 	waitFor(t, "the renewed certificate in the store", 15*time.Second, func() bool {
 		cur := n.State().Certificates[name]
 		return cur.Chain != first.Chain && cur.NotAfter.After(first.NotAfter)
 	})
 	renewedAt := time.Now()
-	if left := first.NotAfter.Sub(renewedAt); left > 12*time.Second/3+time.Second || left < 0 {
-		t.Errorf("renewed with %v of 12s left, want about a third", left)
+	if left := first.NotAfter.Sub(renewedAt); left > 9*time.Second/3+time.Second || left < 0 {
+		t.Errorf("renewed with %v of 12s left, want about a third of 9s", left)
 	}
 	// The CA goes away: the certificate stays in the store, the error shows.
 	ca.Stop()
