@@ -93,13 +93,14 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 		return nil, err
 	}
 	a.store = newClusterStore(a.node, cfg.Cluster.Node)
-	a.health, err = health.New(health.Config{}, health.Deps{Logger: deps.Logger, OnTransition: a.onTransition})
+	a.health, err = health.New(health.Config{}, health.Deps{Logger: deps.Logger, OnTransition: a.onTransition,
+		OnAgentWeight: func(config.ServerKey) { a.kickLoop() }})
 	if err != nil {
 		return nil, fmt.Errorf("create health monitor: %w", err)
 	}
 	a.newACME(deps.Logger)
-	a.lb, err = balancer.New(balancer.Config{DrainTimeout: cfg.DrainTimeout, TicketSecret: cfg.Cluster.ClusterKey},
-		balancer.Deps{Logger: deps.Logger, OnServerFailure: a.health.ReportFailure, ACME: a.acme.answers})
+	a.lb, err = balancer.New(balancer.Config{DrainTimeout: cfg.DrainTimeout, TicketSecret: cfg.Cluster.ClusterKey}, balancer.Deps{Logger: deps.Logger,
+		OnServerFailure: a.health.ReportFailure, OnServerResult: a.health.Observe, ACME: a.acme.answers})
 	if err != nil {
 		return nil, fmt.Errorf("create balancer: %w", err)
 	}
@@ -272,7 +273,10 @@ func (a *Agent) syncRuntime() {
 }
 
 // onTransition is called by the health monitor; it must not block.
-func (a *Agent) onTransition(t health.Transition) {
+func (a *Agent) onTransition(t health.Transition) { a.kickLoop() }
+
+// kickLoop asks the loop to reconcile soon; it never blocks.
+func (a *Agent) kickLoop() {
 	select {
 	case a.kick <- struct{}{}:
 	default:
@@ -311,6 +315,7 @@ func (a *Agent) reconcileOnce() error {
 		cfg = v.Config.Resolve()
 	}
 	d := balancer.Desired{Config: cfg, Servers: desiredServers(cfg, v, a.ownHealth()), Certificates: a.certificates(cfg, v.Certificates)}
+	applyAgentWeights(cfg, d.Servers, a.health.Status())
 	if err := a.lb.Apply(d); err != nil {
 		err = fmt.Errorf("config version %d not served, still serving version %d: %w", v.Version, a.version, err)
 		if provisional {

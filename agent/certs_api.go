@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"slices"
 	"sort"
@@ -80,5 +81,11 @@ func checkCertificate(req api.CertificateRequest, now time.Time) (cluster.Stored
 	if len(names) == 0 && leaf.Subject.CommonName != "" {
 		names = []string{leaf.Subject.CommonName}
 	}
-	return cluster.StoredCertificate{Chain: req.Cert, Names: names, Issuer: leaf.Issuer.String(), NotAfter: leaf.NotAfter.UTC()}, nil
+	// Only the certificates travel in the clear: a cert file that also
+	// holds the key (HAProxy's usual PEM) must not put it in the log.
+	var chain strings.Builder
+	for _, der := range pair.Certificate {
+		pem.Encode(&chain, &pem.Block{Type: "CERTIFICATE", Bytes: der})
+	}
+	return cluster.StoredCertificate{Chain: chain.String(), Names: names, Issuer: leaf.Issuer.String(), NotAfter: leaf.NotAfter.UTC()}, nil
 }

@@ -11,8 +11,11 @@ import (
 	"encoding/pem"
 	"errors"
 	"io"
+	"io/fs"
 	"math/big"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -148,4 +151,22 @@ func TestCertificatesEditedOnce(t *testing.T) {
 	if sc := ra.node.State().Certificates["web"]; strings.Contains(string(sc.SealedKey), "PRIVATE KEY") || sc.Chain != cert2 {
 		t.Error("the stored key is in plaintext, or the chain is not the renewed one")
 	}
+	// HAProxy's usual PEM holds certificate and key: given as both files,
+	// the key still never reaches the log, a snapshot or state.json.
+	combo := cert2 + key2
+	if err := ra.client.AddCertificate(ctx, api.CertificateRequest{Name: "combo", Cert: combo, Key: combo}); err != nil {
+		t.Fatal(err)
+	}
+	if sc := ra.node.State().Certificates["combo"]; strings.Contains(sc.Chain, "PRIVATE KEY") || sc.Chain != cert2 {
+		t.Errorf("a combined PEM's chain is stored as %q, want the certificate alone", sc.Chain)
+	}
+	keyBody := strings.Split(key2, "\n")[1] // a line of the key's base64
+	filepath.WalkDir(ra.cfg.Cluster.DataDir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if b, _ := os.ReadFile(path); strings.Contains(string(b), keyBody) {
+				t.Errorf("%s holds the private key in plaintext", path)
+			}
+		}
+		return nil
+	})
 }

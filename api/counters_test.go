@@ -172,3 +172,41 @@ func slots(vals map[int]uint32) []uint32 {
 	}
 	return out
 }
+
+// csvPageAt is a stats page at another URI.
+type csvPageAt struct {
+	csvPage
+	uri string
+}
+
+func (p csvPageAt) StatsURI() string { return p.uri }
+
+// "stats uri /" (Patroni's example config): /;csv is the CSV, and / the
+// API's own route, not a redirect to itself.
+func TestStatsPageAtRootIsNotARedirectLoop(t *testing.T) {
+	s, err := NewServer(ServerConfig{Addr: "127.0.0.1:0"}, nil, discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.UseStatsPage(csvPageAt{uri: "/"})
+	hs := httptest.NewServer(http.AllowQuerySemicolons(s))
+	defer hs.Close()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(hs.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusFound {
+		t.Errorf("GET / redirects to %s", resp.Header.Get("Location"))
+	}
+	resp, err = client.Get(hs.URL + "/;csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "# pxname,svname,\n" {
+		t.Errorf("GET /;csv: %d %q", resp.StatusCode, b)
+	}
+}

@@ -86,6 +86,7 @@ func metricDefs() []metricDef {
 		{"vip_holder", "1 for the node that holds the VIP in this node's view.", []string{"vip", "address", "holder"}},
 		{"vip_local_holding", "1 when this node holds the VIP.", []string{"vip", "address"}},
 		{"frontend_up", "1 when every bind address of the frontend is listening.", feLabels},
+		{"frontend_proxy_errors_total", "Client connections closed by accept-proxy: no valid PROXY protocol header, or from an address not trusted to send one.", feLabels},
 		{"backend_active_servers", "Servers that may take new traffic now.", beLabels},
 		{"backend_servers", "Servers in the config.", beLabels},
 		{"backend_response_time_seconds", "Server response time (request sent to response head), HTTP.", beLabels},
@@ -142,6 +143,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	e.cluster(st)
 	for _, f := range stats.Frontends {
 		e.gauge("frontend_up", b2f(f.Ready), f.Name)
+		e.counter("frontend_proxy_errors_total", float64(f.Counters.ProxyErrors), f.Name)
 		e.counters("frontend_", f.Counters, f.Name)
 	}
 	for _, b := range stats.Backends {

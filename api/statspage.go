@@ -26,7 +26,8 @@ func (s *Server) UseStatsPage(p StatsPage) { s.statsPage = p }
 // the API's routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.statsPage != nil {
-		if csv, ok := matchStatsURI(r.RequestURI, s.statsPage.StatsURI()); ok && r.Method == http.MethodGet {
+		// A page at "/" is the dashboard itself (no redirect to itself).
+		if csv, ok := matchStatsURI(r.RequestURI, s.statsPage.StatsURI()); ok && r.Method == http.MethodGet && (csv || r.URL.Path != "/") {
 			s.serveStatsPage(w, r, csv)
 			return
 		}

@@ -77,19 +77,23 @@ type ServerStatus struct {
 	// Routed says whether this node sends it new traffic.
 	Agreed config.Health `json:"agreed"`
 	// Views is every LB node's latest report (node → health).
-	Views      map[string]config.Health `json:"views,omitempty"`
-	Own        config.Health            `json:"own"`
-	Routed     bool                     `json:"routed"`
-	LastCheck  string                   `json:"last_check,omitempty"`
-	CheckTime  time.Duration            `json:"check_duration,omitempty"`
-	CurConns   int64                    `json:"cur_conns"`
-	InFlight   int64                    `json:"in_flight"`
-	QueueLen   int64                    `json:"queue_len"`
-	TotalConns uint64                   `json:"total_conns"`
-	Requests   uint64                   `json:"requests"`
-	Errors     uint64                   `json:"errors"`
-	Cluster    *Traffic                 `json:"cluster,omitempty"`
-	ByNode     map[string]Traffic       `json:"by_node,omitempty"`
+	Views     map[string]config.Health `json:"views,omitempty"`
+	Own       config.Health            `json:"own"`
+	Routed    bool                     `json:"routed"`
+	LastCheck string                   `json:"last_check,omitempty"`
+	CheckTime time.Duration            `json:"check_duration,omitempty"`
+	// AgentResult is the last agent check's answer (agent-check), and
+	// AgentAdmin the state it set ("drain", "maint"; "": none).
+	AgentResult string             `json:"agent_result,omitempty"`
+	AgentAdmin  string             `json:"agent_admin,omitempty"`
+	CurConns    int64              `json:"cur_conns"`
+	InFlight    int64              `json:"in_flight"`
+	QueueLen    int64              `json:"queue_len"`
+	TotalConns  uint64             `json:"total_conns"`
+	Requests    uint64             `json:"requests"`
+	Errors      uint64             `json:"errors"`
+	Cluster     *Traffic           `json:"cluster,omitempty"`
+	ByNode      map[string]Traffic `json:"by_node,omitempty"`
 }
 
 // ConfigResponse is the current config.

@@ -48,7 +48,7 @@ func (b *Balancer) applyServers(prev *snapshot, states map[config.ServerKey]Serv
 		for j := range cb.Servers {
 			cs := &cb.Servers[j]
 			s := be.byName[cs.Name]
-			if s.setState(stateOf(states, s.key, cs), cfgWeight(cs), now, false) {
+			if b.setServerState(s, stateOf(states, s.key, cs), cfgWeight(cs), now, false) {
 				weights = true
 			}
 		}
@@ -90,8 +90,9 @@ func (b *Balancer) applyServers(prev *snapshot, states map[config.ServerKey]Serv
 func (b *Balancer) applyConfig(d Desired) error {
 	c := d.Config
 	type feBind struct {
-		keys []string
-		tls  *frontendTLS
+		keys  []string
+		tls   *frontendTLS
+		proxy *acceptProxy
 	}
 	binds := make([]feBind, len(c.Frontends))
 	owner := map[string]string{}
@@ -126,6 +127,11 @@ func (b *Balancer) applyConfig(d Desired) error {
 			ft.answerALPN(b.acme)
 			binds[i].tls = ft
 		}
+		ap, err := newAcceptProxy(f.AcceptProxy)
+		if err != nil {
+			return fmt.Errorf("apply frontend %s: accept_proxy: %w", f.Name, err)
+		}
+		binds[i].proxy = ap
 	}
 
 	logs, err := b.openAccessLogs(c)
@@ -178,7 +184,8 @@ func (b *Balancer) applyConfig(d Desired) error {
 			s.slowStart.Store(int64(cs.SlowStart.D()))
 			cookie := cs.Cookie
 			s.cookie.Store(&cookie)
-			s.setState(stateOf(d.Servers, id.key, cs), cfgWeight(cs), now, !existed)
+			s.opts.Store(b.serverOptsOf(id.key, cs))
+			b.setServerState(s, stateOf(d.Servers, id.key, cs), cfgWeight(cs), now, !existed)
 		}
 		be := b.buildBackend(cb, rt)
 		be.rules, be.index = prog.Backend(i), i
@@ -201,8 +208,8 @@ func (b *Balancer) applyConfig(d Desired) error {
 		rt.lim.setMax(f.MaxConn)
 		keepFe[f.Name] = true
 		fe := &frontend{
-			name: f.Name, mode: f.Mode, tm: timeoutsOf(f.Timeouts), forwardFor: *f.ForwardFor,
-			tls: binds[i].tls, backend: next.backends[f.DefaultBackend], rt: rt, rules: prog.Frontend(i),
+			name: f.Name, mode: f.Mode, tm: timeoutsOf(f.Timeouts), forwardFor: *f.ForwardFor, h2c: f.H2C,
+			tls: binds[i].tls, backend: next.backends[f.DefaultBackend], rt: rt, rules: prog.Frontend(i), acceptProxy: binds[i].proxy,
 		}
 		next.rulesOn = next.rulesOn || fe.rules.HTTPActive()
 		fe.alog, fe.alogJSON = logs.frontend(f.Name)

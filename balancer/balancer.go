@@ -37,6 +37,10 @@ type Deps struct {
 	// traffic saw PassiveFailures consecutive connection failures on a
 	// server. It must not block. May be nil.
 	OnServerFailure func(key config.ServerKey, err error)
+	// OnServerResult is called (from a connection goroutine) with each
+	// exchange's outcome on a server whose config has observe: ok, or
+	// what failed. It must not block. May be nil.
+	OnServerResult func(key config.ServerKey, ok bool, what string)
 	// AccessLog receives the access log of frontends whose access_log has
 	// no path, and the lines of "stdout" log targets (default os.Stdout).
 	// access_log lines are buffered and flushed every second and at
@@ -78,15 +82,16 @@ var ErrStopped = errors.New("balancer stopped")
 
 // Balancer serves the frontends of the last applied Desired state.
 type Balancer struct {
-	cfg     Config
-	log     *slog.Logger
-	h2log   *log.Logger // x/net/http2's own messages (client protocol errors), at debug level
-	onFail  func(config.ServerKey, error)
-	acme    ChallengeSource // nil: no ACME challenges answered
-	cur     atomic.Pointer[snapshot]
-	stopped atomic.Bool // Run is shutting down: no keep-alive, no new accepts
-	runCtx  context.Context
-	cancel  context.CancelFunc
+	cfg      Config
+	log      *slog.Logger
+	h2log    *log.Logger // x/net/http2's own messages (client protocol errors), at debug level
+	onFail   func(config.ServerKey, error)
+	onResult func(config.ServerKey, bool, string)
+	acme     ChallengeSource // nil: no ACME challenges answered
+	cur      atomic.Pointer[snapshot]
+	stopped  atomic.Bool // Run is shutting down: no keep-alive, no new accepts
+	runCtx   context.Context
+	cancel   context.CancelFunc
 
 	mu        sync.Mutex // serializes Apply and guards the maps below
 	listeners map[string]*listener
@@ -125,6 +130,7 @@ func New(cfg Config, deps Deps) (*Balancer, error) {
 		log:       log.With("component", "balancer"),
 		h2log:     slog.NewLogLogger(log.With("component", "balancer").Handler(), slog.LevelDebug),
 		onFail:    deps.OnServerFailure,
+		onResult:  deps.OnServerResult,
 		acme:      deps.ACME,
 		runCtx:    ctx,
 		cancel:    cancel,

@@ -29,6 +29,7 @@ type clientConn struct {
 	local    netip.AddrPort // the address the client connected to (computed once)
 	tlsInfo  rules.TLSInfo  // after the handshake
 	sess     *rules.Session // the sess.* variables of the rules; nil until used
+	pp       *proxyInfo     // what an accepted PROXY header brought; nil: none
 
 	idle idleWaiter // waits for the next request without a buffer
 	// park is set while the connection is parked (parker): no goroutine
@@ -164,6 +165,9 @@ func (b *Balancer) serveConn(cc *clientConn) {
 	if !b.connectionRules(cc, fe, snap, false) {
 		return
 	}
+	if fe.acceptProxy != nil && !b.readProxyHeader(cc, fe) {
+		return
+	}
 	if fe.tls != nil {
 		tc := tls.Server(cc.raw, fe.tls.conf)
 		hs := fe.tm.httpRequest
@@ -184,7 +188,7 @@ func (b *Balancer) serveConn(cc *clientConn) {
 		return
 	}
 	if fe.mode == config.ModeHTTP && cc.tlsInfo.ALPN == "h2" {
-		b.serveH2(cc, fe)
+		b.serveH2(cc, fe, cc.conn)
 		return
 	}
 	if fe.mode == config.ModeTCP {

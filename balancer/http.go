@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tandem-lb/tandem/balancer/http1"
+	"github.com/tandem-lb/tandem/config"
 )
 
 // clientBufSize is the read buffer of an HTTP client connection while it
@@ -64,6 +65,15 @@ func (b *Balancer) serveHTTP(cc *clientConn, first bool) (parked bool) {
 				return false
 			}
 			fe = snap.byAddr[cc.l.key]
+		}
+		if first && fe.mode == config.ModeHTTP && fe.tls == nil && fe.h2c != "off" {
+			if startsH2(br) {
+				b.serveH2(cc, fe, bufConn{cc.conn, br})
+				return false
+			}
+			if fe.h2c == "only" {
+				return false // HTTP/2 only: an HTTP/1 client is not answered
+			}
 		}
 		if !cc.beginRequest() {
 			return false

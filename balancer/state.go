@@ -40,6 +40,7 @@ type frontend struct {
 	mode       config.Mode
 	tm         timeouts
 	forwardFor bool
+	h2c        string       // config.Frontend.H2C
 	tls        *frontendTLS // nil: plain
 	backend    *backend
 	rt         *frontendRT
@@ -47,6 +48,8 @@ type frontend struct {
 	alog       *accessLog // nil: access log off
 	alogJSON   bool
 	rules      *rules.Proxy
+	// acceptProxy reads a PROXY header first; nil: none.
+	acceptProxy *acceptProxy
 }
 
 // backend is one backend of a snapshot.

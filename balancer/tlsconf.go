@@ -3,7 +3,6 @@ package balancer
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -46,7 +45,14 @@ func newFrontendTLS(f *config.Frontend, c *config.Cluster, load func(string) (*t
 			return nil, err
 		}
 	}
+	if t.Curves != "" {
+		if conf.CurvePreferences, err = config.ParseCurves(t.Curves); err != nil {
+			return nil, err
+		}
+	}
+	conf.SessionTicketsDisabled = t.NoTickets
 	switch {
+	case t.OffersNoALPN():
 	case len(t.ALPN) > 0:
 		conf.NextProtos = t.ALPN
 	case f.Mode != config.ModeTCP:
@@ -75,20 +81,9 @@ func clientAuth(conf *tls.Config, ca *config.ClientAuth, files map[string]string
 	if ca.Verify == "required" {
 		conf.ClientAuth = tls.RequireAndVerifyClientCert
 	}
-	if ca.CRL == "" {
-		return nil
-	}
-	block, _ := pem.Decode([]byte(files[ca.CRL]))
-	if block == nil {
-		return fmt.Errorf("CRL file %q holds no PEM block", ca.CRL)
-	}
-	crl, err := x509.ParseRevocationList(block.Bytes)
-	if err != nil {
-		return fmt.Errorf("parse CRL file %q: %w", ca.CRL, err)
-	}
-	revoked := map[string]bool{}
-	for _, e := range crl.RevokedCertificateEntries {
-		revoked[e.SerialNumber.String()] = true
+	revoked, err := config.RevokedSerials(files, ca.CRL)
+	if err != nil || revoked == nil {
+		return err
 	}
 	conf.VerifyPeerCertificate = func(_ [][]byte, chains [][]*x509.Certificate) error {
 		for _, chain := range chains {

@@ -86,6 +86,7 @@ func (b *Balancer) roundTrip(ex *exchange) (int, error) {
 			ex.tResp = time.Now()
 			s.rtime.observe(ex.tResp.Sub(ex.tConn))
 			s.connOK()
+			s.observeStatus(ex.resp.Status)
 			ex.srv, ex.uc = s, u
 			stick(be, ex.cc, a, s, now.UnixNano())
 			return 0, nil
@@ -102,10 +103,12 @@ func (b *Balancer) roundTrip(ex *exchange) (int, error) {
 		case upTimeout:
 			s.stats.responseErrs.Add(1)
 			be.rt.stats.responseErrs.Add(1)
+			s.observeResponseError("response timeout")
 			return http504, err
 		case upBad:
 			s.stats.responseErrs.Add(1)
 			be.rt.stats.responseErrs.Add(1)
+			s.observeResponseError("bad response")
 			return http502, err
 		}
 		replayable := ex.idempotent && ex.src.n == 0

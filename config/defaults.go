@@ -99,6 +99,7 @@ func resolveBackend(b *Backend, d *Defaults) {
 		s.Weight = pickPtr(s.Weight, DefaultWeight)
 		s.Cookie = pick(s.Cookie, s.Name)
 		s.CheckTiming = serverTiming(s.CheckTiming, timing)
+		s.ServerCheck.resolve()
 	}
 }
 

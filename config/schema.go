@@ -107,6 +107,14 @@ type Frontend struct {
 	TLS *TLS `yaml:"tls,omitempty" json:"tls,omitempty"`
 	// AccessLog, when set, writes one line per request/connection.
 	AccessLog *AccessLog `yaml:"access_log,omitempty" json:"access_log,omitempty"`
+	// AcceptProxy reads a PROXY protocol header first (see proxyproto.go).
+	AcceptProxy *AcceptProxy `yaml:"accept_proxy,omitempty" json:"accept_proxy,omitempty"`
+	// H2C is HTTP/2 in clear text with prior knowledge on a plain mode
+	// http frontend: "" (default) serves a connection that starts with
+	// HTTP/2's preface as HTTP/2, as HAProxy 2.6 does; "off" never
+	// (HAProxy's option disable-h2-upgrade); "only" serves HTTP/2 only
+	// (HAProxy's bind ... proto h2).
+	H2C string `yaml:"h2c,omitempty" json:"h2c,omitempty"`
 	// Logging and Captures are HAProxy's syslog traffic log (logging.go).
 	Logging  `yaml:",inline"`
 	Captures `yaml:",inline"`
@@ -178,6 +186,8 @@ type HealthCheck struct {
 	// connections and sticky sessions) instead of going down.
 	DisableOn404 bool `yaml:"disable_on_404,omitempty" json:"disable_on_404,omitempty"`
 	CheckTiming  `yaml:",inline"`
+	// CheckRules: rulesets and protocol check settings (see checks.go).
+	CheckRules `yaml:",inline"`
 }
 
 // CheckTiming is the schedule and thresholds of active checks. Zero: inherit.
@@ -220,6 +230,17 @@ type Server struct {
 	Cookie string `yaml:"cookie,omitempty" json:"cookie,omitempty"`
 	// SlowStart ramps a server's weight up over this time after it comes up.
 	SlowStart Duration `yaml:"slowstart,omitempty" json:"slowstart,omitempty"`
+	// ServerCheck: check address, TLS, agent, observe (see checks.go).
+	ServerCheck `yaml:",inline"`
+	// ServerProxy: PROXY protocol to the server (see proxyproto.go).
+	ServerProxy `yaml:",inline"`
+	// TLS connects to the server over TLS (HAProxy's "ssl"; servertls.go).
+	TLS *ServerTLS `yaml:"tls,omitempty" json:"tls,omitempty"`
+	// Proto is the protocol spoken to the server in mode http: h1
+	// (default) or h2 (HTTP/2, over TLS or in clear text with prior
+	// knowledge: HAProxy's "proto h2"). HTTP/2 is also spoken when TLS
+	// negotiates h2 by ALPN.
+	Proto string `yaml:"proto,omitempty" json:"proto,omitempty"`
 }
 
 // VIP is a virtual IP address moved between LB nodes.

@@ -44,8 +44,16 @@ type TLS struct {
 	// offers its three, so only a list of exactly those is accepted.
 	CipherSuites string `yaml:"ciphersuites,omitempty" json:"ciphersuites,omitempty"`
 	// ALPN protocols offered, in order (default in mode http: h2,
-	// http/1.1; in mode tcp: none).
+	// http/1.1; in mode tcp: none). [none] offers none, as HAProxy 2.6
+	// does on a bind without "alpn": clients then speak HTTP/1.1.
 	ALPN []string `yaml:"alpn,omitempty" json:"alpn,omitempty"`
+	// Curves are the key exchange groups allowed, colon-separated, in
+	// OpenSSL's or Go's names (X25519, P-256 or prime256v1, P-384 or
+	// secp384r1, P-521 or secp521r1); default: Go's.
+	Curves string `yaml:"curves,omitempty" json:"curves,omitempty"`
+	// NoTickets turns off session resumption by tickets (HAProxy's
+	// no-tls-tickets).
+	NoTickets bool `yaml:"no_tickets,omitempty" json:"no_tickets,omitempty"`
 	// ClientAuth asks clients for certificates (HAProxy's verify,
 	// ca-file, crl-file).
 	ClientAuth *ClientAuth `yaml:"client_auth,omitempty" json:"client_auth,omitempty"`
@@ -149,6 +157,48 @@ func ParseCiphers(list string) ([]uint16, error) {
 	return ids, nil
 }
 
+// NoALPN is the ALPN list that offers no protocol.
+const NoALPN = "none"
+
+// OffersNoALPN reports whether t offers no ALPN protocol at all.
+func (t *TLS) OffersNoALPN() bool { return len(t.ALPN) == 1 && t.ALPN[0] == NoALPN }
+
+// curveNames are the groups Go implements, by OpenSSL's names and Go's.
+var curveNames = map[string]tls.CurveID{
+	"X25519": tls.X25519, "x25519": tls.X25519,
+	"P-256": tls.CurveP256, "prime256v1": tls.CurveP256, "secp256r1": tls.CurveP256,
+	"P-384": tls.CurveP384, "secp384r1": tls.CurveP384,
+	"P-521": tls.CurveP521, "secp521r1": tls.CurveP521,
+	"X25519MLKEM768": tls.X25519MLKEM768,
+}
+
+// ParseCurves turns a colon-separated group list into Go's IDs, in order;
+// a group Go does not implement (X448, ffdhe2048, ...) is an error.
+func ParseCurves(list string) ([]tls.CurveID, error) {
+	var ids []tls.CurveID
+	var bad []string
+	for name := range strings.SplitSeq(list, ":") {
+		if name = strings.TrimSpace(name); name == "" {
+			continue
+		}
+		id, ok := curveNames[name]
+		if !ok {
+			bad = append(bad, name)
+			continue
+		}
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(bad) > 0 {
+		return nil, fmt.Errorf("groups Go's crypto/tls does not implement: %s (want X25519, P-256, P-384, P-521)", strings.Join(bad, ", "))
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("no group in %q", list)
+	}
+	return ids, nil
+}
+
 // tls13Suites are the TLS 1.3 suites Go always offers.
 var tls13Suites = []string{"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"}
 
@@ -219,6 +269,19 @@ func (t *TLS) validate(es *Errors, path string, c *Cluster, acme bool) {
 	if t.CipherSuites != "" {
 		if err := CheckCipherSuites(t.CipherSuites); err != nil {
 			es.add(path+".ciphersuites", "%v", err)
+		}
+	}
+	if t.Curves != "" {
+		if _, err := ParseCurves(t.Curves); err != nil {
+			es.add(path+".curves", "%v", err)
+		}
+	}
+	for i, p := range t.ALPN {
+		switch {
+		case p == NoALPN && len(t.ALPN) > 1:
+			es.add(fmt.Sprintf("%s.alpn[%d]", path, i), "%q offers no protocol: it cannot be listed with others", NoALPN)
+		case p == "" || len(p) > 255:
+			es.add(fmt.Sprintf("%s.alpn[%d]", path, i), "a protocol name is 1 to 255 bytes")
 		}
 	}
 	if ca := t.ClientAuth; ca != nil {

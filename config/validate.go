@@ -48,6 +48,14 @@ func (c *Cluster) Validate() error {
 		frontendNames[f.Name] = true
 		f.validate(&es, path, c, binds)
 	}
+	for i := range c.Backends {
+		for j := range c.Backends[i].Servers {
+			if t := c.Backends[i].Servers[j].TLS; t != nil {
+				b := &c.Backends[i]
+				t.validate(&es, itemPath(itemPath("backends", b.Name, i)+".servers", b.Servers[j].Name, j)+".tls", c)
+			}
+		}
+	}
 	c.validateRules(&es)
 	c.validateLogging(&es)
 	c.validateACME(&es)
@@ -118,6 +126,18 @@ func (f *Frontend) validate(es *Errors, path string, c *Cluster, binds map[strin
 	if al := f.AccessLog; al != nil && al.Format != "" && al.Format != "text" && al.Format != "json" {
 		es.add(path+".access_log.format", "want text or json (got %q)", al.Format)
 	}
+	if f.AcceptProxy != nil {
+		f.AcceptProxy.validate(es, path+".accept_proxy")
+	}
+	switch f.H2C {
+	case "", "off":
+	case "only":
+		if f.TLS != nil {
+			es.add(path+".h2c", "only is for clear-text frontends (a TLS frontend negotiates HTTP/2 by ALPN)")
+		}
+	default:
+		es.add(path+".h2c", "want off or only (got %q)", f.H2C)
+	}
 }
 
 func (b *Backend) validate(es *Errors, path string, d Defaults) {
@@ -152,11 +172,20 @@ func (b *Backend) validate(es *Errors, path string, d Defaults) {
 		}
 		names[s.Name] = true
 		s.validate(es, sp)
+		switch s.Proto {
+		case "", "h1":
+		case "h2":
+			if mode != ModeHTTP {
+				es.add(sp+".proto", "h2 needs mode http")
+			}
+		default:
+			es.add(sp+".proto", "want h1 or h2 (got %q)", s.Proto)
+		}
 	}
 }
 
 func (hc *HealthCheck) validate(es *Errors, path string, mode Mode) {
-	if hc.Type == CheckHTTP && mode == ModeTCP && hc.Path == "" {
+	if hc.Type == CheckHTTP && mode == ModeTCP && hc.Path == "" && len(hc.Steps) == 0 {
 		es.add(path+".path", "an http check needs a path, e.g. /health")
 	}
 	if hc.Method != "" && !isToken(hc.Method) {
@@ -177,6 +206,14 @@ func (hc *HealthCheck) validate(es *Errors, path string, mode Mode) {
 		}
 	}
 	hc.CheckTiming.validate(es, path)
+	typ := hc.Type
+	if typ == CheckUnset {
+		typ = CheckTCP
+		if hc.Path != "" || hc.Method != "" || mode == ModeHTTP {
+			typ = CheckHTTP
+		}
+	}
+	hc.CheckRules.validate(es, path, typ)
 }
 
 func (s *Server) validate(es *Errors, path string) {
@@ -196,6 +233,8 @@ func (s *Server) validate(es *Errors, path string) {
 		es.add(path+".slowstart", "must not be negative")
 	}
 	s.CheckTiming.validate(es, path)
+	s.ServerCheck.validate(es, path, s.Check)
+	s.ServerProxy.validate(es, path)
 }
 
 func (t CheckTiming) validate(es *Errors, path string) {

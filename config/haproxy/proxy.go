@@ -57,9 +57,11 @@ type proxy struct {
 
 // bindLine is one address of a bind line.
 type bindLine struct {
-	addr string
-	line int
-	tls  bool // an ssl bind
+	addr  string
+	line  int
+	tls   bool   // an ssl bind
+	proxy bool   // accept-proxy
+	proto string // proto h1|h2
 }
 
 // settings are everything a section configures. A frontend, backend or
@@ -74,6 +76,7 @@ type settings struct {
 	retries         *int
 	redispatch      *bool
 	forwardFor      *bool
+	h2Upgrade       *bool // option disable-h2-upgrade (false)
 	retryIdempotent *bool
 	check           checkRules
 	cookie          *config.Cookie
@@ -83,6 +86,8 @@ type settings struct {
 	allBackups      bool
 	stick           stickRules
 	stats           []int  // lines of stats directives
+	statsURI        string // the last "stats uri", and its line
+	statsURILine    int
 	disabled        int    // line of "disabled"; 0: enabled
 	reuseNever      int    // line of "http-reuse never"
 	pending         []pend // refusals that depend on the sections and mode that end up using them
