@@ -137,7 +137,10 @@ func TestLockOfADeadNodeExpiresAndPasses(t *testing.T) {
 	if ok, err := b.TryLock(ctx, "issue_cert_www"); ok || err != nil {
 		t.Fatalf("TryLock while a holds it: %v %v", ok, err)
 	}
-	time.Sleep(2 * ttl) // a refreshes meanwhile: what is measured is that the lock outlives its TTL
+	exp0 := n.State().ACME.Locks["issue_cert_www"].Expires
+	waitFor(t, "the lock's first expiry to pass, refreshed", 5*time.Second, func() bool {
+		return time.Now().After(exp0) && n.State().ACME.Locks["issue_cert_www"].Expires.After(exp0)
+	})
 	if ok, _ := b.TryLock(ctx, "issue_cert_www"); ok {
 		t.Fatal("b took the lock while a was refreshing it")
 	}
