@@ -124,6 +124,7 @@ func (b *Balancer) applyConfig(d Desired) error {
 			if err != nil {
 				return fmt.Errorf("apply frontend %s: TLS: %w", f.Name, err)
 			}
+			ft.answerALPN(b.acme)
 			binds[i].tls = ft
 		}
 		ap, err := newAcceptProxy(f.AcceptProxy)
@@ -287,7 +288,7 @@ func (b *Balancer) applyCertificates(snap *snapshot, certs map[string]*tls.Certi
 		if f.TLS == nil || fe == nil || fe.tls == nil {
 			continue
 		}
-		ix, err := buildCertIndex(f.TLS, certLoader(f.TLS, certs))
+		ix, err := buildCertIndex(f.TLS, acmeCertNames(snap.cluster, f), certLoader(f.TLS, certs))
 		if err != nil {
 			return fmt.Errorf("apply frontend %s: TLS: %w", f.Name, err)
 		}

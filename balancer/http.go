@@ -163,9 +163,13 @@ func (b *Balancer) serveRequest(ex *exchange, tc *timedConn, br *bufio.Reader, s
 	if !ok {
 		return false
 	}
+	ex.keep = keep
+	// 1b. An ACME HTTP-01 challenge, answered from the replicated state.
+	if b.answerACME(ex) {
+		return ex.keep
+	}
 	// 2-4. Frontend rules, the backend (use_backend … default_backend),
 	// backend rules, use-server.
-	ex.keep = keep
 	if !b.requestRules(ex) {
 		return ex.keep
 	}

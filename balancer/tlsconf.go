@@ -22,7 +22,7 @@ type frontendTLS struct {
 // newFrontendTLS builds the TLS side of frontend f of cluster c.
 func newFrontendTLS(f *config.Frontend, c *config.Cluster, load func(string) (*tls.Certificate, error)) (*frontendTLS, error) {
 	t := f.TLS
-	ix, err := buildCertIndex(t, load)
+	ix, err := buildCertIndex(t, acmeCertNames(c, f), load)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,8 @@ type Cluster struct {
 	Files map[string]string `yaml:"files,omitempty" json:"files,omitempty"`
 	// Userlists are the users and groups of http_auth() and "http-request auth".
 	Userlists []Userlist `yaml:"userlists,omitempty" json:"userlists,omitempty"`
+	// ACME gets and renews the TLS frontends' certificates automatically (acme.go).
+	ACME *ACME `yaml:"acme,omitempty" json:"acme,omitempty"`
 }
 
 // Global holds process-wide settings.

@@ -58,6 +58,7 @@ func (c *Cluster) Validate() error {
 	}
 	c.validateRules(&es)
 	c.validateLogging(&es)
+	c.validateACME(&es)
 	vipNames := map[string]bool{}
 	for i := range c.VIPs {
 		v := &c.VIPs[i]
@@ -120,7 +121,7 @@ func (f *Frontend) validate(es *Errors, path string, c *Cluster, binds map[strin
 		es.add(path+".default_backend", "frontend mode %s cannot use backend %q in mode %s", mode, b.Name, bm)
 	}
 	if f.TLS != nil {
-		f.TLS.validate(es, path+".tls", c)
+		f.TLS.validate(es, path+".tls", c, c.ACMEServes(f))
 	}
 	if al := f.AccessLog; al != nil && al.Format != "" && al.Format != "text" && al.Format != "json" {
 		es.add(path+".access_log.format", "want text or json (got %q)", al.Format)
