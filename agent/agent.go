@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -64,13 +65,14 @@ type Agent struct {
 	ready     chan struct{} // closed once the first config's listeners are bound
 	readyOnce sync.Once
 
-	mu        sync.Mutex
-	acme      acmeParts       // the ACME manager and challenge answers (acme.go)
-	certs     certCache       // the store's certificates, opened
-	applied   *config.Cluster // the config the balancer serves (unresolved, as committed)
-	resolved  *config.Cluster
-	version   uint64
-	configErr string
+	mu         sync.Mutex
+	acme       acmeParts                   // the ACME manager and challenge answers (acme.go)
+	certs      certCache                   // the store's certificates, opened
+	checkCerts map[string]*tls.Certificate // the certificates the health checks last got
+	applied    *config.Cluster             // the config the balancer serves (unresolved, as committed)
+	resolved   *config.Cluster
+	version    uint64
+	configErr  string
 }
 
 // New builds a node; it binds nothing and starts no goroutine.
@@ -331,8 +333,12 @@ func (a *Agent) reconcileOnce() error {
 		a.configErr = err.Error()
 		return err
 	}
-	if cfg != a.resolved {
+	if certsChanged := !sameCertificates(d.Certificates, a.checkCerts); cfg != a.resolved || certsChanged {
+		a.checkCerts = d.Certificates
+		a.health.SetCertificates(d.Certificates) // TLS checks' client certificates
 		a.health.Update(withoutPausedChecks(cfg))
+	}
+	if cfg != a.resolved {
 		a.applied, a.resolved, a.version, a.configErr = v.Config, cfg, v.Version, ""
 		a.logger.Info("serving config", "version", v.Version)
 	}

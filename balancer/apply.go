@@ -100,6 +100,10 @@ func (b *Balancer) applyConfig(d Desired) error {
 	if err != nil {
 		return fmt.Errorf("apply rules: %w", err)
 	}
+	stls, err := b.buildServerTLS(c, d.Certificates)
+	if err != nil {
+		return err
+	}
 	for i := range c.Frontends {
 		f := &c.Frontends[i]
 		if f.DefaultBackend != "" && c.Backend(f.DefaultBackend) == nil {
@@ -184,7 +188,12 @@ func (b *Balancer) applyConfig(d Desired) error {
 			s.slowStart.Store(int64(cs.SlowStart.D()))
 			cookie := cs.Cookie
 			s.cookie.Store(&cookie)
-			s.opts.Store(b.serverOptsOf(id.key, cs))
+			o := b.serverOptsOf(id.key, cs)
+			o.tls = stls[id]
+			if old := s.opts.Load(); old != nil && old.tls != o.tls {
+				s.pool.closeAll() // made with another TLS setting
+			}
+			s.opts.Store(o)
 			b.setServerState(s, stateOf(d.Servers, id.key, cs), cfgWeight(cs), now, !existed)
 		}
 		be := b.buildBackend(cb, rt)
@@ -297,6 +306,7 @@ func (b *Balancer) applyCertificates(snap *snapshot, certs map[string]*tls.Certi
 	for ft, ix := range ixs { // all or nothing
 		ft.certs.Store(ix)
 	}
+	b.renewClientCertificates(certs)
 	b.lastCerts = certs
 	return nil
 }

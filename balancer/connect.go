@@ -27,6 +27,16 @@ func (a *attempt) reset(be *backend, key uint64) {
 	a.p.reset(be, key)
 }
 
+// serverTLS is the TLS a connection to s takes for this attempt, and the
+// server name it sends.
+func (a *attempt) serverTLS(s *server) (*serverTLS, string) {
+	o := s.opts.Load()
+	if o == nil || o.tls == nil {
+		return nil, ""
+	}
+	return o.tls, o.tls.sni.fixed
+}
+
 // connectServer picks a server of be and connects to it (a pooled
 // connection first when pooled, unless fresh), retrying connect failures
 // up to be.retries times, on another server once redispatch says so. On
@@ -39,11 +49,12 @@ func (b *Balancer) connectServer(ctx context.Context, a *attempt, be *backend, p
 		}
 		a.tPicked = time.Now()
 		var u *upConn
+		st, sni := a.serverTLS(s)
 		if pooled && !fresh {
-			u = s.pool.get()
+			u = s.pool.get(st, sni)
 		}
 		if u == nil {
-			u, err = b.dial(ctx, s, be.tm.connect, a.cc)
+			u, err = b.dial(ctx, s, be.tm.connect, a.cc, sni)
 		}
 		if err == nil {
 			return s, u, nil

@@ -3,6 +3,7 @@ package balancer
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"sync"
@@ -32,6 +33,10 @@ type upConn struct {
 	idleAt  int64 // unix ns when pooled
 	reused  bool  // served a request before
 	private bool  // carries a PROXY header naming one client: never pooled
+	tls     *tls.Conn // TLS to the server (tc.Conn is it); nil: clear text
+	st      *serverTLS // the TLS setting it was made with
+	sni     string    // the server name its TLS sent
+	alpn    string    // what its TLS negotiated
 	rc      syscall.RawConn
 	peekFn  func(uintptr) bool
 	peeked  int // what the last peek saw: peekIdle, peekClosed or peekStray
@@ -75,12 +80,20 @@ func (u *upConn) peek(fd uintptr) bool {
 // idleState peeks at the idle connection (peekIdle, peekClosed or
 // peekStray).
 func (u *upConn) idleState() int {
+	if u.tls != nil {
+		if st := u.tlsIdleState(); st != peekIdle {
+			return st
+		}
+	}
 	if u.rc == nil {
 		return peekIdle
 	}
 	u.peeked = peekClosed
 	if err := u.rc.Read(u.peekFn); err != nil {
 		return peekClosed
+	}
+	if u.tls != nil && u.peeked == peekStray {
+		return peekClosed // a TLS record: an alert or data, unknown until decrypted
 	}
 	return u.peeked
 }
@@ -97,17 +110,22 @@ type pool struct {
 // is dropped, and one on which the server sent bytes after its last
 // response is dropped and counted (Discarded), so those bytes can never be
 // read as the next client's response.
-func (p *pool) get() *upConn {
+func (p *pool) get(st *serverTLS, sni string) *upConn {
 	for {
 		p.mu.Lock()
-		n := len(p.idle)
-		if n == 0 {
+		i := len(p.idle) - 1
+		for i >= 0 && !p.idle[i].fits(st, sni) {
+			i--
+		}
+		if i < 0 {
 			p.mu.Unlock()
 			return nil
 		}
-		u := p.idle[n-1]
-		p.idle[n-1] = nil
-		p.idle = p.idle[:n-1]
+		u := p.idle[i]
+		last := len(p.idle) - 1
+		copy(p.idle[i:], p.idle[i+1:])
+		p.idle[last] = nil
+		p.idle = p.idle[:last]
 		p.mu.Unlock()
 		age := time.Duration(time.Now().UnixNano() - u.idleAt)
 		if age < ServerIdleTimeout {
@@ -120,6 +138,16 @@ func (p *pool) get() *upConn {
 		}
 		u.close()
 	}
+}
+
+// fits reports whether idle connection u may carry a request that wants
+// TLS st (nil: clear text) with server name sni: connections are reused
+// only for the same name, as HAProxy does.
+func (u *upConn) fits(st *serverTLS, sni string) bool {
+	if st == nil {
+		return u.tls == nil
+	}
+	return u.tls != nil && u.sni == sni && u.st == st
 }
 
 // put pools u for reuse, or closes it when the server takes no more
@@ -184,7 +212,8 @@ func (e *errDial) Unwrap() error { return e.err }
 
 // dial opens a new connection to s for client cc (the PROXY header names
 // it, when s sends one; cc may be nil).
-func (b *Balancer) dial(ctx context.Context, s *server, timeout time.Duration, cc *clientConn) (*upConn, error) {
+func (b *Balancer) dial(ctx context.Context, s *server, timeout time.Duration, cc *clientConn, sni string) (*upConn, error) {
+	start := time.Now()
 	d := net.Dialer{Timeout: timeout}
 	c, err := d.DialContext(ctx, "tcp", s.addr)
 	if err != nil {
@@ -202,17 +231,20 @@ func (b *Balancer) dial(ctx context.Context, s *server, timeout time.Duration, c
 		c.Close()
 		return nil, &errDial{err}
 	}
-	return u, nil
-}
-
-// conn returns a pooled connection to s or dials a new one.
-func (b *Balancer) conn(ctx context.Context, s *server, timeout time.Duration, fresh bool) (*upConn, error) {
-	if !fresh {
-		if u := s.pool.get(); u != nil {
-			return u, nil
+	if o := s.opts.Load(); o != nil && o.tls != nil {
+		left := time.Duration(0)
+		if timeout > 0 {
+			if left = timeout - time.Since(start); left <= 0 {
+				left = time.Nanosecond
+			}
+		}
+		u.st = o.tls
+		if err := u.handshake(ctx, o.tls, sni, left); err != nil {
+			c.Close()
+			return nil, &errDial{err}
 		}
 	}
-	return b.dial(ctx, s, timeout, nil)
+	return u, nil
 }
 
 var errNoServer = errors.New("no server is available to handle this request")

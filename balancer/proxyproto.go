@@ -164,6 +164,8 @@ type serverOpts struct {
 	// nil without observe.
 	observe func(ok bool, what string)
 	layer7  bool
+	// tls: TLS to the server (servertls.go); nil: clear text.
+	tls *serverTLS
 }
 
 func (b *Balancer) serverOptsOf(key config.ServerKey, cs *config.Server) *serverOpts {

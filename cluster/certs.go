@@ -79,7 +79,7 @@ func deleteCertificate(s *State, c DeleteCertificate) (*State, error) {
 		return nil, fmt.Errorf("remove certificate %q: %w", c.Name, ErrUnknownCertificate)
 	}
 	if users := CertificateUsers(s.Config, c.Name); len(users) > 0 {
-		return nil, fmt.Errorf("remove certificate %q: %w by frontends %s: take it out of the config first", c.Name, ErrCertificateInUse, strings.Join(users, ", "))
+		return nil, fmt.Errorf("remove certificate %q: %w by %s (frontends, or backend/server as a client certificate): take it out of the config first", c.Name, ErrCertificateInUse, strings.Join(users, ", "))
 	}
 	next := s.shallowCopy()
 	next.Certificates = maps.Clone(s.Certificates)
@@ -88,7 +88,8 @@ func deleteCertificate(s *State, c DeleteCertificate) (*State, error) {
 }
 
 // StoreNames are the certificate names a config takes from the store:
-// every TLS certificate that is not a file path (a name without "/").
+// every TLS certificate that is not a file path (a name without "/"),
+// with its users: frontends, and "backend/server" for client certificates.
 func StoreNames(c *config.Cluster) map[string][]string {
 	out := map[string][]string{}
 	if c == nil {
@@ -102,6 +103,15 @@ func StoreNames(c *config.Cluster) map[string][]string {
 			if !strings.Contains(n, "/") && !slices.Contains(out[n], f.Name) {
 				out[n] = append(out[n], f.Name)
 			}
+		}
+	}
+	for _, b := range c.Backends {
+		for _, s := range b.Servers {
+			if s.TLS == nil || s.TLS.Certificate == "" || strings.Contains(s.TLS.Certificate, "/") {
+				continue
+			}
+			user := b.Name + "/" + s.Name // a server presents it as its client certificate
+			out[s.TLS.Certificate] = append(out[s.TLS.Certificate], user)
 		}
 	}
 	return out

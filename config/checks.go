@@ -6,6 +6,8 @@ package config
 // ruleset of connect/send/expect steps that package health interprets with
 // one engine. Validation is in checks_validate.go.
 
+import "strings"
+
 // CheckRules are the parts of a backend's HealthCheck beyond the simple
 // HTTP request (embedded in HealthCheck).
 type CheckRules struct {
@@ -152,15 +154,49 @@ type ServerCheck struct {
 	Observe *Observe `yaml:"observe,omitempty" json:"observe,omitempty"`
 }
 
-// CheckTLS is TLS on health check connections.
+// CheckTLS is TLS on health check connections (HAProxy "check-ssl"). A
+// server with tls checks with its settings; CheckTLS adds the name and
+// protocols to offer, and, for a server whose traffic is clear text, the
+// verification settings (as ServerTLS's).
 type CheckTLS struct {
 	// SNI and ALPN sent in the handshake (HAProxy "check-sni", "check-alpn").
 	SNI  string `yaml:"sni,omitempty" json:"sni,omitempty"`
 	ALPN string `yaml:"alpn,omitempty" json:"alpn,omitempty"`
-	// CAFile, a PEM file on every LB node, verifies the server's
-	// certificate. Empty: the certificate is not verified (HAProxy
-	// "verify none").
-	CAFile string `yaml:"ca_file,omitempty" json:"ca_file,omitempty"`
+	// Verify ("required", the default, or "none"), CA (a file of
+	// Cluster.Files), VerifyHost and Certificate: for a server without
+	// tls only.
+	Verify      string `yaml:"verify,omitempty" json:"verify,omitempty"`
+	CA          string `yaml:"ca,omitempty" json:"ca,omitempty"`
+	VerifyHost  string `yaml:"verifyhost,omitempty" json:"verifyhost,omitempty"`
+	Certificate string `yaml:"certificate,omitempty" json:"certificate,omitempty"`
+}
+
+// CheckClientTLS is the TLS health checks of s use and the name they send
+// (nil: clear text): check_tls with the server's tls settings, or with
+// its own for a clear-text server; the server's tls alone when checks go
+// to the server itself (no check_port or check_addr), as HAProxy's "ssl"
+// implies TLS checks. Checks send a name only with check_tls.sni.
+func (s *Server) CheckClientTLS() (*ServerTLS, string) {
+	ct := s.CheckTLS
+	switch {
+	case ct == nil && (s.TLS == nil || s.CheckPort != 0 || s.CheckAddr != ""):
+		return nil, ""
+	case ct == nil:
+		t := *s.TLS
+		t.SNI, t.ALPN = "", nil
+		return &t, ""
+	}
+	var t ServerTLS
+	if s.TLS != nil {
+		t = *s.TLS
+	} else {
+		t = ServerTLS{Verify: ct.Verify, CA: ct.CA, VerifyHost: ct.VerifyHost, Certificate: ct.Certificate}
+	}
+	t.SNI, t.ALPN = "", nil
+	if ct.ALPN != "" {
+		t.ALPN = strings.Split(ct.ALPN, ",")
+	}
+	return &t, ct.SNI
 }
 
 // AgentCheck is HAProxy's agent-check: every Inter the balancer connects

@@ -46,6 +46,13 @@ type ServerTLS struct {
 	Curves       string `yaml:"curves,omitempty" json:"curves,omitempty"`
 	// NoTickets does not resume sessions by tickets (no-tls-tickets).
 	NoTickets bool `yaml:"no_tickets,omitempty" json:"no_tickets,omitempty"`
+
+	// Off, NoVersions and ForceVersion stage a haproxy.cfg's server
+	// options while it is imported (TLS settings written without "ssl",
+	// no-tlsv1x and force-tlsv1x); never part of a config.
+	Off          bool     `yaml:"-" json:"-"`
+	NoVersions   []string `yaml:"-" json:"-"`
+	ForceVersion string   `yaml:"-" json:"-"`
 }
 
 // VerifyRequired reports whether the server's certificate is checked.

@@ -50,9 +50,14 @@ func (c *Cluster) Validate() error {
 	}
 	for i := range c.Backends {
 		for j := range c.Backends[i].Servers {
-			if t := c.Backends[i].Servers[j].TLS; t != nil {
-				b := &c.Backends[i]
-				t.validate(&es, itemPath(itemPath("backends", b.Name, i)+".servers", b.Servers[j].Name, j)+".tls", c)
+			b, s := &c.Backends[i], &c.Backends[i].Servers[j]
+			sp := itemPath(itemPath("backends", b.Name, i)+".servers", s.Name, j)
+			if s.TLS != nil {
+				s.TLS.validate(&es, sp+".tls", c)
+			} else if s.CheckTLS != nil {
+				if t, _ := s.CheckClientTLS(); t != nil {
+					t.validate(&es, sp+".check_tls", c)
+				}
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package health
 
 import (
+	"crypto/tls"
 	"context"
 	"errors"
 	"log/slog"
@@ -85,6 +86,7 @@ type Monitor struct {
 
 	mu      sync.Mutex
 	servers map[config.ServerKey]*server
+	certs   map[string]*tls.Certificate // the store's, for TLS checks' client certificates
 	runCtx  context.Context // non-nil while Run is running
 	ran     bool
 	wg      sync.WaitGroup // one per checker goroutine
@@ -93,6 +95,15 @@ type Monitor struct {
 	// onLag, when set (benchmarks), gets how late each health check
 	// started after the time its schedule said.
 	onLag func(time.Duration)
+}
+
+// SetCertificates gives TLS checks the store's certificates (client
+// certificates named by a server's tls); the next Update uses them, and
+// restarts the checks whose certificate changed.
+func (m *Monitor) SetCertificates(certs map[string]*tls.Certificate) {
+	m.mu.Lock()
+	m.certs = certs
+	m.mu.Unlock()
 }
 
 // New returns a monitor with no servers. It starts nothing: call Update and Run.
@@ -120,20 +131,20 @@ func New(cfg Config, deps Deps) (*Monitor, error) {
 // Unknown; if it was not Unknown that is reported as a transition with the
 // reason "check removed" or "address changed".
 func (m *Monitor) Update(c *config.Cluster) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	want := make(map[config.ServerKey]spec)
 	if c != nil {
 		for i := range c.Backends {
 			b := &c.Backends[i]
 			for j := range b.Servers {
 				if s := &b.Servers[j]; s.Check || s.Agent != nil {
-					want[config.ServerKey{Backend: b.Name, Server: s.Name}] = newSpec(b, s)
+					want[config.ServerKey{Backend: b.Name, Server: s.Name}] = newSpec(b, s, c.Files, m.certs)
 				}
 			}
 		}
 	}
 
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	for key, old := range m.servers {
 		sp, ok := want[key]
 		switch {

@@ -1,6 +1,7 @@
 package health
 
 import (
+	"crypto/tls"
 	"context"
 	"encoding/json"
 	"math/rand/v2"
@@ -33,14 +34,14 @@ type spec struct {
 
 // newSpec derives a server's checks from its resolved backend (every
 // default concrete, see config.Resolve: nothing is re-defaulted here).
-func newSpec(b *config.Backend, s *config.Server) spec {
+func newSpec(b *config.Backend, s *config.Server, files map[string]string, certs map[string]*tls.Certificate) spec {
 	sp := spec{
 		addr:   s.Address,
 		timing: s.CheckTiming,
 		lim:    limits{inter: s.Inter.D(), connect: b.Timeouts.Connect.D(), check: b.Timeouts.Check.D()},
-		fp:     fingerprint(b, s),
+		fp:     fingerprint(b, s, files, certs),
 	}
-	tg, err := newTarget(b, s)
+	tg, err := newTarget(b, s, files, certs)
 	if err != nil {
 		sp.broken = err.Error()
 	}
@@ -69,15 +70,25 @@ func newSpec(b *config.Backend, s *config.Server) spec {
 }
 
 // fingerprint is a canonical encoding of what shapes a server's checks.
-func fingerprint(b *config.Backend, s *config.Server) string {
-	out, _ := json.Marshal(struct {
+func fingerprint(b *config.Backend, s *config.Server, files map[string]string, certs map[string]*tls.Certificate) string {
+	fp := struct {
 		HC       *config.HealthCheck
 		Timeouts [2]config.Duration
 		S        config.ServerCheck
 		P        config.ServerProxy
+		TLS      *config.ServerTLS
+		Files    [2]string // the CA and CRL the checks' TLS reads
+		Cert     string    // the serial of its client certificate
 		Check    bool
 		Name     string
-	}{b.HealthCheck, [2]config.Duration{b.Timeouts.Connect, b.Timeouts.Check}, s.ServerCheck, s.ServerProxy, s.Check, s.Name})
+	}{HC: b.HealthCheck, Timeouts: [2]config.Duration{b.Timeouts.Connect, b.Timeouts.Check}, S: s.ServerCheck, P: s.ServerProxy, Check: s.Check, Name: s.Name}
+	if t, _ := s.CheckClientTLS(); t != nil {
+		fp.TLS, fp.Files = t, [2]string{files[t.CA], files[t.CRL]}
+		if c := certs[t.Certificate]; c != nil && c.Leaf != nil {
+			fp.Cert = c.Leaf.SerialNumber.String()
+		}
+	}
+	out, _ := json.Marshal(fp)
 	return string(out)
 }
 

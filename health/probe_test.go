@@ -91,7 +91,7 @@ func httpSpec(hc config.HealthCheck, addr string, inter time.Duration) spec {
 		{Name: "s", Address: addr, Check: true, CheckTiming: config.CheckTiming{Inter: config.Duration(inter)}},
 	}}}}
 	b := &c.Resolve().Backends[0]
-	return newSpec(b, &b.Servers[0])
+	return newSpec(b, &b.Servers[0], nil, nil)
 }
 
 func TestHTTPCheckSendsExactRequest(t *testing.T) {

@@ -207,7 +207,7 @@ func TestCheckTLS(t *testing.T) {
 		}
 	})
 	hc := &config.HealthCheck{Type: config.CheckHTTP, Path: "/"}
-	s := config.Server{Address: addr, ServerCheck: config.ServerCheck{CheckTLS: &config.CheckTLS{SNI: "db.example"}}}
+	s := config.Server{Address: addr, ServerCheck: config.ServerCheck{CheckTLS: &config.CheckTLS{SNI: "db.example", Verify: "none"}}}
 	if r := specOf(t, hc, s).probe(context.Background()); r.verdict != pass || r.desc != "L7OK 200" {
 		t.Errorf("check over TLS: %v %q", r.verdict, r.desc)
 	}

@@ -2,7 +2,6 @@ package health
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net"
 	"os"
@@ -77,7 +76,7 @@ type target struct {
 }
 
 // newTarget is server s's check target in backend b.
-func newTarget(b *config.Backend, s *config.Server) (target, error) {
+func newTarget(b *config.Backend, s *config.Server, files map[string]string, certs map[string]*tls.Certificate) (target, error) {
 	host, port, err := net.SplitHostPort(s.Address)
 	if err != nil {
 		return target{}, fmt.Errorf("server address %q: %w", s.Address, err)
@@ -95,8 +94,8 @@ func newTarget(b *config.Backend, s *config.Server) (target, error) {
 	if s.CheckSendProxy || s.SendProxy != config.ProxyNone && !moved {
 		t.sendProxy = max(s.SendProxy, config.ProxyV1)
 	}
-	if ct := s.CheckTLS; ct != nil {
-		t.tls, err = checkTLSConfig(ct)
+	if ct, sni := s.CheckClientTLS(); ct != nil {
+		t.tls, err = checkTLSConfig(ct, sni, files, certs)
 		if err != nil {
 			return target{}, err
 		}
@@ -104,24 +103,27 @@ func newTarget(b *config.Backend, s *config.Server) (target, error) {
 	return t, nil
 }
 
-// checkTLSConfig is the TLS of check-ssl: verified against CAFile when one
-// is given, else not verified (HAProxy "verify none").
-func checkTLSConfig(ct *config.CheckTLS) (*tls.Config, error) {
-	c := &tls.Config{ServerName: ct.SNI, InsecureSkipVerify: ct.CAFile == ""} //nolint:gosec // verify none, as configured
-	if ct.ALPN != "" {
-		c.NextProtos = strings.Split(ct.ALPN, ",")
-	}
-	if ct.CAFile != "" {
-		pem, err := os.ReadFile(ct.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("read check CA file: %w", err)
+// checkTLSConfig is the TLS of a server's checks (config
+// CheckClientTLS): verified as the server's traffic is, sending sni.
+func checkTLSConfig(t *config.ServerTLS, sni string, files map[string]string, certs map[string]*tls.Certificate) (*tls.Config, error) {
+	var cert *tls.Certificate
+	if n := t.Certificate; n != "" {
+		if cert = certs[n]; cert == nil {
+			if !strings.Contains(n, "/") {
+				return nil, fmt.Errorf("check client certificate %q is not in the store", n)
+			}
+			c, err := tls.LoadX509KeyPair(n, n)
+			if err != nil {
+				return nil, fmt.Errorf("check client certificate: %w", err)
+			}
+			cert = &c
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("check CA file %s holds no PEM certificate", ct.CAFile)
-		}
-		c.RootCAs = pool
 	}
+	c, err := t.ClientConfig(files, cert)
+	if err != nil {
+		return nil, fmt.Errorf("check TLS: %w", err)
+	}
+	c.ServerName = sni
 	return c, nil
 }
 

@@ -30,7 +30,7 @@ func specOf(t *testing.T, hc *config.HealthCheck, s config.Server) spec {
 		t.Fatalf("config: %v", err)
 	}
 	b := &c.Resolve().Backends[0]
-	return newSpec(b, &b.Servers[0])
+	return newSpec(b, &b.Servers[0], nil, nil)
 }
 
 func steps(ss ...config.CheckStep) *config.HealthCheck {

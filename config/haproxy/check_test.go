@@ -134,11 +134,9 @@ func TestServerCheckAndProxyOptions(t *testing.T) {
 	tests := []directiveCase{
 		{name: "port addr check-ssl", cfg: backendCfg("server s 10.0.0.1:5432 check port 8008 addr 10.0.0.9 check-ssl verify none check-sni p.example check-alpn h2", tm), got: gotServer,
 			want: config.Server{Name: "s", Address: "10.0.0.1:5432", Check: true, ServerCheck: config.ServerCheck{CheckPort: 8008, CheckAddr: "10.0.0.9",
-				CheckTLS: &config.CheckTLS{SNI: "p.example", ALPN: "h2"}}}},
-		{name: "check-ssl with a CA", cfg: backendCfg("server s 10.0.0.1:443 check check-ssl ca-file /etc/ssl/ca.pem", tm), got: gotServer,
-			want: config.Server{Name: "s", Address: "10.0.0.1:443", Check: true, ServerCheck: config.ServerCheck{CheckTLS: &config.CheckTLS{CAFile: "/etc/ssl/ca.pem"}}}},
+				CheckTLS: &config.CheckTLS{SNI: "p.example", ALPN: "h2", Verify: "none"}}}},
 		{name: "check-ssl verify required without CA", cfg: backendCfg("server s 10.0.0.1:443 check check-ssl verify required", tm), got: func(*config.Cluster) any { return nil },
-			errs: []string{"2: server option 'verify required' with check-ssl wants a 'ca-file'"}},
+			errs: []string{"2: server 's': TLS verifies the server's certificate by default ('ssl-server-verify required') but no 'ca-file' is given"}},
 		{name: "agent", cfg: backendCfg("server s 10.0.0.1:80 check agent-check agent-port 9999 agent-inter 5s agent-send hi\\n agent-addr 10.0.0.8", tm), got: gotServer,
 			want: config.Server{Name: "s", Address: "10.0.0.1:80", Check: true, ServerCheck: config.ServerCheck{Agent: &config.AgentCheck{Port: 9999, Addr: "10.0.0.8", Inter: dur(5e9), Send: "hi\n"}}}},
 		{name: "agent settings from default-server", cfg: backendCfg("default-server agent-port 9999 agent-inter 1s", "server a 10.0.0.1:80 check agent-check", "server b 10.0.0.2:80 check", tm),

@@ -132,7 +132,7 @@ var directiveCases = []directiveCase{
 	{name: "server options that change traffic",
 		cfg:  backendCfg("server s 10.0.0.1:80 check ssl verify none send-proxy-v2-ssl observe layer7 proxy-v2-options cert-cn", "timeout connect 1s", "timeout server 1s"),
 		got:  func(*config.Cluster) any { return nil },
-		errs: []string{"2: server option 'ssl': HAProxy connects to this server over TLS", "2: server option 'send-proxy-v2-ssl'", "2: server option 'proxy-v2-options cert-cn'"}},
+		errs: []string{"2: server option 'send-proxy-v2-ssl'", "2: server option 'proxy-v2-options cert-cn'"}},
 	{name: "server options that change nothing",
 		cfg: backendCfg("server s 10.0.0.1:80 check id 3 resolvers dns init-addr last,libc,none tfo", "timeout connect 1s", "timeout server 1s"),
 		got: func(c *config.Cluster) any { return srv0(c).Check }, want: true,

@@ -179,18 +179,22 @@ type parser struct {
 	caBase  string
 	// sslBindDefaults are the ssl-default-bind-* lines read so far.
 	sslBindDefaults tlsBind
-	certs           []Certificate // the certificates to store (Options.StoreCertificates)
-	sec             section       // the section being read; nil before the first
-	defs            *proxy        // the last defaults section: the one a section takes by default
-	defaults        []*proxy
-	proxies         []*proxy // frontend, backend and listen sections, in file order
-	userlists       []*userlist
-	httpErrors      map[string]*httpErrors
-	files           map[string]string // every file read, by the path the cfg wrote
-	fileRefs        []fileRef
-	diags           []diag
-	lines           map[string]int // config path → cfg line, for validation errors
-	lastLine        int
+	// sslServerDefaults are the ssl-default-server-* lines read so far;
+	// serverVerify is ssl-server-verify ("": required).
+	sslServerDefaults tlsBind
+	serverVerify      string
+	certs             []Certificate // the certificates to store (Options.StoreCertificates)
+	sec               section       // the section being read; nil before the first
+	defs              *proxy        // the last defaults section: the one a section takes by default
+	defaults          []*proxy
+	proxies           []*proxy // frontend, backend and listen sections, in file order
+	userlists         []*userlist
+	httpErrors        map[string]*httpErrors
+	files             map[string]string // every file read, by the path the cfg wrote
+	fileRefs          []fileRef
+	diags             []diag
+	lines             map[string]int // config path → cfg line, for validation errors
+	lastLine          int
 }
 
 // section receives the directives of one section.

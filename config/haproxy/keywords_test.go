@@ -290,26 +290,18 @@ func TestEveryKeywordClass(t *testing.T) {
 
 // TestEveryServerAndBindOption checks every server and bind option row.
 func TestEveryServerAndBindOption(t *testing.T) {
-	for name, o := range serverOpts {
-		if o.class == mapped {
-			continue
-		}
-		directive := "server s2 10.0.0.2:80 " + name + strings.Repeat(" x", o.arity)
-		c := o.class
-		if name == "ws" {
-			classCase(t, "server s2 10.0.0.2:80 ws auto", neutral, false)
-			directive, c = "server s2 10.0.0.2:80 ws h2", refused
-		}
-		if o.tls {
-			c = neutral
-		}
-		classCase(t, directive, c, false)
-		if o.tls && name != "ssl" {
-			// With ssl, which is refused, a TLS setting says nothing more.
-			_, warns, errs := translateCfg("backend b\n server s 10.0.0.1:443 ssl "+name+strings.Repeat(" x", o.arity)+"\n", Options{})
-			if len(errs) != 1 || len(at(warnStrings(warns), "2")) != 0 {
-				t.Errorf("ssl %s: warnings %q errors %q, want the ssl error only", name, warnStrings(warns), errStrings(errs))
+	for _, table := range []map[string]serverOpt{serverOpts, serverTLSOpts} {
+		for name, o := range table {
+			if o.class == mapped {
+				continue
 			}
+			directive := "server s2 10.0.0.2:80 " + name + strings.Repeat(" x", o.arity)
+			c := o.class
+			if name == "ws" {
+				classCase(t, "server s2 10.0.0.2:80 ws auto", neutral, false)
+				directive, c = "server s2 10.0.0.2:80 ws h2", refused
+			}
+			classCase(t, directive, c, false)
 		}
 	}
 	for name, o := range bindOpts {

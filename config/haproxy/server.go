@@ -53,16 +53,23 @@ func cloneServer(s config.Server) config.Server {
 		s.Weight = ptr(*s.Weight)
 	}
 	cloneServerCheck(&s)
+	if s.TLS != nil {
+		t := *s.TLS
+		t.ALPN, t.NoVersions = slices.Clone(t.ALPN), slices.Clone(t.NoVersions)
+		s.TLS = &t
+	}
 	return s
 }
 
 // serverOptions applies the options of a server or default-server line to
 // s, each as its row of serverOpts says.
 func (p *parser) serverOptions(px *proxy, l line, s *config.Server, opts []string) {
-	ssl := slices.Contains(opts, "ssl") || slices.Contains(opts, "check-ssl")
 	for i := 0; i < len(opts); i++ {
 		o := opts[i]
-		so, ok := serverOpts[o]
+		so, ok := serverTLSOpts[o]
+		if !ok {
+			so, ok = serverOpts[o]
+		}
 		if !ok {
 			p.refusef(px, l.num, "unknown server option '%s': HAProxy 2.6 has no such option (tandem does not know what it would do)", o)
 			continue
@@ -84,13 +91,14 @@ func (p *parser) serverOptions(px *proxy, l line, s *config.Server, opts []strin
 			p.refusef(px, l.num, "server option '%s': HAProxy sends WebSocket requests to this server over that protocol; tandem over HTTP/1.1", written)
 		case so.class == refused:
 			p.refusef(px, l.num, "server option '%s': %s", written, so.why)
-		case so.tls && ssl:
-			// ssl itself is refused; its settings say nothing more.
 		default:
 			p.warnf(px, l.num, "server option '%s' ignored: %s", written, so.why)
 		}
 	}
 	p.finishServerCheck(px, l, s, opts)
+	if l.kw == "server" {
+		p.finishServerTLS(px, l, s)
+	}
 }
 
 // serverHandler applies one mapped server option with its value.

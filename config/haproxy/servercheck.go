@@ -2,7 +2,6 @@ package haproxy
 
 import (
 	"net/netip"
-	"slices"
 	"strings"
 
 	"github.com/tandem-lb/tandem/config"
@@ -171,14 +170,6 @@ func (p *parser) finishServerCheck(px *proxy, l line, s *config.Server, opts []s
 				ct.SNI = opts[i+1]
 			case "check-alpn":
 				ct.ALPN = opts[i+1]
-			case "ca-file":
-				ct.CAFile = p.crtPath(opts[i+1])
-			case "verify":
-				if opts[i+1] == "none" {
-					ct.CAFile = ""
-				} else if !slices.Contains(opts, "ca-file") && ct.CAFile == "" {
-					p.errorf(px, l.num, "server option 'verify %s' with check-ssl wants a 'ca-file' (HAProxy refuses it too)", opts[i+1])
-				}
 			}
 		}
 	}

@@ -8,10 +8,7 @@ type serverOpt struct {
 	arity int // how many values follow it
 	class class
 	fn    serverHandler // mapped options
-	// tls: the option only configures TLS to the server, so without "ssl"
-	// (which is refused) it changes nothing.
-	tls bool
-	why string
+	why   string
 }
 
 func sOpt(arity int, c class, why string) serverOpt {
@@ -20,10 +17,6 @@ func sOpt(arity int, c class, why string) serverOpt {
 
 func sMapped(arity int, fn serverHandler) serverOpt {
 	return serverOpt{arity: arity, class: mapped, fn: fn}
-}
-
-func sTLS(arity int) serverOpt {
-	return serverOpt{arity: arity, class: neutral, tls: true, why: "it only configures TLS to the server, which needs 'ssl'"}
 }
 
 const (
@@ -94,7 +87,6 @@ var serverOpts = map[string]serverOpt{
 	"on-error":                sMapped(1, serverCheckOpt),
 	"on-marked-down":          sMapped(1, serverCheckOpt),
 	"on-marked-up":            sMapped(1, serverCheckOpt),
-	"proto":                   sOpt(1, refused, "HAProxy speaks this protocol (e.g. h2) to the server; tandem speaks HTTP/1.1"),
 	"redir":                   sOpt(1, refused, "HAProxy answers GET and HEAD requests for this server with a redirect; tandem forwards them"),
 	"send-proxy":              sMapped(0, serverProxyOpt),
 	"send-proxy-v2":           sMapped(0, serverProxyOpt),
@@ -109,41 +101,8 @@ var serverOpts = map[string]serverOpt{
 	"source":                  sOpt(1, refused, "HAProxy connects to this server from a given source address (or transparently)"),
 	"usesrc":                  sOpt(1, refused, "HAProxy connects to this server from the client's address (transparent)"),
 	"interface":               sOpt(1, refused, "HAProxy connects to this server through a given interface"),
-	"ssl":                     sOpt(0, refused, "HAProxy connects to this server over TLS; tandem connects in clear text (TLS to servers comes in a later issue)"),
-	"no-ssl":                  sOpt(0, neutral, "tandem connects in clear text"),
 	"track":                   sOpt(1, refused, "HAProxy takes this server's health from another server's checks; tandem checks each server itself"),
 	"ws":                      sOpt(1, neutral, "WebSocket requests go over HTTP/1.1 to the server, as tandem does ('ws auto')"),
-	"ca-file":                 sTLS(1),
-	"crl-file":                sTLS(1),
-	"crt":                     sTLS(1),
-	"ciphers":                 sTLS(1),
-	"ciphersuites":            sTLS(1),
-	"curves":                  sTLS(1),
-	"sigalgs":                 sTLS(1),
-	"client-sigalgs":          sTLS(1),
-	"sni":                     sTLS(1),
-	"alpn":                    sTLS(1),
-	"npn":                     sTLS(1),
-	"verify":                  sTLS(1),
-	"verifyhost":              sTLS(1),
-	"no-verifyhost":           sTLS(0),
-	"ssl-min-ver":             sTLS(1),
-	"ssl-max-ver":             sTLS(1),
-	"ssl-reuse":               sTLS(0),
-	"no-ssl-reuse":            sTLS(0),
-	"tls-tickets":             sTLS(0),
-	"no-tls-tickets":          sTLS(0),
-	"allow-0rtt":              sTLS(0),
-	"force-sslv3":             sTLS(0),
-	"force-tlsv10":            sTLS(0),
-	"force-tlsv11":            sTLS(0),
-	"force-tlsv12":            sTLS(0),
-	"force-tlsv13":            sTLS(0),
-	"no-sslv3":                sTLS(0),
-	"no-tlsv10":               sTLS(0),
-	"no-tlsv11":               sTLS(0),
-	"no-tlsv12":               sTLS(0),
-	"no-tlsv13":               sTLS(0),
 }
 
 // bindOpt is one bind option.
