@@ -30,13 +30,13 @@ type upConn struct {
 	tc      timedConn
 	br      *bufio.Reader
 	bw      *bufio.Writer
-	idleAt  int64 // unix ns when pooled
-	reused  bool  // served a request before
-	private bool  // carries a PROXY header naming one client: never pooled
-	tls     *tls.Conn // TLS to the server (tc.Conn is it); nil: clear text
+	idleAt  int64      // unix ns when pooled
+	reused  bool       // served a request before
+	private bool       // carries a PROXY header naming one client: never pooled
+	tls     *tls.Conn  // TLS to the server (tc.Conn is it); nil: clear text
 	st      *serverTLS // the TLS setting it was made with
-	sni     string    // the server name its TLS sent
-	alpn    string    // what its TLS negotiated
+	sni     string     // the server name its TLS sent
+	alpn    string     // what its TLS negotiated
 	rc      syscall.RawConn
 	peekFn  func(uintptr) bool
 	peeked  int // what the last peek saw: peekIdle, peekClosed or peekStray

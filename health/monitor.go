@@ -1,8 +1,8 @@
 package health
 
 import (
-	"crypto/tls"
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
@@ -87,7 +87,7 @@ type Monitor struct {
 	mu      sync.Mutex
 	servers map[config.ServerKey]*server
 	certs   map[string]*tls.Certificate // the store's, for TLS checks' client certificates
-	runCtx  context.Context // non-nil while Run is running
+	runCtx  context.Context             // non-nil while Run is running
 	ran     bool
 	wg      sync.WaitGroup // one per checker goroutine
 

@@ -1,8 +1,8 @@
 package health
 
 import (
-	"crypto/tls"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"math/rand/v2"
 	"net"
