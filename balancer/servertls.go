@@ -28,8 +28,41 @@ type serverTLS struct {
 	sni      sniSource
 	h2       bool // offers h2 by ALPN
 
+	sessions sessionCache // resumption, forgotten when the client certificate changes
+
 	mu     sync.Mutex
 	byName map[string]*tls.Config // conf with a ServerName, for a few names
+}
+
+// setCert presents c from now on; sessions resumed with the previous
+// certificate are forgotten, or the server would keep seeing it.
+func (st *serverTLS) setCert(c *tls.Certificate) {
+	if st.cert.Swap(c) != c {
+		st.sessions.reset()
+	}
+}
+
+// sessionCache is a client session cache that can be emptied while in use.
+type sessionCache struct {
+	cur atomic.Pointer[tls.ClientSessionCache]
+}
+
+func (c *sessionCache) reset() {
+	lru := tls.NewLRUClientSessionCache(64)
+	c.cur.Store(&lru)
+}
+
+func (c *sessionCache) Get(key string) (*tls.ClientSessionState, bool) {
+	if p := c.cur.Load(); p != nil {
+		return (*p).Get(key)
+	}
+	return nil, false
+}
+
+func (c *sessionCache) Put(key string, cs *tls.ClientSessionState) {
+	if p := c.cur.Load(); p != nil {
+		(*p).Put(key, cs)
+	}
 }
 
 // maxNamedConfs bounds the per-name configs a server keeps (SNI from a
@@ -46,7 +79,7 @@ func newServerTLS(cs *config.Server, c *config.Cluster, certs map[string]*tls.Ce
 		return nil, err
 	}
 	if old != nil && reflect.DeepEqual(old.cfg, *t) && old.ca == ca && old.crl == crl {
-		old.cert.Store(cert)
+		old.setCert(cert)
 		return old, nil
 	}
 	sni, err := parseSNI(t.SNI)
@@ -59,6 +92,10 @@ func newServerTLS(cs *config.Server, c *config.Cluster, certs map[string]*tls.Ce
 	}
 	st := &serverTLS{cfg: *t, ca: ca, crl: crl, conf: conf, certName: t.Certificate, sni: sni, byName: map[string]*tls.Config{}}
 	st.cert.Store(cert)
+	if conf.ClientSessionCache != nil {
+		conf.ClientSessionCache = &st.sessions
+		st.sessions.reset()
+	}
 	if t.Certificate != "" {
 		conf.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return st.cert.Load(), nil }
 	}
@@ -188,7 +225,7 @@ func (b *Balancer) renewClientCertificates(certs map[string]*tls.Certificate) {
 	for _, s := range b.servers {
 		if o := s.opts.Load(); o != nil && o.tls != nil && o.tls.certName != "" && !strings.Contains(o.tls.certName, "/") {
 			if c := certs[o.tls.certName]; c != nil {
-				o.tls.cert.Store(c)
+				o.tls.setCert(c)
 			}
 		}
 	}

@@ -8,10 +8,13 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/binary"
+	"encoding/pem"
 	"io"
 	"math/big"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -218,5 +221,59 @@ func TestCheckTLS(t *testing.T) {
 	s.Address = plain
 	if r := specOf(t, hc, s).probe(context.Background()); r.status != "L6RSP" {
 		t.Errorf("TLS to a plain server: %q, want L6RSP", r.desc)
+	}
+}
+
+// testCA is a CA and a server certificate it signed for name.
+func testCA(t *testing.T, name string) (caPEM string, cert tls.Certificate) {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "check CA"}, NotBefore: time.Now().Add(-time.Hour),
+		NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, _ := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	ca, _ := x509.ParseCertificate(caDER)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), DNSNames: []string{name}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, _ := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})), tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// A server with tls is checked over TLS with its settings, as HAProxy
+// does with "ssl": its CA verifies, a wrong CA fails and the result says
+// why; checks sent elsewhere (check_port) are clear text.
+func TestChecksOfATLSServer(t *testing.T) {
+	caPEM, cert := testCA(t, "api.internal")
+	otherPEM, _ := testCA(t, "api.internal")
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}}
+	addr := rawServer(t, func(c net.Conn) {
+		tc := tls.Server(c, cfg)
+		if tc.Handshake() == nil {
+			readRequest(tc)
+			io.WriteString(tc, "HTTP/1.0 200 OK\r\n\r\n")
+		}
+	})
+	files := map[string]string{"ca.pem": caPEM, "other.pem": otherPEM}
+	hc := &config.HealthCheck{Type: config.CheckHTTP, Path: "/"}
+	s := config.Server{Address: addr, TLS: &config.ServerTLS{CA: "ca.pem", VerifyHost: "api.internal"}}
+	if r := specOfFiles(t, hc, s, files).probe(context.Background()); r.verdict != pass || r.desc != "L7OK 200" {
+		t.Errorf("verified: %v %q", r.verdict, r.desc)
+	}
+	s.TLS = &config.ServerTLS{CA: "other.pem"}
+	r := specOfFiles(t, hc, s, files).probe(context.Background())
+	if r.verdict != fail || !strings.Contains(r.desc, "certificate signed by unknown authority") {
+		t.Errorf("a wrong CA: %v %q, want a failure that says why", r.verdict, r.desc)
+	}
+	s.TLS = &config.ServerTLS{CA: "ca.pem", VerifyHost: "db.internal"}
+	if r := specOfFiles(t, hc, s, files).probe(context.Background()); r.verdict != fail || !strings.Contains(r.desc, "db.internal") {
+		t.Errorf("a wrong name: %v %q", r.verdict, r.desc)
+	}
+	plain := rawServer(t, func(c net.Conn) {
+		readRequest(c)
+		io.WriteString(c, "HTTP/1.0 200 OK\r\n\r\n")
+	})
+	_, port, _ := net.SplitHostPort(plain)
+	s.CheckPort, _ = strconv.Atoi(port)
+	if r := specOfFiles(t, hc, s, files).probe(context.Background()); r.verdict != pass {
+		t.Errorf("checks on another port are clear text: %v %q", r.verdict, r.desc)
 	}
 }

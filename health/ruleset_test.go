@@ -17,6 +17,12 @@ import (
 // specOf resolves a one-server backend with hc and returns its spec.
 func specOf(t *testing.T, hc *config.HealthCheck, s config.Server) spec {
 	t.Helper()
+	return specOfFiles(t, hc, s, nil)
+}
+
+// specOfFiles is specOf in a cluster with files (CA files of TLS checks).
+func specOfFiles(t *testing.T, hc *config.HealthCheck, s config.Server, files map[string]string) spec {
+	t.Helper()
 	s.Name, s.Check = "s", true
 	if s.Inter == 0 {
 		s.Inter = config.Duration(time.Second)
@@ -26,11 +32,12 @@ func specOf(t *testing.T, hc *config.HealthCheck, s config.Server) spec {
 		Backends:  []config.Backend{{Name: "be", Mode: config.ModeTCP, HealthCheck: hc, Servers: []config.Server{s}}},
 	}
 	c.Frontends[0].Mode = config.ModeTCP
+	c.Files = files
 	if err := c.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
 	b := &c.Resolve().Backends[0]
-	return newSpec(b, &b.Servers[0], nil, nil)
+	return newSpec(b, &b.Servers[0], files, nil)
 }
 
 func steps(ss ...config.CheckStep) *config.HealthCheck {
