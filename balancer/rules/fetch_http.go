@@ -45,8 +45,7 @@ func (s *State) fetchFields(e *expr, it *iter) (sample, bool, bool) {
 		if !ok {
 			return withHandled(smp, false)
 		}
-		n, ok := parseLeadingInt(bytes.TrimLeft(smp.b, " \t"), true)
-		return withHandled(intSample(n), ok)
+		return withHandled(intSample(strl2ic(smp.b)), true)
 	case crules.FetchReqCook, crules.FetchResCook:
 		return withHandled(s.cookie(e, it, e.fetch == crules.FetchResCook))
 	case crules.FetchReqCookCnt, crules.FetchResCookCnt:
@@ -56,8 +55,7 @@ func (s *State) fetchFields(e *expr, it *iter) (sample, bool, bool) {
 		if !ok {
 			return withHandled(smp, false)
 		}
-		n, ok := parseLeadingInt(smp.b, true)
-		return withHandled(intSample(n), ok)
+		return withHandled(intSample(strl2ic(smp.b)), true)
 	case crules.FetchStatus:
 		if res == nil {
 			return withHandled(sample{}, false)
@@ -358,8 +356,7 @@ func (s *State) urlParamFetch(e *expr, it *iter, target []byte) (sample, bool) {
 		return sample{}, false
 	}
 	if e.fetch == crules.FetchURLParamVal {
-		n, ok := parseLeadingInt(v, true)
-		return intSample(n), ok
+		return intSample(strl2ic(v)), true
 	}
 	return strSample(v), true
 }

@@ -1,0 +1,245 @@
+package haproxydiff
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tandem-lb/tandem/balancer/http1"
+)
+
+// result is what one load balancer did with one request, as the client
+// and the servers saw it, normalised as the README's "Bringing your
+// haproxy.cfg" says: field names lower-cased, hop-by-hop and framing
+// fields left out. Everything else is compared as it is, in order.
+type result struct {
+	closed bool   // the client got no response
+	status int    // HTTP status
+	fields []string
+	body   string
+	// seen is what reached the servers: per server (in name order), the
+	// request line, its fields and body, or the TCP servers' record.
+	seen []string
+	// note is a deliberate difference that was recognised (the README's
+	// list) and normalised away.
+	note string
+}
+
+func (r result) String() string {
+	var b strings.Builder
+	if r.closed {
+		b.WriteString("closed without a response\n")
+	} else if r.status != 0 {
+		fmt.Fprintf(&b, "status %d\n", r.status)
+	}
+	for _, f := range r.fields {
+		b.WriteString("  " + f + "\n")
+	}
+	if r.body != "" {
+		fmt.Fprintf(&b, "  body %q\n", r.body)
+	}
+	if len(r.seen) == 0 {
+		b.WriteString("no server got it\n")
+	}
+	for _, s := range r.seen {
+		b.WriteString("server " + strings.ReplaceAll(s, "\n", "\n    ") + "\n")
+	}
+	return b.String()
+}
+
+// backends are the servers of one case, by template name.
+type backends struct {
+	http  map[string]*Recorder
+	lines map[string]*lineServer
+}
+
+// seen collects what every server received since the last call.
+func (bs backends) seen() []string {
+	var out []string
+	for name, r := range bs.http {
+		for _, rec := range r.Take() {
+			out = append(out, name+": "+serverView(rec))
+		}
+	}
+	for _, s := range bs.lines {
+		out = append(out, s.take()...)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// serverView is a request as a server got it: request line, end-to-end
+// fields in order (names lower-cased), body.
+func serverView(r Received) string {
+	if r.Err != nil {
+		return fmt.Sprintf("unparsable (%v): %q", r.Err, r.Raw)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s %s", r.Head.Method, r.Head.Target, r.Head.Version)
+	for _, f := range r.Head.Fields {
+		if !r.Head.HopByHop(f.Name) {
+			b.WriteString("\n" + strings.ToLower(string(f.Name)) + ": " + string(f.Value))
+		}
+	}
+	if len(r.Body) > 0 {
+		fmt.Fprintf(&b, "\nbody %q", r.Body)
+	}
+	return b.String()
+}
+
+// do sends r to the frontend at addr and returns what happened.
+func do(addr string, r request, bs backends) result {
+	var res result
+	switch r.kind {
+	case kindHTTP, kindTLS:
+		res = doHTTP(addr, r)
+	case kindTCP:
+		res = doTCP(addr, r)
+	case kindHello:
+		res = doHello(addr, r)
+	}
+	res.seen = bs.seen()
+	return res
+}
+
+const answerTimeout = 5 * time.Second
+
+func dial(addr string, r request) (net.Conn, error) {
+	c, err := net.DialTimeout("tcp", addr, answerTimeout)
+	if err != nil {
+		return nil, err
+	}
+	c.SetDeadline(time.Now().Add(answerTimeout))
+	if r.kind != kindTLS {
+		return c, nil
+	}
+	tc := tls.Client(c, &tls.Config{ServerName: r.sni, InsecureSkipVerify: true})
+	if err := tc.Handshake(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("TLS handshake: %w", err)
+	}
+	return tc, nil
+}
+
+func doHTTP(addr string, r request) result {
+	c, err := dial(addr, r)
+	if err != nil {
+		return result{closed: true, body: "dial: " + err.Error()}
+	}
+	defer c.Close()
+	if _, err := c.Write(r.raw); err != nil {
+		return result{closed: true}
+	}
+	method, _, _ := bytes.Cut(r.raw, []byte(" "))
+	return readResponse(bufio.NewReader(c), string(method) == "HEAD")
+}
+
+// readResponse reads one response and its payload (decoded).
+func readResponse(br *bufio.Reader, head bool) result {
+	var raw []byte
+	for {
+		line, err := br.ReadSlice('\n')
+		raw = append(raw, line...)
+		if err != nil {
+			if len(raw) == 0 || errors.Is(err, io.EOF) && len(bytes.TrimSpace(raw)) == 0 {
+				return result{closed: true}
+			}
+			return result{closed: true, body: fmt.Sprintf("partial response %q", raw)}
+		}
+		if http1.HeadLen(raw, 0) >= 0 {
+			break
+		}
+	}
+	var h http1.Head
+	if err := h.ParseResponse(raw); err != nil {
+		return result{status: -1, body: fmt.Sprintf("unparsable response %q: %v", raw, err)}
+	}
+	res := result{status: h.Status}
+	for _, f := range h.Fields {
+		if !h.HopByHop(f.Name) {
+			res.fields = append(res.fields, strings.ToLower(string(f.Name))+": "+string(f.Value))
+		}
+	}
+	var body []byte
+	switch kind, n := h.ResponseBody(head); kind {
+	case http1.FixedBody:
+		body = make([]byte, n)
+		if _, err := io.ReadFull(br, body); err != nil {
+			res.body = fmt.Sprintf("short body %q", body)
+			return res
+		}
+	case http1.ChunkedBody:
+		body = readChunked(br)
+	case http1.UntilClose:
+		body, _ = io.ReadAll(br)
+	}
+	res.body = string(body)
+	return res
+}
+
+func readChunked(br *bufio.Reader) []byte {
+	var c http1.Chunked
+	var out bytes.Buffer
+	for !c.Done() {
+		if _, err := br.Peek(1); err != nil {
+			return append(out.Bytes(), " (truncated)"...)
+		}
+		in, _ := br.Peek(br.Buffered())
+		used, data, err := c.Next(in)
+		out.Write(data)
+		br.Discard(used)
+		if err != nil {
+			return append(out.Bytes(), " (bad chunk)"...)
+		}
+		if used == 0 {
+			if _, err := br.Peek(br.Buffered() + 1); err != nil {
+				return append(out.Bytes(), " (truncated)"...)
+			}
+		}
+	}
+	return out.Bytes()
+}
+
+// doTCP sends a payload to a mode tcp frontend and reads what comes back
+// until the connection closes.
+func doTCP(addr string, r request) result {
+	c, err := dial(addr, r)
+	if err != nil {
+		return result{closed: true, body: "dial: " + err.Error()}
+	}
+	defer c.Close()
+	c.Write(r.raw)
+	got, _ := io.ReadAll(c)
+	if len(got) == 0 {
+		return result{closed: true}
+	}
+	return result{body: string(got)}
+}
+
+// doHello makes a TLS handshake through a mode tcp frontend (a passthrough
+// to a TLS server) and reads the server's line.
+func doHello(addr string, r request) result {
+	c, err := dial(addr, r)
+	if err != nil {
+		return result{closed: true, body: "dial: " + err.Error()}
+	}
+	defer c.Close()
+	tc := tls.Client(c, &tls.Config{ServerName: r.sni, InsecureSkipVerify: true, NextProtos: r.alpn})
+	if err := tc.Handshake(); err != nil {
+		// The error text depends on how the balancer closed; that it
+		// closed is what counts.
+		return result{closed: true}
+	}
+	got, _ := io.ReadAll(tc)
+	if len(got) == 0 {
+		return result{closed: true}
+	}
+	return result{body: string(got)}
+}
