@@ -34,11 +34,7 @@ type State struct {
 	// noStream: tcp-request connection and session rules run before
 	// HAProxy has a stream, so txn, req and res variables do not exist
 	// there (vars.c get_vars gives nothing: setting them does nothing).
-	noStream bool
-	// resumePx and resume: the tcp-request content rule that waits for
-	// more bytes.
-	resumePx   *Proxy
-	resume     int
+	noStream   bool
 	resStarted bool
 
 	buf buffers

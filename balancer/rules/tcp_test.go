@@ -115,9 +115,10 @@ files:
 	}
 }
 
-// A rule that waits is where evaluation resumes: the set-var before it
-// runs once (tcp_rules.c keeps current_rule).
-func TestTCPContentResumesAtTheWaitingRule(t *testing.T) {
+// When a rule waits for more bytes, the next call runs the rules again
+// from the first one (tcp_rules.c tcp_inspect_request keeps current_rule
+// only for an action that yields): the set-var above it runs twice.
+func TestTCPContentRerunsFromTheFirstRule(t *testing.T) {
 	p, _ := compileYAML(t, `
 defaults: {mode: tcp}
 frontends:
@@ -143,8 +144,8 @@ backends:
 	if v := fe.TCPContent(s); v != Accept {
 		t.Fatalf("4 bytes: %v", v)
 	}
-	if v, ok := s.getVar(p.varSlots["txn.n"], 2); !ok || v.i != 1 {
-		t.Fatalf("txn.n = %+v %v, want 1 (rules before the waiting one ran once)", v, ok)
+	if v, ok := s.getVar(p.varSlots["txn.n"], 2); !ok || v.i != 2 {
+		t.Fatalf("txn.n = %+v %v, want 2 (the rules ran from the first one at each call)", v, ok)
 	}
 }
 

@@ -146,8 +146,9 @@ type segment struct {
 }
 
 // lexLine reads a template line: "{a|b}" is a choice, "\{", "\}", "\|",
-// "\\" are literal, "\r", "\n", "\t", "\xHH" and "\s" (a space, for the
-// end of a line) are bytes.
+// "\\" are literal, "\r", "\n", "\t", "\0", "\xHH" and "\s" (a space, for
+// the end of a line) are bytes, and "\P" in a @tcp payload is a pause: the
+// bytes after it are sent pauseFor later, as a second segment.
 func lexLine(l string) ([]segment, error) {
 	var segs []segment
 	var cur strings.Builder
@@ -169,6 +170,8 @@ func lexLine(l string) ([]segment, error) {
 				cur.WriteByte(' ')
 			case '0':
 				cur.WriteByte(0)
+			case 'P':
+				cur.WriteString(pauseMark)
 			case 'x':
 				if i+2 >= len(l) {
 					return nil, fmt.Errorf("\\x wants two hex digits")
@@ -205,6 +208,9 @@ func lexLine(l string) ([]segment, error) {
 	}
 	return append(segs, segment{lit: cur.String()}), nil
 }
+
+// pauseMark stands for "\P" in an expanded payload.
+const pauseMark = "\x00\x01pause\x01\x00"
 
 // maxExpansion bounds the requests one block may generate.
 const maxExpansion = 512

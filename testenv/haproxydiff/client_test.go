@@ -20,8 +20,8 @@ import (
 // haproxy.cfg" says: field names lower-cased, hop-by-hop and framing
 // fields left out. Everything else is compared as it is, in order.
 type result struct {
-	closed bool   // the client got no response
-	status int    // HTTP status
+	closed bool // the client got no response
+	status int  // HTTP status
 	fields []string
 	body   string
 	// seen is what reached the servers: per server (in name order), the
@@ -110,6 +110,9 @@ func do(addr string, r request, bs backends) result {
 }
 
 const answerTimeout = 5 * time.Second
+
+// pauseFor is the gap "\P" puts between two segments of a payload.
+const pauseFor = 300 * time.Millisecond
 
 func dial(addr string, r request) (net.Conn, error) {
 	c, err := net.DialTimeout("tcp", addr, answerTimeout)
@@ -215,7 +218,15 @@ func doTCP(addr string, r request) result {
 		return result{closed: true, body: "dial: " + err.Error()}
 	}
 	defer c.Close()
-	c.Write(r.raw)
+	for i, part := range bytes.Split(r.raw, []byte(pauseMark)) {
+		if i > 0 {
+			// Not a synchronisation: the client sends its bytes in two
+			// segments, far enough apart that the balancer runs its
+			// rules on the first one alone.
+			time.Sleep(pauseFor)
+		}
+		c.Write(part)
+	}
 	got, _ := io.ReadAll(c)
 	if len(got) == 0 {
 		return result{closed: true}
