@@ -21,6 +21,7 @@ import (
 // fields left out. Everything else is compared as it is, in order.
 type result struct {
 	closed bool // the client got no response
+	head   bool // the request was HEAD: no body to compare
 	status int  // HTTP status
 	fields []string
 	body   string
@@ -114,6 +115,8 @@ const answerTimeout = 5 * time.Second
 // pauseFor is the gap "\P" puts between two segments of a payload.
 const pauseFor = 300 * time.Millisecond
 
+var errHandshake = errors.New("the TLS handshake failed")
+
 func dial(addr string, r request) (net.Conn, error) {
 	c, err := net.DialTimeout("tcp", addr, answerTimeout)
 	if err != nil {
@@ -126,7 +129,7 @@ func dial(addr string, r request) (net.Conn, error) {
 	tc := tls.Client(c, &tls.Config{ServerName: r.sni, InsecureSkipVerify: true})
 	if err := tc.Handshake(); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("TLS handshake: %w", err)
+		return nil, errHandshake // how it failed depends on how the balancer closed
 	}
 	return tc, nil
 }
@@ -141,7 +144,10 @@ func doHTTP(addr string, r request) result {
 		return result{closed: true}
 	}
 	method, _, _ := bytes.Cut(r.raw, []byte(" "))
-	return readResponse(bufio.NewReader(c), string(method) == "HEAD")
+	head := string(method) == "HEAD"
+	res := readResponse(bufio.NewReader(c), head)
+	res.head = head
+	return res
 }
 
 // readResponse reads one response and its payload (decoded).
