@@ -25,12 +25,35 @@ type result struct {
 	status int  // HTTP status
 	fields []string
 	body   string
-	// seen is what reached the servers: per server (in name order), the
-	// request line, its fields and body, or the TCP servers' record.
-	seen []string
+	// seen is what reached the servers, in server name order.
+	seen []seenRequest
+	// tls: the request came over TLS (X-Forwarded-Proto https).
+	tls bool
 	// note is a deliberate difference that was recognised (the README's
 	// list) and normalised away.
 	note string
+}
+
+// seenRequest is what one server received: an HTTP request (line,
+// end-to-end fields in order with lower-case names, body) or a TCP
+// server's record (line only).
+type seenRequest struct {
+	server string
+	line   string
+	fields []string
+	body   string
+}
+
+func (s seenRequest) String() string {
+	var b strings.Builder
+	b.WriteString(s.server + ": " + s.line)
+	for _, f := range s.fields {
+		b.WriteString("\n    " + f)
+	}
+	if s.body != "" {
+		fmt.Fprintf(&b, "\n    body %q", s.body)
+	}
+	return b.String()
 }
 
 func (r result) String() string {
@@ -50,7 +73,7 @@ func (r result) String() string {
 		b.WriteString("no server got it\n")
 	}
 	for _, s := range r.seen {
-		b.WriteString("server " + strings.ReplaceAll(s, "\n", "\n    ") + "\n")
+		b.WriteString("server " + s.String() + "\n")
 	}
 	return b.String()
 }
@@ -62,37 +85,35 @@ type backends struct {
 }
 
 // seen collects what every server received since the last call.
-func (bs backends) seen() []string {
-	var out []string
+func (bs backends) seen() []seenRequest {
+	var out []seenRequest
 	for name, r := range bs.http {
 		for _, rec := range r.Take() {
-			out = append(out, name+": "+serverView(rec))
+			out = append(out, serverView(name, rec))
 		}
 	}
-	for _, s := range bs.lines {
-		out = append(out, s.take()...)
+	for name, s := range bs.lines {
+		for _, l := range s.take() {
+			out = append(out, seenRequest{server: name, line: l})
+		}
 	}
-	sort.Strings(out)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].server < out[j].server })
 	return out
 }
 
 // serverView is a request as a server got it: request line, end-to-end
 // fields in order (names lower-cased), body.
-func serverView(r Received) string {
+func serverView(name string, r Received) seenRequest {
 	if r.Err != nil {
-		return fmt.Sprintf("unparsable (%v): %q", r.Err, r.Raw)
+		return seenRequest{server: name, line: fmt.Sprintf("unparsable (%v): %q", r.Err, r.Raw)}
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s %s", r.Head.Method, r.Head.Target, r.Head.Version)
+	s := seenRequest{server: name, line: fmt.Sprintf("%s %s %s", r.Head.Method, r.Head.Target, r.Head.Version), body: string(r.Body)}
 	for _, f := range r.Head.Fields {
 		if !r.Head.HopByHop(f.Name) {
-			b.WriteString("\n" + strings.ToLower(string(f.Name)) + ": " + string(f.Value))
+			s.fields = append(s.fields, strings.ToLower(string(f.Name))+": "+string(f.Value))
 		}
 	}
-	if len(r.Body) > 0 {
-		fmt.Fprintf(&b, "\nbody %q", r.Body)
-	}
-	return b.String()
+	return s
 }
 
 // do sends r to the frontend at addr and returns what happened.
@@ -107,6 +128,7 @@ func do(addr string, r request, bs backends) result {
 		res = doHello(addr, r)
 	}
 	res.seen = bs.seen()
+	res.tls = r.kind == kindTLS
 	return res
 }
 

@@ -4,15 +4,59 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 )
 
 // deliberate recognises the differences the README lists as deliberate
 // (section "Bringing your haproxy.cfg") and normalises each away, noting
 // it in h.note; anything else stays a difference and fails the case.
-func deliberate(h, t *result) {
+func deliberate(c *caseFile, h, t *result) {
+	var notes []string
 	if ownErrorPages(h, t) {
-		h.note = "own error page"
+		notes = append(notes, "own error page")
 	}
+	if c.forwardFor && forwardedAsTandem(h) {
+		notes = append(notes, "forwardfor")
+	}
+	h.note = strings.Join(notes, ", ")
+}
+
+var forwardForRE = regexp.MustCompile(`(?m)^\s*option\s+forwardfor\b`)
+
+// forwardedAsTandem rewrites what HAProxy's servers saw under "option
+// forwardfor" into tandem's form (the README: "option forwardfor"):
+// HAProxy appends a field "x-forwarded-for: CLIENT" after the others and
+// adds no X-Forwarded-Proto; tandem writes, after the others, one
+// X-Forwarded-For with the client's values and then its address, and an
+// X-Forwarded-Proto of the connection (http or https) in place of the
+// client's. Everything else must be the same.
+func forwardedAsTandem(h *result) bool {
+	proto := "http"
+	if h.tls {
+		proto = "https"
+	}
+	changed := false
+	for i := range h.seen {
+		s := &h.seen[i]
+		if s.fields == nil && !strings.Contains(s.line, " HTTP/") {
+			continue // a TCP server's record
+		}
+		var xff, out []string
+		for _, f := range s.fields {
+			switch {
+			case strings.HasPrefix(f, "x-forwarded-for: "):
+				if v := strings.TrimPrefix(f, "x-forwarded-for: "); v != "" {
+					xff = append(xff, v)
+				}
+			case strings.HasPrefix(f, "x-forwarded-proto: "):
+			default:
+				out = append(out, f)
+			}
+		}
+		s.fields = append(out, "x-forwarded-for: "+strings.Join(xff, ", "), "x-forwarded-proto: "+proto)
+		changed = true
+	}
+	return changed
 }
 
 // HAProxy's built-in error page for a status (http.c http_err_msgs): the

@@ -83,7 +83,7 @@ func runCase(t *testing.T, c *caseFile) {
 		}
 		h := do(ha, r, bs)
 		tn := do(p.Tandem[r.fe], r, bs)
-		deliberate(&h, &tn)
+		deliberate(c, &h, &tn)
 		if hs, ts := h.String(), tn.String(); hs != ts {
 			t.Errorf("%s:%d: %s\nHAProxy:\n%s\ntandem:\n%s", c.name, r.line, r.describe, hs, ts)
 		}
@@ -91,7 +91,7 @@ func runCase(t *testing.T, c *caseFile) {
 			t.Logf("%s:%d: %s\n%s", c.name, r.line, r.describe, h)
 		}
 		if h.note != "" {
-			notes = append(notes, h.note)
+			notes = append(notes, strings.Split(h.note, ", ")...)
 		}
 	}
 	sort.Strings(notes)
