@@ -4,8 +4,11 @@ import (
 	"crypto/tls"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/tandem-lb/tandem/config"
 )
 
 // clientHello returns the first bytes a Go TLS client sends: a real
@@ -149,16 +152,13 @@ backends:
 	}
 }
 
-// Outside tcp-request content rules, fetches are final: an http-request
-// rule on req.len decides on the bytes there are (SMP_OPT_FINAL).
-func TestHTTPRulesDoNotWaitForPayload(t *testing.T) {
-	p := prog(t, "    http_request: [\"deny if { req.len gt 3 }\"]\n", "")
-	s := p.Get()
-	defer p.Put(s)
-	req := newReq("POST", "/")
-	s.Begin(p.Frontend(0), nil, Input{Req: req, Payload: []byte("12345")})
-	if v := p.Frontend(0).HTTPRequest(s, req); v != Respond {
-		t.Fatalf("verdict %v, want the deny", v)
+// In mode http, payload fetches are refused: HAProxy reads its internal
+// HTTP form (HTX) there, not the client's bytes (config/rules checks it).
+func TestPayloadFetchesRefusedInModeHTTP(t *testing.T) {
+	_, err := config.Load("test.yaml", []byte("frontends:\n  - name: web\n    bind: [\"127.0.0.1:8080\"]\n    mode: http\n    default_backend: b\n"+
+		"    http_request: [\"deny if { req.len gt 3 }\"]\nbackends:\n  - {name: b, mode: http, servers: [{name: s, address: \"127.0.0.1:1\"}]}\n"))
+	if err == nil || !strings.Contains(err.Error(), `fetch "req.len" reads the raw request bytes`) {
+		t.Fatalf("err = %v, want req.len refused in mode http", err)
 	}
 }
 

@@ -208,6 +208,12 @@ func (p *parser) checkFetchUse(e *Expr, def *FetchDef, pos int) error {
 	if src.http() && !p.http {
 		return errAt(pos, "fetch %q needs mode http: tandem does not parse HTTP in a mode tcp proxy", e.Name)
 	}
+	if src == SrcL6Req && p.http {
+		// HAProxy 2.6 keeps an HTTP request in its internal form (HTX):
+		// there req.len is that form's size and req.payload its bytes,
+		// which no other implementation can give.
+		return errAt(pos, "fetch %q reads the raw request bytes, which a mode http proxy does not have as the client sent them (HAProxy reads its internal HTTP form there): use it in mode tcp, or the HTTP fetches (hdr, path, method, ssl_fc_sni)", e.Name)
+	}
 	return nil
 }
 

@@ -20,8 +20,6 @@ type caseFile struct {
 	config string            // the haproxy.cfg template
 	files  map[string]string // written under @DIR@
 	blocks []block
-	// forwardFor: the config has "option forwardfor" (deliberate.go).
-	forwardFor bool
 }
 
 // block is one request template of the "requests" part.
@@ -110,7 +108,6 @@ func parseCase(name, data string) (*caseFile, error) {
 	if c.config == "" {
 		return nil, fmt.Errorf("no '-- haproxy.cfg --' part")
 	}
-	c.forwardFor = forwardForRE.MatchString(c.config)
 	c.blocks = splitBlocks(requests, reqLine)
 	if len(c.blocks) == 0 {
 		return nil, fmt.Errorf("no requests")

@@ -159,7 +159,7 @@ func dial(addr string, r request) (net.Conn, error) {
 func doHTTP(addr string, r request) result {
 	c, err := dial(addr, r)
 	if err != nil {
-		return result{closed: true, body: "dial: " + err.Error()}
+		return result{closed: true} // refused, reset or a failed handshake
 	}
 	defer c.Close()
 	if _, err := c.Write(r.raw); err != nil {
@@ -243,7 +243,7 @@ func readChunked(br *bufio.Reader) []byte {
 func doTCP(addr string, r request) result {
 	c, err := dial(addr, r)
 	if err != nil {
-		return result{closed: true, body: "dial: " + err.Error()}
+		return result{closed: true} // refused, reset or a failed handshake
 	}
 	defer c.Close()
 	for i, part := range bytes.Split(r.raw, []byte(pauseMark)) {
@@ -267,7 +267,7 @@ func doTCP(addr string, r request) result {
 func doHello(addr string, r request) result {
 	c, err := dial(addr, r)
 	if err != nil {
-		return result{closed: true, body: "dial: " + err.Error()}
+		return result{closed: true} // refused, reset or a failed handshake
 	}
 	defer c.Close()
 	tc := tls.Client(c, &tls.Config{ServerName: r.sni, InsecureSkipVerify: true, NextProtos: r.alpn})

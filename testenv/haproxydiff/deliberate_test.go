@@ -5,23 +5,53 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/tandem-lb/tandem/config"
 )
 
 // deliberate recognises the differences the README lists as deliberate
 // (section "Bringing your haproxy.cfg") and normalises each away, noting
 // it in h.note; anything else stays a difference and fails the case.
-func deliberate(c *caseFile, h, t *result) {
+// forwardFor says whether "option forwardfor" applies to a request of
+// frontend fe that reached server srv.
+func deliberate(forwardFor func(fe, srv string) bool, fe string, h, t *result) {
 	var notes []string
 	if ownErrorPages(h, t) {
 		notes = append(notes, "own error page")
 	}
-	if c.forwardFor && forwardedAsTandem(h) {
+	if forwardedAsTandem(h, func(srv string) bool { return forwardFor(fe, srv) }) {
 		notes = append(notes, "forwardfor")
 	}
 	h.note = strings.Join(notes, ", ")
 }
 
-var forwardForRE = regexp.MustCompile(`(?m)^\s*option\s+forwardfor\b`)
+// forwardForOf tells, from the imported config, where "option forwardfor"
+// applies: the frontend's or the backend's (config.Resolve gives each its
+// own or its defaults'). fronts and servers are the template names'
+// addresses in tandem's config.
+func forwardForOf(c *config.Cluster, fronts, servers map[string]string) func(fe, srv string) bool {
+	r := c.Resolve()
+	feFF, srvFF := map[string]bool{}, map[string]bool{}
+	for _, f := range r.Frontends {
+		for _, b := range f.Bind {
+			for name, addr := range fronts {
+				if addr == b && *f.ForwardFor {
+					feFF[name] = true
+				}
+			}
+		}
+	}
+	for _, b := range r.Backends {
+		for _, s := range b.Servers {
+			for name, addr := range servers {
+				if addr == s.Address && *b.ForwardFor {
+					srvFF[name] = true
+				}
+			}
+		}
+	}
+	return func(fe, srv string) bool { return feFF[fe] || srvFF[srv] }
+}
 
 // forwardedAsTandem rewrites what HAProxy's servers saw under "option
 // forwardfor" into tandem's form (the README: "option forwardfor"):
@@ -30,7 +60,7 @@ var forwardForRE = regexp.MustCompile(`(?m)^\s*option\s+forwardfor\b`)
 // X-Forwarded-For with the client's values and then its address, and an
 // X-Forwarded-Proto of the connection (http or https) in place of the
 // client's. Everything else must be the same.
-func forwardedAsTandem(h *result) bool {
+func forwardedAsTandem(h *result, applies func(srv string) bool) bool {
 	proto := "http"
 	if h.tls {
 		proto = "https"
@@ -38,8 +68,8 @@ func forwardedAsTandem(h *result) bool {
 	changed := false
 	for i := range h.seen {
 		s := &h.seen[i]
-		if s.fields == nil && !strings.Contains(s.line, " HTTP/") {
-			continue // a TCP server's record
+		if s.fields == nil && !strings.Contains(s.line, " HTTP/") || !applies(s.server) {
+			continue // a TCP server's record, or no forwardfor there
 		}
 		var xff, out []string
 		for _, f := range s.fields {

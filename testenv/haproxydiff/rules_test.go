@@ -75,6 +75,7 @@ func runCase(t *testing.T, c *caseFile) {
 	}
 	files["site.pem"] = string(pemBoth)
 	p := Start(t, Setup{Config: c.config, Servers: addrs, Files: files})
+	forwardFor := forwardForOf(p.Config, p.Tandem, addrs)
 	var notes []string
 	for _, r := range reqs {
 		ha, ok := p.HAProxy[r.fe]
@@ -83,7 +84,7 @@ func runCase(t *testing.T, c *caseFile) {
 		}
 		h := do(ha, r, bs)
 		tn := do(p.Tandem[r.fe], r, bs)
-		deliberate(c, &h, &tn)
+		deliberate(forwardFor, r.fe, &h, &tn)
 		if hs, ts := h.String(), tn.String(); hs != ts {
 			t.Errorf("%s:%d: %s\nHAProxy:\n%s\ntandem:\n%s", c.name, r.line, r.describe, hs, ts)
 		}
