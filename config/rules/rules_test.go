@@ -351,7 +351,7 @@ func TestCheckSectionReportsFieldPaths(t *testing.T) {
 		UseBackend:  []Switch{{Target: "api", If: "is_api"}, {Target: "x"}, {Target: "%[req.hdr(host),lower,map(hosts.map,web)]"}, {Target: "web", If: "!!"}},
 		TCPRequest:  []string{"inspect-delay 5s", "content accept if { req.len gt 0 }", "nonsense"},
 		// req.len in a mode http proxy: refused (tcp_request[1] below).
-		ErrorFiles:  map[int]string{503: "missing.http", 403: "403.http"},
+		ErrorFiles: map[int]string{503: "missing.http", 403: "403.http"},
 	}
 	prog, errs := Check(sec, env)
 	if prog != nil {
