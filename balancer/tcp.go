@@ -2,7 +2,6 @@ package balancer
 
 import (
 	"net"
-	"syscall"
 	"time"
 
 	"github.com/tandem-lb/tandem/balancer/rules"
@@ -150,13 +149,6 @@ func (b *Balancer) inspect(cc *clientConn, rs *rules.State, px *rules.Proxy, pay
 	delay := px.InspectDelay()
 	until := time.Now().Add(delay)
 	defer cc.conn.SetReadDeadline(time.Time{})
-	if len(payload) == 0 && delay > 0 {
-		// HAProxy receives what has already arrived before its first
-		// look at the rules (stream.c process_stream): a client that
-		// speaks at once is judged on its bytes, not on none.
-		payload = make([]byte, 0, maxInspect)
-		payload = payload[:pending(cc.conn, payload[:maxInspect])]
-	}
 	for {
 		rs.In.Payload = payload
 		rs.In.Final = delay <= 0 || len(payload) >= maxInspect || !time.Now().Before(until)
@@ -177,26 +169,4 @@ func (b *Balancer) inspect(cc *clientConn, rs *rules.State, px *rules.Proxy, pay
 			until = time.Now() // the delay passed: decide on what came
 		}
 	}
-}
-
-// pending reads what the socket has already received, without waiting
-// (0 when nothing has, or when c is not a plain socket).
-func pending(c net.Conn, buf []byte) int {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return 0
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return 0
-	}
-	n := 0
-	rc.Read(func(fd uintptr) bool {
-		m, err := syscall.Read(int(fd), buf)
-		if err == nil && m > 0 {
-			n = m
-		}
-		return true // do not wait for more
-	})
-	return n
 }
