@@ -33,8 +33,14 @@ func (s *State) evalCond(c *cond) tri {
 	res := triFail
 	for _, suite := range c.or {
 		sr := triPass
-		for _, t := range suite {
-			r := s.evalACL(t.acl)
+		for i := range suite {
+			t := &suite[i]
+			var r tri
+			if c := t.crit; c != nil {
+				r = s.evalCriterion(c)
+			} else {
+				r = s.evalACL(t.acl)
+			}
 			if t.neg {
 				r = r.not()
 			}
@@ -76,6 +82,14 @@ func (s *State) evalACL(a *acl) tri {
 
 // evalCriterion tries every value the fetch gives until one matches.
 func (s *State) evalCriterion(c *criterion) tri {
+	if c.group != nil {
+		return s.groupResult(c)
+	}
+	if c.foundID >= 0 {
+		if t, ok := s.foundResult(c); ok {
+			return t
+		}
+	}
 	it := iter{acl: true}
 	res := triFail
 	var smp sample
