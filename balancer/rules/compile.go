@@ -37,7 +37,10 @@ type Program struct {
 	// numGroups and groupWords size a request's criterion groups
 	// (group.go).
 	numGroups, groupWords int
-	pool                  sync.Pool
+	// plain compiles without the memo, the groups and the field index:
+	// the reference the fuzz target compares the optimised engine with.
+	plain bool
+	pool  sync.Pool
 }
 
 // Proxy is one frontend's or backend's compiled rules.
@@ -82,8 +85,10 @@ func (p *Program) Backend(i int) *Proxy { return p.backends[i] }
 
 // Compile checks and compiles every frontend's and backend's rules of a
 // config that passed Validate. It is called once per config version.
-func Compile(c *config.Cluster) (*Program, error) {
-	p := &Program{backendByName: map[string]int{}, varSlots: map[string]int{}, memoKeys: map[string]int{}, fieldDeps: map[string]int{}}
+func Compile(c *config.Cluster) (*Program, error) { return compile(c, false) }
+
+func compile(c *config.Cluster, plain bool) (*Program, error) {
+	p := &Program{plain: plain, backendByName: map[string]int{}, varSlots: map[string]int{}, memoKeys: map[string]int{}, fieldDeps: map[string]int{}}
 	for i, b := range c.Backends {
 		p.backendByName[b.Name] = i
 	}
@@ -107,8 +112,11 @@ func Compile(c *config.Cluster) (*Program, error) {
 	}
 	p.numFieldDeps = len(p.fieldDeps)
 	p.fieldIDs = map[string]int{}
+	if plain {
+		p.fieldIDs = nil
+	}
 	for name, dep := range p.fieldDeps {
-		if len(name) > maxIndexedName {
+		if len(name) > maxIndexedName || p.fieldIDs == nil {
 			p.fieldIDs = nil
 			break
 		}

@@ -47,8 +47,8 @@ type memoEntry struct {
 // fetches that are not memoised.
 func (cc *compiler) memoSlot(e *crules.Expr, acl bool) (slot, dep int) {
 	dep = cc.memoDep(e)
-	if dep < 0 {
-		return -1, 0
+	if dep < 0 || cc.p.plain {
+		return -1, dep
 	}
 	var key strings.Builder
 	key.WriteString(strconv.Itoa(int(e.Fetch)))
