@@ -257,6 +257,8 @@ func FuzzMemoAgreesWithPlain(f *testing.F) {
       - del-header X-Tag- -m beg
       - set-header X-Src 1 if { req.hdr_ip(x-ip) 10.0.0.0/8 ::1 }
       - add-header X-Last %[req.hdr(x-tag)]
+      - add-header X-Dom 1 if { hdr_dom(host) -i example.com } || { hdr_dom(host) corp }
+      - add-header X-Dir 1 if { path_dir v2 } || { path_dir -i STATIC }
     use_backend:
       - {backend: api, if: "{ req.hdr(x-now-api) -m found }"}
       - {backend: "%[req.hdr(host),lower,map_dom(hosts.map)]"}

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"bytes"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -9,8 +10,9 @@ import (
 	crules "github.com/tandem-lb/tandem/config/rules"
 )
 
-// Criteria on the same expression that match strings exactly, by prefix
-// or by suffix, or addresses against networks, are evaluated together:
+// Criteria on the same expression that match strings exactly, by prefix,
+// by suffix or by words (dom, dir), or addresses against networks, are
+// evaluated together:
 // the first time a request needs one of them, the expression's values are
 // looked up once in tables that hold every pattern of the group, each
 // pattern naming the criteria it belongs to, and the results are kept
@@ -27,14 +29,14 @@ type critGroup struct {
 	e      *expr
 	dep    int           // what e reads (memo.go)
 	n      int           // criteria in the group
-	tables []*fusedTable // str, beg and end patterns, by method and case
+	tables []*fusedTable // str, beg, end, dom and dir patterns, by method and case
 	nets   []fusedNet    // ip patterns
 	slot   int           // index of its results in State.groups
 	word   int           // its result bits start at State.groupBits[word]
 	words  int
 }
 
-// fusedTable holds the patterns of one method (str, beg, end) and case
+// fusedTable holds the patterns of one method (str, beg, end, dom, dir) and case
 // rule of a group: pattern (lower-cased with -i) → the criteria it passes.
 type fusedTable struct {
 	m     crules.Match
@@ -83,7 +85,7 @@ const maxGroup = 1 << 16
 // its method can be fused.
 func (cc *compiler) group(c *crules.Criterion, x *criterion) {
 	switch c.Match {
-	case crules.MatchStr, crules.MatchBeg, crules.MatchEnd, crules.MatchIP:
+	case crules.MatchStr, crules.MatchBeg, crules.MatchEnd, crules.MatchDom, crules.MatchDir, crules.MatchIP:
 	default:
 		return
 	}
@@ -117,6 +119,21 @@ func (cc *compiler) group(c *crules.Criterion, x *criterion) {
 			text := p.Text
 			if icase {
 				text = lowerASCII(text)
+			}
+			if c.Match == crules.MatchDom || c.Match == crules.MatchDir {
+				// pattern.c match_word ignores a pattern's own leading
+				// and trailing delimiters; one of only delimiters
+				// matches nothing.
+				dom := c.Match == crules.MatchDom
+				for text != "" && isWordDelim(text[0], dom) {
+					text = text[1:]
+				}
+				for text != "" && isWordDelim(text[len(text)-1], dom) {
+					text = text[:len(text)-1]
+				}
+				if text == "" {
+					continue
+				}
 			}
 			if owners := t.pats[text]; !slices.Contains(owners, bit) {
 				t.pats[text] = append(owners, bit)
@@ -225,6 +242,61 @@ func (s *State) matchTables(g *critGroup, b []byte, bits []uint64) {
 					setBits(bits, t.pats[string(key[len(key)-l:])])
 				}
 			}
+		case crules.MatchDom, crules.MatchDir:
+			matchWords(t, key, bits)
+		}
+	}
+}
+
+// matchWords passes the criteria with a pattern that is a run of whole
+// words of key (dom: '.', ':', '/', '?' delimit; dir: '/', '?'), trying
+// every run as wordIndex does, or each pattern against a long key.
+func matchWords(t *fusedTable, key []byte, bits []uint64) {
+	dom := t.m == crules.MatchDom
+	var starts, ends [maxWordBounds]int
+	ns, ne := 0, 0
+	for i := 0; i <= len(key); i++ {
+		atDelim := i == len(key) || isWordDelim(key[i], dom)
+		if (i == 0 || isWordDelim(key[i-1], dom)) && !atDelim {
+			if ns == maxWordBounds {
+				matchWordsSlow(t, key, bits)
+				return
+			}
+			starts[ns] = i
+			ns++
+		}
+		if atDelim && i > 0 && !isWordDelim(key[i-1], dom) {
+			if ne == maxWordBounds {
+				matchWordsSlow(t, key, bits)
+				return
+			}
+			ends[ne] = i
+			ne++
+		}
+	}
+	for _, st := range starts[:ns] {
+		for _, en := range ends[:ne] {
+			if en > st {
+				setBits(bits, t.pats[string(key[st:en])])
+			}
+		}
+	}
+}
+
+func matchWordsSlow(t *fusedTable, key []byte, bits []uint64) {
+	dom := t.m == crules.MatchDom
+	for p, owners := range t.pats {
+		for off := 0; ; {
+			j := bytes.Index(key[off:], []byte(p))
+			if j < 0 {
+				break
+			}
+			st, en := off+j, off+j+len(p)
+			if (st == 0 || isWordDelim(key[st-1], dom)) && (en == len(key) || isWordDelim(key[en], dom)) {
+				setBits(bits, owners)
+				break
+			}
+			off = st + 1
 		}
 	}
 }

@@ -179,6 +179,11 @@ func TestGroupedCriteriaAnswerEachOnItsOwn(t *testing.T) {
 		"add-header X-Net ten if { src 10.0.0.0/8 }",
 		"add-header X-Net host if { src 10.0.0.1 }",
 		"add-header X-Net other if { src 192.168.0.0/16 ::1 }",
+		"add-header X-Dom ex if { hdr_dom(host) -i example.com }",
+		"add-header X-Dom www if { hdr_dom(host) .www. }",
+		"add-header X-Dom none if { hdr_dom(host) ... }",
+		"add-header X-Dir p3 if { path_dir p3 }",
+		"add-header X-Dir x if { path_dir -i /X/ }",
 	)
 	p, _ := compileYAML(t, memoYAML(rules...))
 	c := &conn{src: netip.MustParseAddrPort("10.0.0.1:5000"), dst: netip.MustParseAddrPort("127.0.0.1:8080")}
@@ -186,9 +191,9 @@ func TestGroupedCriteriaAnswerEachOnItsOwn(t *testing.T) {
 		target, host string
 		want         map[string]string
 	}{
-		{"/p3/x", "WWW.example.com", map[string]string{"x-beg": "3", "x-str": "exact", "x-end": "", "x-host": "www|any", "x-net": "ten|host"}},
-		{"/p65/a.css", "www.example.com", map[string]string{"x-beg": "65", "x-str": "", "x-end": "css", "x-host": "www|any|case"}},
-		{"/p7", "example.com", map[string]string{"x-beg": "", "x-end": "", "x-host": ""}},
+		{"/p3/x", "WWW.example.com", map[string]string{"x-beg": "3", "x-str": "exact", "x-end": "", "x-host": "www|any", "x-net": "ten|host", "x-dom": "ex", "x-dir": "p3|x"}},
+		{"/p65/a.css", "www.example.com", map[string]string{"x-beg": "65", "x-str": "", "x-end": "css", "x-host": "www|any|case", "x-dom": "ex|www", "x-dir": ""}},
+		{"/p7", "example.com:80", map[string]string{"x-beg": "", "x-end": "", "x-host": "", "x-dom": "ex"}},
 	} {
 		r := p.serve(t, newReq("GET", tc.target, "Host: "+tc.host), c, nil)
 		for name, want := range tc.want {
