@@ -28,6 +28,8 @@
 #   LBS="haproxy tandem"  which load balancers to run ("haproxy" alone
 #                     checks the harness without tandem)
 #   BENCH_KEEP=1      keep the work dir (wrk outputs, logs) and print where
+#   PORT_OFFSET=0     add this to every port (sites, frontends, admin API), for
+#                     a machine where another run holds the usual ones
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -37,15 +39,17 @@ DEATH_DURATION=${DEATH_DURATION:-10}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 LBS=${LBS:-haproxy tandem}
 CLK_TCK=$(getconf CLK_TCK)
+PORT_OFFSET=${PORT_OFFSET:-0}
+port() { echo $(($1 + PORT_OFFSET)); }
 
-declare -A HTTP_PORT=([haproxy]=18080 [tandem]=18081)
-declare -A RULES_PORT=([haproxy]=18082 [tandem]=18083)
+declare -A HTTP_PORT=([haproxy]=$(port 18080) [tandem]=$(port 18081))
+declare -A RULES_PORT=([haproxy]=$(port 18082) [tandem]=$(port 18083))
 # What wrk sends in the rules scenario: a host of the map, and a field one
 # of the rules deletes.
 RULES_HOST=host123.example.com
-declare -A TCP_PORT=([haproxy]=18090 [tandem]=18091)
+declare -A TCP_PORT=([haproxy]=$(port 18090) [tandem]=$(port 18091))
 declare -A LB_PID=()
-SITE_PORT=(18001 18002)
+SITE_PORT=($(port 18001) $(port 18002))
 declare -A SITE_PID=()
 PIDS=()
 
@@ -139,7 +143,7 @@ start_lb() {
 	local lb=$1 cfg=$2
 	case $lb in
 	haproxy) start haproxy haproxy -db -f "$cfg" ;;
-	tandem) start tandem bin/tandem agent --dev --cluster-config "$cfg" --api-addr 127.0.0.1:18404 ;;
+	tandem) start tandem bin/tandem agent --dev --cluster-config "$cfg" --api-addr "127.0.0.1:$(port 18404)" ;;
 	esac
 	LB_PID[$lb]=$STARTED
 	if ! wait_serving "${HTTP_PORT[$lb]}" || ! wait_serving "${RULES_PORT[$lb]}" "$RULES_HOST"; then
@@ -151,9 +155,14 @@ start_lb() {
 
 # render_config LB: bench/LB.cfg with @BENCH@ made this directory's
 # absolute path (HAProxy reads a map's relative path from its working
-# directory, tandem from the cfg's), written to $WORK/LB.cfg.
+# directory, tandem from the cfg's) and the ports moved by PORT_OFFSET,
+# written to $WORK/LB.cfg.
 render_config() {
-	sed "s|@BENCH@|$PWD/bench|g" "bench/$1.cfg" >"$WORK/$1.cfg"
+	local p args=(-e "s|@BENCH@|$PWD/bench|g")
+	for p in 18001 18002 18080 18081 18082 18083 18090 18091; do
+		args+=(-e "s/127\.0\.0\.1:$p\b/127.0.0.1:$(port $p)/g")
+	done
+	sed "${args[@]}" "bench/$1.cfg" >"$WORK/$1.cfg"
 }
 
 # check that tandem.cfg is haproxy.cfg with the other ports, so the two
