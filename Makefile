@@ -53,7 +53,19 @@ FUZZ_TARGETS = \
 	./balancer/http1:FuzzRequestHead \
 	./balancer/http1:FuzzResponseHead \
 	./balancer/http1:FuzzChunked \
-	./balancer:FuzzH2Filter
+	./balancer:FuzzH2Filter \
+	./config/rules:FuzzSplit \
+	./config/rules:FuzzRule \
+	./config/rules:FuzzLogFormat \
+	./config/rules:FuzzCondition \
+	./config/rules:FuzzMapFile \
+	./config/rules:FuzzPatternFile \
+	./balancer/rules:FuzzParseClientHello \
+	./balancer/rules:FuzzWordIndex \
+	./balancer/rules:FuzzAffixIndex \
+	./balancer/rules:FuzzIPIndex \
+	./balancer/rules:FuzzRequestRules \
+	./balancer/rules:FuzzMemoAgreesWithPlain
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "== $$fn ($$pkg)"; $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; done
