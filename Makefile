@@ -32,9 +32,11 @@ bench: build
 
 # Go benchmarks of the cluster: apply propagation on 3 nodes (p50/p99) and
 # the health-report load (3 nodes x 500 flapping servers: Raft entries/s
-# and CPU stay bounded).
+# and CPU stay bounded); 1,000 servers tcp-checked at inter 1s on one node
+# (CPU, memory, check lag p99).
 bench-go:
 	$(GO) test -run '^$$' -bench 'ApplyPropagation|HealthReportLoad' -benchtime 5s ./cluster
+	$(GO) test -run '^$$' -bench 'TCPCheck1000Servers' -benchtime 1x ./health
 
 # Failover gap of tandem vs keepalived in network namespaces (root).
 bench-failover:
@@ -50,6 +52,7 @@ FUZZTIME ?= 30s
 FUZZ_TARGETS = \
 	./config:FuzzLoad \
 	./config/haproxy:FuzzParse \
+	./config/haproxy:FuzzCrtList \
 	./balancer/http1:FuzzRequestHead \
 	./balancer/http1:FuzzResponseHead \
 	./balancer/http1:FuzzChunked \
@@ -65,7 +68,12 @@ FUZZ_TARGETS = \
 	./balancer/rules:FuzzAffixIndex \
 	./balancer/rules:FuzzIPIndex \
 	./balancer/rules:FuzzRequestRules \
-	./balancer/rules:FuzzMemoAgreesWithPlain
+	./balancer/rules:FuzzMemoAgreesWithPlain \
+	./balancer/accesslog:FuzzLogFormat \
+	./balancer/accesslog:FuzzFrame \
+	./balancer/proxyproto:FuzzParse \
+	./health:FuzzServerReplies \
+	./health:FuzzAgentReply
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "== $$fn ($$pkg)"; $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; done

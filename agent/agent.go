@@ -54,12 +54,14 @@ type Agent struct {
 	lb     *balancer.Balancer
 	vips   *vip.Manager // nil: this node moves no VIP
 	api    *api.Server
+	ops    operations // runtime API sockets, cluster counters, history
 
 	kick      chan struct{} // health changed: reconcile soon
 	ready     chan struct{} // closed once the first config's listeners are bound
 	readyOnce sync.Once
 
 	mu        sync.Mutex
+	certs     certCache       // the store's certificates, opened
 	applied   *config.Cluster // the config the balancer serves (unresolved, as committed)
 	resolved  *config.Cluster
 	version   uint64
@@ -86,11 +88,13 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 		return nil, err
 	}
 	a.store = newClusterStore(a.node, cfg.Cluster.Node)
-	a.health, err = health.New(health.Config{}, health.Deps{Logger: deps.Logger, OnTransition: a.onTransition})
+	a.health, err = health.New(health.Config{}, health.Deps{Logger: deps.Logger, OnTransition: a.onTransition,
+		OnAgentWeight: func(config.ServerKey) { a.kickLoop() }})
 	if err != nil {
 		return nil, fmt.Errorf("create health monitor: %w", err)
 	}
-	a.lb, err = balancer.New(balancer.Config{DrainTimeout: cfg.DrainTimeout}, balancer.Deps{Logger: deps.Logger, OnServerFailure: a.health.ReportFailure})
+	a.lb, err = balancer.New(balancer.Config{DrainTimeout: cfg.DrainTimeout, TicketSecret: cfg.Cluster.ClusterKey}, balancer.Deps{Logger: deps.Logger,
+		OnServerFailure: a.health.ReportFailure, OnServerResult: a.health.Observe})
 	if err != nil {
 		return nil, fmt.Errorf("create balancer: %w", err)
 	}
@@ -102,6 +106,10 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 	}
 	a.api, err = api.NewServer(cfg.API, nodeAPI{a}, deps.Logger)
 	if err != nil {
+		return nil, err
+	}
+	a.api.HandleCertificates(nodeAPI{a})
+	if err := a.newOperations(); err != nil {
 		return nil, err
 	}
 	if err := a.observe(deps.Metrics); err != nil {
@@ -171,6 +179,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.servesTraffic() {
 		run("health", hcCtx, a.health.Run)
 		run("balancer", lbCtx, a.lb.Run)
+		run("history", lbCtx, a.ops.history.Run)
+		a.syncRuntime()
+		run("runtime api", apiCtx, a.ops.runtime.Run)
 	}
 	if a.vipEnabled() {
 		a.syncVIPs()
@@ -235,11 +246,28 @@ func (a *Agent) loop(ctx context.Context, errc <-chan error) error {
 		if err := a.reconcileOnce(); err != nil {
 			a.logger.Error("serve committed config", "err", err)
 		}
+		a.syncRuntime()
+	}
+}
+
+// syncRuntime serves the stats sockets of the config being served.
+func (a *Agent) syncRuntime() {
+	if !a.servesTraffic() {
+		return
+	}
+	a.mu.Lock()
+	cfg := a.resolved
+	a.mu.Unlock()
+	if cfg != nil {
+		a.syncSockets(cfg)
 	}
 }
 
 // onTransition is called by the health monitor; it must not block.
-func (a *Agent) onTransition(t health.Transition) {
+func (a *Agent) onTransition(t health.Transition) { a.kickLoop() }
+
+// kickLoop asks the loop to reconcile soon; it never blocks.
+func (a *Agent) kickLoop() {
 	select {
 	case a.kick <- struct{}{}:
 	default:
@@ -277,7 +305,8 @@ func (a *Agent) reconcileOnce() error {
 	if v.Version != a.version || a.applied == nil {
 		cfg = v.Config.Resolve()
 	}
-	d := balancer.Desired{Config: cfg, Servers: desiredServers(cfg, v, a.ownHealth())}
+	d := balancer.Desired{Config: cfg, Servers: desiredServers(cfg, v, a.ownHealth()), Certificates: a.certificates(cfg, v.Certificates)}
+	applyAgentWeights(cfg, d.Servers, a.health.Status())
 	if err := a.lb.Apply(d); err != nil {
 		err = fmt.Errorf("config version %d not served, still serving version %d: %w", v.Version, a.version, err)
 		if provisional {
@@ -294,7 +323,7 @@ func (a *Agent) reconcileOnce() error {
 		return err
 	}
 	if cfg != a.resolved {
-		a.health.Update(cfg)
+		a.health.Update(withoutPausedChecks(cfg))
 		a.applied, a.resolved, a.version, a.configErr = v.Config, cfg, v.Version, ""
 		a.logger.Info("serving config", "version", v.Version)
 	}

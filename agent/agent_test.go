@@ -123,7 +123,8 @@ func startAgentReady(t *testing.T, c *config.Cluster) *runningAgent {
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	cc := cluster.Config{Node: "test", DataDir: t.TempDir(), BindAddr: "127.0.0.1", APIAddr: apiAddr}
+	cc := cluster.Config{Node: "test", DataDir: t.TempDir(), BindAddr: "127.0.0.1", APIAddr: apiAddr,
+		ClusterKey: []byte("0123456789abcdef0123456789abcdef")}
 	a, err := New(Config{Cluster: cc, ClusterConfig: c, API: api.ServerConfig{Addr: apiAddr}, DrainTimeout: 2 * time.Second}, Deps{Logger: logger})
 	if err != nil {
 		t.Fatal(err)

@@ -31,11 +31,12 @@ func (s *clusterStore) Changed() <-chan struct{} { return s.changed }
 func (s *clusterStore) View() view {
 	st := s.n.State()
 	v := view{
-		Version: st.Version,
-		Config:  st.Config,
-		Admin:   make(map[config.ServerKey]serverAdmin, len(st.Servers)),
-		Agreed:  make(map[config.ServerKey]config.Health, len(st.Agreed)),
-		Quorum:  s.n.Raft().Leader != "",
+		Version:      st.Version,
+		Config:       st.Config,
+		Admin:        make(map[config.ServerKey]serverAdmin, len(st.Servers)),
+		Agreed:       make(map[config.ServerKey]config.Health, len(st.Agreed)),
+		Quorum:       s.n.Raft().Leader != "",
+		Certificates: st.Certificates,
 	}
 	for key, rt := range st.Servers {
 		v.Admin[key] = serverAdmin{Admin: rt.Admin, Weight: rt.Weight}
@@ -79,8 +80,10 @@ func clusterErrorKind(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &ce), errors.Is(err, cluster.ErrDeployRunning):
+	case errors.As(err, &ce), errors.Is(err, cluster.ErrDeployRunning), errors.Is(err, cluster.ErrCertificateInUse):
 		return kinded{api.ErrConflict, err}
+	case errors.Is(err, cluster.ErrUnknownCertificate):
+		return kinded{api.ErrBadRequest, err}
 	case errors.Is(err, cluster.ErrNoQuorum):
 		return kinded{api.ErrNoQuorum, err}
 	case errors.Is(err, cluster.ErrInvalidCommand):

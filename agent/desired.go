@@ -2,6 +2,7 @@ package agent
 
 import (
 	"github.com/tandem-lb/tandem/balancer"
+	"github.com/tandem-lb/tandem/cluster"
 	"github.com/tandem-lb/tandem/config"
 )
 
@@ -13,6 +14,8 @@ type view struct {
 	Admin   map[config.ServerKey]serverAdmin
 	Agreed  map[config.ServerKey]config.Health // absent: unknown
 	Quorum  bool                               // false: Agreed is frozen, own checks decide
+	// Certificates are the store's certificates (their keys sealed).
+	Certificates map[string]cluster.StoredCertificate
 }
 
 type serverAdmin struct {

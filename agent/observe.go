@@ -22,7 +22,7 @@ func (a *Agent) observe(reg *prometheus.Registry) error {
 	if err := reg.Register(api.NewCollector(status, a.lb)); err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
-	d, err := api.NewDashboard(status, a.lb)
+	d, err := api.NewDashboard(status, a.ops.counters)
 	if err != nil {
 		return err
 	}

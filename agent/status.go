@@ -73,6 +73,7 @@ func (n nodeAPI) nodeStatus() api.Status {
 	stats := a.lb.Stats()
 	own := a.health.Status()
 	desired := desiredServers(cfg, v, a.ownHealth())
+	applyAgentWeights(cfg, desired, own) // the weight the agent asked for, as the balancer has it
 	fstats := map[string]balancer.FrontendStats{}
 	for _, f := range stats.Frontends {
 		fstats[f.Name] = f
@@ -110,11 +111,28 @@ func (n nodeAPI) nodeStatus() api.Status {
 				Backend: b.Name, Server: s.Name, Address: s.Address,
 				Admin: admin, Weight: weight, Agreed: v.Agreed[key], Own: hs.Health,
 				Routed:    applied && ss.Routable,
-				LastCheck: hs.LastResult, CheckTime: hs.LastDuration,
+				LastCheck: hs.LastResult, CheckTime: hs.LastDuration, AgentResult: hs.AgentResult, AgentAdmin: hs.AgentAdmin,
 				CurConns: ss.CurConns, InFlight: ss.InFlight, QueueLen: ss.QueueLen,
 				TotalConns: uint64(ss.TotalConns), Requests: ss.Requests, Errors: ss.ConnectErrors + ss.ResponseErrors,
 			})
 		}
 	}
+	st.Certificates = certificateStatus(a.lb.Certificates())
 	return st
+}
+
+// certificateStatus groups the certificates served by name.
+func certificateStatus(served []balancer.CertificateStats) []api.CertificateStatus {
+	var out []api.CertificateStatus
+	at := map[string]int{}
+	for _, c := range served {
+		i, ok := at[c.Name]
+		if !ok {
+			i = len(out)
+			at[c.Name] = i
+			out = append(out, api.CertificateStatus{Name: c.Name, NotAfter: c.NotAfter})
+		}
+		out[i].Frontends = append(out[i].Frontends, c.Frontend)
+	}
+	return out
 }

@@ -61,6 +61,18 @@ func (c *Client) Status(ctx context.Context) (Status, error) {
 	return s, err
 }
 
+// ClusterStatus returns the node's status with every LB node's traffic
+// summed (Cluster fields) and, with perNode, each node's (ByNode).
+func (c *Client) ClusterStatus(ctx context.Context, perNode bool) (Status, error) {
+	var s Status
+	path := "/api/v1/status?cluster=1"
+	if perNode {
+		path += "&nodes=1"
+	}
+	err := c.do(ctx, http.MethodGet, path, nil, &s)
+	return s, err
+}
+
 // Config returns the current config and its version.
 func (c *Client) Config(ctx context.Context) (ConfigResponse, error) {
 	var r ConfigResponse

@@ -2,9 +2,11 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -48,12 +50,27 @@ func dashboardStatus() Status {
 
 func key(b, s string) config.ServerKey { return config.ServerKey{Backend: b, Server: s} }
 
+// fakeCluster is a fixed ClusterCounters.
+type fakeCluster struct{ cc *ClusterCounters }
+
+func (f fakeCluster) Gather(context.Context, bool) ClusterCounters { return *f.cc }
+
+// oneNode is the counters of a cluster of one node, lb1, with stats.
+func oneNode(stats balancer.Stats) fakeCluster {
+	return fakeCluster{&ClusterCounters{Nodes: []NodeCounters{{Node: "lb1", Stats: stats}}}}
+}
+
 // render renders the panels at now and parses them.
 func render(t *testing.T, d *Dashboard, now time.Time) *html.Node {
 	t.Helper()
+	return renderNodes(t, d, now, false)
+}
+
+func renderNodes(t *testing.T, d *Dashboard, now time.Time, perNode bool) *html.Node {
+	t.Helper()
 	d.now = func() time.Time { return now }
 	var buf bytes.Buffer
-	if err := d.Render(&buf); err != nil {
+	if err := d.Render(context.Background(), &buf, perNode); err != nil {
 		t.Fatal(err)
 	}
 	doc, err := html.Parse(&buf)
@@ -111,8 +128,8 @@ func cell(t *testing.T, doc *html.Node, server, l string) string {
 }
 
 func TestDashboardRendersClusterVIPsAndServers(t *testing.T) {
-	stats := &balancer.Stats{Servers: []balancer.ServerStats{{Key: key("web", "s1")}}}
-	d, err := NewDashboard(fakeStatus{dashboardStatus()}, fixedStats{stats})
+	stats := balancer.Stats{Servers: []balancer.ServerStats{{Key: key("web", "s1"), Counters: balancer.Counters{CurConns: 2}}}}
+	d, err := NewDashboard(fakeStatus{dashboardStatus()}, oneNode(stats))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,14 +152,14 @@ func TestDashboardRendersClusterVIPsAndServers(t *testing.T) {
 	}
 	got := map[string]string{
 		"admin":  cell(t, doc, "s1", "Admin"),
-		"views":  cell(t, doc, "s1", "Nodes' view"),
+		"health": cell(t, doc, "s1", "Health"),
 		"conns":  cell(t, doc, "s1", "Conns"),
 		"check":  cell(t, doc, "s1", "Last check"),
 		"p50":    cell(t, doc, "s1", "p50"),
-		"routed": cell(t, doc, "<s2>", "Routed"),
+		"s2":     cell(t, doc, "<s2>", "Health"),
 	}
 	want := map[string]string{
-		"admin": "drain", "views": "lb1 up lb2 down", "conns": "2", "check": "HTTP 200 1.2ms", "p50": "–", "routed": "yes",
+		"admin": "drain", "health": "up lb1 up lb2 down own up not routed", "conns": "2", "check": "HTTP 200 1.2ms", "p50": "–", "s2": "up own up",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("server cells (-want +got):\n%s", diff)
@@ -174,7 +191,7 @@ func hasAttr(n *html.Node, name string) (string, bool) {
 func TestDashboardWithoutVIPsSaysSo(t *testing.T) {
 	st := dashboardStatus()
 	st.VIPs = nil
-	d, err := NewDashboard(fakeStatus{st}, fixedStats{&balancer.Stats{}})
+	d, err := NewDashboard(fakeStatus{st}, oneNode(balancer.Stats{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,12 +202,12 @@ func TestDashboardWithoutVIPsSaysSo(t *testing.T) {
 }
 
 func TestDashboardEscapesNames(t *testing.T) {
-	d, err := NewDashboard(fakeStatus{dashboardStatus()}, fixedStats{&balancer.Stats{}})
+	d, err := NewDashboard(fakeStatus{dashboardStatus()}, oneNode(balancer.Stats{}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := d.Render(&buf); err != nil {
+	if err := d.Render(context.Background(), &buf, false); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(buf.String(), "<s2>") {
@@ -198,7 +215,7 @@ func TestDashboardEscapesNames(t *testing.T) {
 	}
 }
 
-func TestDashboardRatesAndPercentilesOverWindow(t *testing.T) {
+func TestDashboardRatesAndPercentilesOverTheLastSlots(t *testing.T) {
 	var rt balancer.Histogram
 	rt.Counts[4] = 100 // 100 answers in (5ms, 10ms]
 	stats := &balancer.Stats{
@@ -206,27 +223,147 @@ func TestDashboardRatesAndPercentilesOverWindow(t *testing.T) {
 		Servers: []balancer.ServerStats{{Key: key("web", "s1"), ResponseTime: rt,
 			Counters: balancer.Counters{Requests: 1000, ConnectErrors: 1}}},
 	}
-	d, err := NewDashboard(fakeStatus{dashboardStatus()}, fixedStats{stats})
+	h := NewHistory(fixedStats{stats}, nil)
+	cc := &ClusterCounters{Nodes: []NodeCounters{{Node: "lb1", Stats: *stats}}}
+	d, err := NewDashboard(fakeStatus{dashboardStatus()}, fakeCluster{cc})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t0 := time.Now()
+	t0 := time.Unix(1_800_000_000, 0) // a slot boundary
+	h.Sample(t0)
+	s := h.Series()
+	cc.Nodes[0].Series = &s
 	doc := render(t, d, t0)
 	if got := cell(t, doc, "s1", "Req/s"); got != "–" {
-		t.Errorf("first render Req/s %q, want –", got)
+		t.Errorf("before the first slot Req/s %q, want –", got)
 	}
 	stats.Frontends[0].Requests += 40
 	stats.Servers[0].Requests += 40
-	stats.Servers[0].ConnectErrors += 2
+	stats.Servers[0].ConnectErrors += 5
 	stats.Servers[0].ResponseTime.Counts[8] += 40 // 40 in (100ms, 250ms]
-	doc = render(t, d, t0.Add(2*time.Second))
+	h.Sample(t0.Add(HistoryStep))
+	s = h.Series()
+	cc.Nodes[0].Series = &s
+	cc.Nodes[0].Stats = *stats
+	doc = render(t, d, t0.Add(HistoryStep))
 	got := []string{cell(t, doc, "s1", "Req/s"), cell(t, doc, "s1", "Err/s"), cell(t, doc, "s1", "p50"), cell(t, doc, "s1", "p99")}
-	want := []string{"20.0", "1.0", "175ms", "248ms"}
+	want := []string{"8.0", "1.0", "175ms", "248ms"}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("req/s, err/s, p50, p99 (-want +got):\n%s", diff)
+		t.Errorf("req/s, err/s, p50, p99 over one 5 s slot (-want +got):\n%s", diff)
 	}
-	if ft := text(find(doc, byAttr("id", "frontends"))[0]); !strings.Contains(ft, "web http 127.0.0.1:8080 yes 0 0 10 20.0") {
+	if ft := text(find(doc, byAttr("id", "frontends"))[0]); !strings.Contains(ft, "1040 8.0") {
 		t.Errorf("frontend requests and rate: %s", ft)
+	}
+}
+
+// TestDashboardSumsTheNodesAndShowsEachOnDemand: two LB nodes' counters
+// and histories are added; with per node, each has its row; a node that
+// did not answer is named.
+func TestDashboardSumsTheNodesAndShowsEachOnDemand(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 0)
+	node := func(name string, reqs uint64) (NodeCounters, *balancer.Stats, *History) {
+		st := &balancer.Stats{
+			Frontends: []balancer.FrontendStats{{Name: "web"}},
+			Servers:   []balancer.ServerStats{{Key: key("web", "s1")}, {Key: key("web", "<s2>")}},
+		}
+		h := NewHistory(fixedStats{st}, nil)
+		h.Sample(t0)
+		for i := range 12 { // a minute of traffic, growing
+			st.Frontends[0].Requests += reqs * uint64(i)
+			st.Servers[0].Requests += reqs * uint64(i)
+			st.Servers[0].ResponseTime.Counts[3] += reqs * uint64(i)
+			h.Sample(t0.Add(time.Duration(i+1) * HistoryStep))
+		}
+		s := h.Series()
+		return NodeCounters{Node: name, Stats: *st, Series: &s}, st, h
+	}
+	n1, _, _ := node("lb1", 1)
+	n2, _, _ := node("lb2", 3)
+	cc := &ClusterCounters{Nodes: []NodeCounters{n1, n2}, Missing: map[string]string{"lb3": "not alive in gossip"}}
+	d, err := NewDashboard(fakeStatus{dashboardStatus()}, fakeCluster{cc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := t0.Add(12 * HistoryStep)
+	doc := renderNodes(t, d, now, true)
+	if got := cell(t, doc, "s1", "Requests"); got != "264" { // (1+3) × (0+1+…+11)
+		t.Errorf("s1's requests summed over lb1 and lb2: %q, want 264", got)
+	}
+	if got := cell(t, doc, "s1", "Req/s"); got != "8.4" { // (10+11)×4 / 10 s
+		t.Errorf("s1's req/s over the last 10 s of both nodes: %q, want 8.4", got)
+	}
+	rows := find(doc, func(n *html.Node) bool { return n.Data == "tr" && attr(n, "class") == "pernode" })
+	var perNode []string
+	for _, r := range rows {
+		perNode = append(perNode, text(r))
+	}
+	wantRows := []string{"↳ lb1 0 66 2.1 0.0 3.8ms 5.0ms", "↳ lb2 0 198 6.3 0.0 3.8ms 5.0ms"}
+	for _, w := range wantRows {
+		found := false
+		for _, r := range perNode {
+			found = found || strings.HasPrefix(r, w)
+		}
+		if !found {
+			t.Errorf("no per-node row %q in %q", w, perNode)
+		}
+	}
+	if sm := text(find(doc, byAttr("id", "summed"))[0]); !strings.Contains(sm, "lb1 , lb2") || !strings.Contains(sm, "missing lb3 (not alive in gossip)") {
+		t.Errorf("summed-over line: %q", sm)
+	}
+	// The charts are drawn from the data: the request chart of s1 rises.
+	charts := find(find(doc, byAttr("data-server", "s1"))[0], byAttr("class", "spark req"))
+	if len(charts) != 1 || attr(charts[0], "data-max") != "8.8" { // the last slot: 11 × (1+3) requests in 5 s
+		t.Fatalf("s1's request chart: %d charts, max %q; want one, max 8.8", len(charts), attr(charts[0], "data-max"))
+	}
+	pts := find(charts[0], func(n *html.Node) bool { return n.Data == "polyline" })
+	if len(pts) != 1 || !risingAtTheEnd(attr(pts[0], "points")) {
+		t.Errorf("s1's request chart does not rise at its end: %v", pts)
+	}
+}
+
+// risingAtTheEnd: the chart ends at x=179 (the newest slot), higher
+// (smaller y) than where it was a minute earlier, and idle stretches are
+// drawn with their corners only.
+func risingAtTheEnd(points string) bool {
+	f := strings.Fields(points)
+	xy := func(p string) (int, int) {
+		x, y, _ := strings.Cut(p, ",")
+		xi, _ := strconv.Atoi(x)
+		yi, _ := strconv.Atoi(y)
+		return xi, yi
+	}
+	if len(f) < 2 || len(f) > 20 {
+		return false
+	}
+	lx, ly := xy(f[len(f)-1])
+	for _, p := range f {
+		if x, y := xy(p); x <= lx-12 && y <= ly {
+			return false // as high a minute earlier
+		}
+	}
+	return lx == HistorySlots-1
+}
+
+func TestVIPTimelineMarksFailovers(t *testing.T) {
+	holders := make([]string, HistorySlots)
+	for i := range holders {
+		switch {
+		case i < 60:
+			holders[i] = ""
+		case i < 120:
+			holders[i] = "lb1"
+		default:
+			holders[i] = "lb2"
+		}
+	}
+	bar, legend, failovers := vipTimeline(holders)
+	if failovers != 1 || len(legend) != 2 || legend[0].Node != "lb1" {
+		t.Errorf("failovers %d legend %v", failovers, legend)
+	}
+	for _, want := range []string{`<rect x="60" y="2" width="60"`, `<rect x="120" y="2" width="60"`, `class="failover" x="120"`} {
+		if !strings.Contains(string(bar), want) {
+			t.Errorf("timeline lacks %q:\n%s", want, bar)
+		}
 	}
 }
 
@@ -235,7 +372,7 @@ func TestDashboardRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := NewDashboard(fakeStatus{dashboardStatus()}, fixedStats{&balancer.Stats{}})
+	d, err := NewDashboard(fakeStatus{dashboardStatus()}, oneNode(balancer.Stats{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,5 +409,33 @@ func TestDashboardRoutes(t *testing.T) {
 	}
 	if code, _, _ := get("/nope", "sekret"); code != 404 {
 		t.Errorf("GET /nope: %d, want 404 (the page is only at /)", code)
+	}
+}
+
+// A certificate within 14 days of its expiry, or past it, gets a banner
+// naming it and the frontends serving it; one further away gets none.
+func TestDashboardWarnsOfExpiringCertificates(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	st := dashboardStatus()
+	st.Certificates = []CertificateStatus{
+		{Name: "soon", Frontends: []string{"https", "api"}, NotAfter: now.Add(13*24*time.Hour + 4*time.Hour)},
+		{Name: "gone", Frontends: []string{"https"}, NotAfter: now.Add(-26 * time.Hour)},
+		{Name: "fine", Frontends: []string{"https"}, NotAfter: now.Add(15 * 24 * time.Hour)},
+	}
+	d, err := NewDashboard(fakeStatus{st}, oneNode(balancer.Stats{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nt := text(find(render(t, d, now), byAttr("id", "node"))[0])
+	for _, want := range []string{
+		"Certificate soon (https, api) expires 2026-12-14 14:00 UTC (in 13d 4h)",
+		"Certificate gone (https) expired 2026-11-30 08:00 UTC (1d 2h ago)",
+	} {
+		if !strings.Contains(nt, want) {
+			t.Errorf("node panel lacks %q: %s", want, nt)
+		}
+	}
+	if strings.Contains(nt, "fine") {
+		t.Errorf("a certificate 15 days from expiry is warned of: %s", nt)
 	}
 }

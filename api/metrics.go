@@ -20,6 +20,17 @@ type StatsSource interface {
 	Stats() balancer.Stats
 }
 
+// certSource and logSource are what *balancer.Balancer also tells:
+// certificate expiry and syslog targets' counters (optional for a
+// StatsSource).
+type certSource interface {
+	Certificates() []balancer.CertificateStats
+}
+
+type logSource interface {
+	LogTargets() []balancer.LogTargetStats
+}
+
 // Collector exports the balancer's counters and the node's cluster view as
 // Prometheus metrics. It reads both at scrape time: the data plane makes
 // no Prometheus call per request.
@@ -75,6 +86,7 @@ func metricDefs() []metricDef {
 		{"vip_holder", "1 for the node that holds the VIP in this node's view.", []string{"vip", "address", "holder"}},
 		{"vip_local_holding", "1 when this node holds the VIP.", []string{"vip", "address"}},
 		{"frontend_up", "1 when every bind address of the frontend is listening.", feLabels},
+		{"frontend_proxy_errors_total", "Client connections closed by accept-proxy: no valid PROXY protocol header, or from an address not trusted to send one.", feLabels},
 		{"backend_active_servers", "Servers that may take new traffic now.", beLabels},
 		{"backend_servers", "Servers in the config.", beLabels},
 		{"backend_response_time_seconds", "Server response time (request sent to response head), HTTP.", beLabels},
@@ -85,6 +97,10 @@ func metricDefs() []metricDef {
 		{"server_check_duration_seconds", "Duration of the last health check.", srvLabels},
 		{"server_idle_connections", "Pooled keep-alive connections to the server.", srvLabels},
 		{"server_response_time_seconds", "Server response time (request sent to response head), HTTP.", srvLabels},
+		{"cert_expiry_timestamp_seconds", "When a certificate a frontend serves expires (its leaf's not-after, Unix time).", []string{"cert"}},
+		{"log_lines_sent_total", "Log lines written to a syslog target.", []string{"target"}},
+		{"log_lines_dropped_total", "Log lines lost because the target was slower than the traffic (the data plane never waits).", []string{"target"}},
+		{"log_lines_failed_total", "Log lines the target refused or could not be written.", []string{"target"}},
 	}
 	for _, lv := range []struct {
 		prefix string
@@ -127,6 +143,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	e.cluster(st)
 	for _, f := range stats.Frontends {
 		e.gauge("frontend_up", b2f(f.Ready), f.Name)
+		e.counter("frontend_proxy_errors_total", float64(f.Counters.ProxyErrors), f.Name)
 		e.counters("frontend_", f.Counters, f.Name)
 	}
 	for _, b := range stats.Backends {
@@ -145,6 +162,29 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			ss = ServerStatus{Admin: s.Admin, Own: s.Health, Routed: s.Admin == config.AdminReady && (s.Health == config.HealthUp || s.Health == config.HealthUnknown)}
 		}
 		e.server(s, ss)
+	}
+	if cs, ok := c.stats.(certSource); ok {
+		e.certificates(cs.Certificates())
+	}
+	if ls, ok := c.stats.(logSource); ok {
+		for _, t := range ls.LogTargets() {
+			e.counter("log_lines_sent_total", float64(t.Sent), t.Target)
+			e.counter("log_lines_dropped_total", float64(t.Dropped), t.Target)
+			e.counter("log_lines_failed_total", float64(t.Failed), t.Target)
+		}
+	}
+}
+
+// certificates emits each certificate's expiry once, however many
+// frontends serve it.
+func (e emitter) certificates(certs []balancer.CertificateStats) {
+	seen := map[string]bool{}
+	for _, c := range certs {
+		if seen[c.Name] || c.NotAfter.IsZero() {
+			continue
+		}
+		seen[c.Name] = true
+		e.gauge("cert_expiry_timestamp_seconds", float64(c.NotAfter.Unix()), c.Name)
 	}
 }
 

@@ -179,6 +179,7 @@ func TestMetricsScrapedAndParsed(t *testing.T) {
 		{"tandem_vip_holder", map[string]string{"vip": "front", "address": "192.0.2.10/24", "holder": "lb1"}, 1},
 		{"tandem_vip_local_holding", map[string]string{"vip": "front", "address": "192.0.2.10/24"}, 1},
 		{"tandem_frontend_up", map[string]string{"frontend": "web"}, 1},
+		{"tandem_frontend_proxy_errors_total", map[string]string{"frontend": "web"}, 0},
 		{"tandem_frontend_http_requests_total", map[string]string{"frontend": "web"}, 3},
 		{"tandem_frontend_connections_total", map[string]string{"frontend": "web"}, 1},
 		{"tandem_backend_http_responses_total", with(web, "code", "2xx"), 2},

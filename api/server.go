@@ -66,6 +66,10 @@ type Server struct {
 	mux    *http.ServeMux
 	// listening is closed once Run has bound the listener.
 	listening chan struct{}
+	// counters, when set, adds the cluster's traffic to the status.
+	counters *Counters
+	// statsPage, when set, serves HAProxy's stats page and CSV.
+	statsPage StatsPage
 }
 
 // NewServer checks cfg and builds the routes; it binds nothing.
@@ -128,7 +132,9 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("listen api on %s: %w", s.cfg.Addr, err)
 	}
 	close(s.listening)
-	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	// HAProxy's stats URIs carry ';' options ("/haproxy?stats;csv"):
+	// AllowQuerySemicolons keeps net/http from logging each one.
+	srv := &http.Server{Handler: http.AllowQuerySemicolons(s), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	s.logger.Info("admin api listening", "addr", ln.Addr().String())
@@ -163,10 +169,6 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	_, _ = io.WriteString(w, "ok\n")
-}
-
-func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.node.Status())
 }
 
 func (s *Server) getConfig(w http.ResponseWriter, r *http.Request) {

@@ -19,6 +19,34 @@ type Status struct {
 	VIPs        []VIPStatus             `json:"vips,omitempty"`
 	Frontends   []FrontendStatus        `json:"frontends"`
 	Servers     []ServerStatus          `json:"servers"`
+	// Certificates are those this node's frontends serve now.
+	Certificates []CertificateStatus `json:"certificates,omitempty"`
+	// CounterNodes are the LB nodes whose counters the Cluster fields
+	// sum (asked with ?cluster=1); MissingNodes did not answer, with why.
+	CounterNodes []string          `json:"counter_nodes,omitempty"`
+	MissingNodes map[string]string `json:"missing_nodes,omitempty"`
+}
+
+// CertificateStatus is a certificate some frontends serve.
+type CertificateStatus struct {
+	Name      string    `json:"name"` // a store name or a PEM path
+	Frontends []string  `json:"frontends"`
+	NotAfter  time.Time `json:"not_after"`
+}
+
+// ExpiryWarning is how long before a certificate's expiry the dashboard
+// warns.
+const ExpiryWarning = 14 * 24 * time.Hour
+
+// Traffic is a frontend's or server's counters: summed over the LB nodes
+// (Cluster) or one node's (ByNode).
+type Traffic struct {
+	CurConns   int64  `json:"cur_conns"`
+	InFlight   int64  `json:"in_flight,omitempty"`
+	QueueLen   int64  `json:"queue_len,omitempty"`
+	TotalConns uint64 `json:"total_conns"`
+	Requests   uint64 `json:"requests"`
+	Errors     uint64 `json:"errors"`
 }
 
 // FrontendStatus is a frontend on this node.
@@ -30,6 +58,10 @@ type FrontendStatus struct {
 	CurConns   int64    `json:"cur_conns"`
 	TotalConns uint64   `json:"total_conns"`
 	Requests   uint64   `json:"requests"`
+	// Cluster sums every LB node's counters; ByNode has each node's
+	// (with ?cluster=1 and ?nodes=1).
+	Cluster *Traffic           `json:"cluster,omitempty"`
+	ByNode  map[string]Traffic `json:"by_node,omitempty"`
 }
 
 // ServerStatus is a server as this node sees it.
@@ -43,17 +75,23 @@ type ServerStatus struct {
 	// Routed says whether this node sends it new traffic.
 	Agreed config.Health `json:"agreed"`
 	// Views is every LB node's latest report (node → health).
-	Views      map[string]config.Health `json:"views,omitempty"`
-	Own        config.Health            `json:"own"`
-	Routed     bool                     `json:"routed"`
-	LastCheck  string                   `json:"last_check,omitempty"`
-	CheckTime  time.Duration            `json:"check_duration,omitempty"`
-	CurConns   int64                    `json:"cur_conns"`
-	InFlight   int64                    `json:"in_flight"`
-	QueueLen   int64                    `json:"queue_len"`
-	TotalConns uint64                   `json:"total_conns"`
-	Requests   uint64                   `json:"requests"`
-	Errors     uint64                   `json:"errors"`
+	Views     map[string]config.Health `json:"views,omitempty"`
+	Own       config.Health            `json:"own"`
+	Routed    bool                     `json:"routed"`
+	LastCheck string                   `json:"last_check,omitempty"`
+	CheckTime time.Duration            `json:"check_duration,omitempty"`
+	// AgentResult is the last agent check's answer (agent-check), and
+	// AgentAdmin the state it set ("drain", "maint"; "": none).
+	AgentResult string             `json:"agent_result,omitempty"`
+	AgentAdmin  string             `json:"agent_admin,omitempty"`
+	CurConns    int64              `json:"cur_conns"`
+	InFlight    int64              `json:"in_flight"`
+	QueueLen    int64              `json:"queue_len"`
+	TotalConns  uint64             `json:"total_conns"`
+	Requests    uint64             `json:"requests"`
+	Errors      uint64             `json:"errors"`
+	Cluster     *Traffic           `json:"cluster,omitempty"`
+	ByNode      map[string]Traffic `json:"by_node,omitempty"`
 }
 
 // ConfigResponse is the current config.

@@ -15,14 +15,23 @@ import (
 	"github.com/tandem-lb/tandem/config"
 )
 
+// accessLog is what one frontend of a snapshot logs to: tandem's own
+// access_log file (text or JSON), HAProxy's syslog traffic log
+// (accesslog_syslog.go), or both. nil in the frontend: it logs nothing.
+type accessLog struct {
+	file *logFile // nil: no access_log
+	json bool
+	sys  *feSyslog // nil: no log targets
+}
+
 // accessLogBufSize is the write buffer of one access-log destination; it
 // is flushed when full and by maintain every second.
 const accessLogBufSize = 64 << 10
 
-// accessLog is one access-log destination, a file or Deps.AccessLog,
+// logFile is one access_log destination, a file or Deps.AccessLog,
 // shared by every frontend that names it. Lines are formatted outside the
 // lock; the lock only covers copying a finished line into the buffer.
-type accessLog struct {
+type logFile struct {
 	path string // "" for Deps.AccessLog
 
 	mu     sync.Mutex
@@ -32,8 +41,8 @@ type accessLog struct {
 	werr   error // first write error, reported once by flush
 }
 
-func newAccessLog(path string, out io.Writer) (*accessLog, error) {
-	l := &accessLog{path: path}
+func newLogFile(path string, out io.Writer) (*logFile, error) {
+	l := &logFile{path: path}
 	if path != "" {
 		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
@@ -45,7 +54,7 @@ func newAccessLog(path string, out io.Writer) (*accessLog, error) {
 	return l, nil
 }
 
-func (l *accessLog) write(line []byte) {
+func (l *logFile) write(line []byte) {
 	l.mu.Lock()
 	if !l.closed {
 		if _, err := l.w.Write(line); err != nil && l.werr == nil {
@@ -57,7 +66,7 @@ func (l *accessLog) write(line []byte) {
 
 // flush writes out the buffer; it returns the first write error since the
 // last flush.
-func (l *accessLog) flush() error {
+func (l *logFile) flush() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -72,7 +81,7 @@ func (l *accessLog) flush() error {
 
 // close flushes and closes the file; later writes are dropped (a request
 // still in flight on a retired config).
-func (l *accessLog) close() error {
+func (l *logFile) close() error {
 	err := l.flush()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -83,48 +92,91 @@ func (l *accessLog) close() error {
 	return err
 }
 
-// openAccessLogs returns the destinations the frontends of c need, reusing
-// the open ones (b.mu held). Newly opened ones are closed again on error.
-func (b *Balancer) openAccessLogs(c *config.Cluster) (map[string]*accessLog, error) {
-	logs := map[string]*accessLog{}
-	var fresh []*accessLog
+// logPlan is what a config being applied logs to: files and syslog
+// writers, open or to be opened, and each frontend's accessLog.
+type logPlan struct {
+	files map[string]*logFile
+	fes   map[string]*accessLog
+	sys   *syslogPlan
+}
+
+// frontend returns what frontend name logs to (nil: nothing), and whether
+// its access_log is JSON.
+func (p *logPlan) frontend(name string) (*accessLog, bool) {
+	al := p.fes[name]
+	if al == nil {
+		return nil, false
+	}
+	return al, al.json
+}
+
+// openAccessLogs prepares the destinations the frontends of c need,
+// reusing the open ones (b.mu held). On error, what it opened is closed
+// again.
+func (b *Balancer) openAccessLogs(c *config.Cluster) (*logPlan, error) {
+	p := &logPlan{files: map[string]*logFile{}, fes: map[string]*accessLog{}}
+	var fresh []*logFile
+	undo := func() {
+		for _, f := range fresh {
+			f.close()
+		}
+	}
 	for i := range c.Frontends {
-		al := c.Frontends[i].AccessLog
-		if al == nil || logs[al.Path] != nil {
+		f := &c.Frontends[i]
+		al := f.AccessLog
+		if al == nil {
 			continue
 		}
-		l := b.alogs[al.Path]
+		l := p.files[al.Path]
+		if l == nil {
+			l = b.alogs[al.Path]
+		}
 		if l == nil {
 			var err error
-			if l, err = newAccessLog(al.Path, b.alogOut); err != nil {
-				for _, f := range fresh {
-					f.close()
-				}
-				return nil, fmt.Errorf("apply frontend %s: open access log: %w", c.Frontends[i].Name, err)
+			if l, err = newLogFile(al.Path, b.alogOut); err != nil {
+				undo()
+				return nil, fmt.Errorf("apply frontend %s: open access log: %w", f.Name, err)
 			}
 			fresh = append(fresh, l)
 		}
-		logs[al.Path] = l
+		p.files[al.Path] = l
+		p.fes[f.Name] = &accessLog{file: l, json: al.Format == "json"}
 	}
-	return logs, nil
+	sys, err := b.syslogs.plan(c, b.log, b.alogOut)
+	if err != nil {
+		undo()
+		return nil, err
+	}
+	p.sys = sys
+	for name, fs := range sys.fes {
+		if p.fes[name] == nil {
+			p.fes[name] = &accessLog{}
+		}
+		p.fes[name].sys = fs
+	}
+	return p, nil
 }
 
-// useAccessLogs makes logs the open set (b.mu held), closing the others.
-func (b *Balancer) useAccessLogs(logs map[string]*accessLog) {
+// useAccessLogs makes p the open set (b.mu held), closing the files and
+// stopping the writers it no longer has.
+func (b *Balancer) useAccessLogs(p *logPlan) {
 	for path, l := range b.alogs {
-		if logs[path] != l {
+		if p.files[path] != l {
 			if err := l.close(); err != nil {
 				b.log.Warn("close access log", "path", path, "err", err)
 			}
 		}
 	}
-	b.alogs = logs
+	b.alogs = p.files
+	b.syslogs.use(p.sys, b.runCtx)
 }
 
-// flushAccessLogs writes out every buffered access-log line.
+// flushAccessLogs writes out every buffered access-log line; closing, it
+// also closes the files and stops the syslog writers once they have sent
+// what they hold.
 func (b *Balancer) flushAccessLogs(closing bool) {
 	b.mu.Lock()
-	logs := make([]*accessLog, 0, len(b.alogs))
+	logs := make([]*logFile, 0, len(b.alogs))
 	for _, l := range b.alogs {
 		logs = append(logs, l)
 	}
@@ -139,6 +191,12 @@ func (b *Balancer) flushAccessLogs(closing bool) {
 		if err != nil {
 			b.log.Warn("write access log", "path", l.path, "err", err)
 		}
+	}
+	if closing {
+		b.mu.Lock()
+		b.syslogs.stopAll()
+		b.mu.Unlock()
+		b.syslogs.wait()
 	}
 }
 
@@ -335,9 +393,10 @@ func appendJSONString(b, s []byte) []byte {
 }
 
 // closeUnusedAccessLogs closes what openAccessLogs opened for a config
-// that was then refused (b.mu held).
-func (b *Balancer) closeUnusedAccessLogs(logs map[string]*accessLog) {
-	for path, l := range logs {
+// that was then refused (b.mu held). Syslog writers of a refused plan
+// were never started: there is nothing to stop.
+func (b *Balancer) closeUnusedAccessLogs(p *logPlan) {
+	for path, l := range p.files {
 		if b.alogs[path] != l {
 			l.close()
 		}

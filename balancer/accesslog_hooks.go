@@ -30,10 +30,19 @@ var (
 // frontend's access log is on). It runs before the exchange is pooled.
 func (b *Balancer) logHTTP(ex *exchange) {
 	fe := ex.fe
-	if ex.term == "" || fe.alog == nil {
-		return // nothing was received: not a request
+	if fe.alog == nil {
+		return
 	}
 	now := time.Now()
+	if s := fe.alog.sys; s != nil {
+		s.logHTTP(b, ex, now)
+	}
+	if ex.term == "" {
+		return // nothing was received: not a request
+	}
+	if fe.alog.file == nil {
+		return
+	}
 	beName := fe.name // no backend chosen: HAProxy logs the frontend's name
 	if ex.be != nil {
 		beName = ex.be.name
@@ -62,7 +71,18 @@ func (b *Balancer) logHTTP(ex *exchange) {
 		}
 	}
 	ex.bufs.logBuf = appendAccessLine(ex.bufs.logBuf[:0], &e)
-	fe.alog.write(ex.bufs.logBuf)
+	fe.alog.file.write(ex.bufs.logBuf)
+}
+
+// logNoRequest logs, to the syslog targets of fe, a connection that
+// ended before the first byte of its first request, as HAProxy 2.6 logs
+// one (unless dontlognull): 400 and CR, or 408 and cR when "timeout
+// http-request" ended it. tandem's own access_log does not log them.
+func (b *Balancer) logNoRequest(cc *clientConn, fe *frontend) {
+	if fe.alog == nil || fe.alog.sys == nil {
+		return
+	}
+	fe.alog.sys.logNoRequest(b, cc, fe)
 }
 
 var tcpLogBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
@@ -74,9 +94,15 @@ func (b *Balancer) logTCP(cc *clientConn, ts *tcpSession, term string, in, out i
 	if fe.alog == nil {
 		return
 	}
+	if s := fe.alog.sys; s != nil {
+		s.logTCP(b, cc, ts, term, in, out)
+	}
+	if fe.alog.file == nil {
+		return
+	}
 	e := accessEntry{
 		client: netip.AddrPortFrom(cc.remote, cc.port), start: cc.accepted,
-		frontend: fe.name, backend: ts.be.name, srv: noServer,
+		frontend: fe.name, backend: fe.name, srv: noServer,
 		tq: -1, tw: since(cc.accepted, ts.a.tPicked), tc: since(ts.a.tPicked, ts.tConn), tr: -1,
 		tt: time.Since(cc.accepted), bytesOut: out, bytesIn: in,
 		term: term, retries: ts.a.retries, json: fe.alogJSON,
@@ -84,9 +110,12 @@ func (b *Balancer) logTCP(cc *clientConn, ts *tcpSession, term string, in, out i
 	if ts.s != nil {
 		e.srv = ts.s.key.Server
 	}
+	if ts.be != nil {
+		e.backend = ts.be.name
+	}
 	bp := tcpLogBufPool.Get().(*[]byte)
 	*bp = appendAccessLine((*bp)[:0], &e)
-	fe.alog.write(*bp)
+	fe.alog.file.write(*bp)
 	tcpLogBufPool.Put(bp)
 }
 

@@ -295,7 +295,7 @@ func BenchmarkHTTPKeepAliveAccessLog(b *testing.B) {
 // BenchmarkAccessLogLine is the per-request cost of an access-log line:
 // formatting plus the buffered write (to /dev/null).
 func BenchmarkAccessLogLine(b *testing.B) {
-	l, err := newAccessLog(os.DevNull, nil)
+	l, err := newLogFile(os.DevNull, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/tandem-lb/tandem/balancer/rules"
@@ -27,6 +28,9 @@ func (b *Balancer) Apply(d Desired) error {
 	}
 	prev := b.cur.Load()
 	if d.Config == prev.cluster {
+		if err := b.applyCertificates(prev, d.Certificates); err != nil {
+			return err
+		}
 		b.applyServers(prev, d.Servers)
 		return nil
 	}
@@ -44,7 +48,7 @@ func (b *Balancer) applyServers(prev *snapshot, states map[config.ServerKey]Serv
 		for j := range cb.Servers {
 			cs := &cb.Servers[j]
 			s := be.byName[cs.Name]
-			if s.setState(stateOf(states, s.key, cs), cfgWeight(cs), now, false) {
+			if b.setServerState(s, stateOf(states, s.key, cs), cfgWeight(cs), now, false) {
 				weights = true
 			}
 		}
@@ -86,8 +90,9 @@ func (b *Balancer) applyServers(prev *snapshot, states map[config.ServerKey]Serv
 func (b *Balancer) applyConfig(d Desired) error {
 	c := d.Config
 	type feBind struct {
-		keys []string
-		tls  *tls.Config
+		keys  []string
+		tls   *frontendTLS
+		proxy *acceptProxy
 	}
 	binds := make([]feBind, len(c.Frontends))
 	owner := map[string]string{}
@@ -115,16 +120,17 @@ func (b *Balancer) applyConfig(d Desired) error {
 			binds[i].keys = append(binds[i].keys, key)
 		}
 		if f.TLS != nil {
-			cert, err := tls.LoadX509KeyPair(f.TLS.Cert, f.TLS.Key)
+			ft, err := newFrontendTLS(f, c, certLoader(f.TLS, d.Certificates))
 			if err != nil {
-				return fmt.Errorf("apply frontend %s: load TLS certificate %s and key %s: %w", f.Name, f.TLS.Cert, f.TLS.Key, err)
+				return fmt.Errorf("apply frontend %s: TLS: %w", f.Name, err)
 			}
-			tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-			if f.Mode != config.ModeTCP {
-				tc.NextProtos = []string{"h2", "http/1.1"}
-			}
-			binds[i].tls = tc
+			binds[i].tls = ft
 		}
+		ap, err := newAcceptProxy(f.AcceptProxy)
+		if err != nil {
+			return fmt.Errorf("apply frontend %s: accept_proxy: %w", f.Name, err)
+		}
+		binds[i].proxy = ap
 	}
 
 	logs, err := b.openAccessLogs(c)
@@ -177,7 +183,8 @@ func (b *Balancer) applyConfig(d Desired) error {
 			s.slowStart.Store(int64(cs.SlowStart.D()))
 			cookie := cs.Cookie
 			s.cookie.Store(&cookie)
-			s.setState(stateOf(d.Servers, id.key, cs), cfgWeight(cs), now, !existed)
+			s.opts.Store(b.serverOptsOf(id.key, cs))
+			b.setServerState(s, stateOf(d.Servers, id.key, cs), cfgWeight(cs), now, !existed)
 		}
 		be := b.buildBackend(cb, rt)
 		be.rules, be.index = prog.Backend(i), i
@@ -201,12 +208,10 @@ func (b *Balancer) applyConfig(d Desired) error {
 		keepFe[f.Name] = true
 		fe := &frontend{
 			name: f.Name, mode: f.Mode, tm: timeoutsOf(f.Timeouts), forwardFor: *f.ForwardFor,
-			tls: binds[i].tls, backend: next.backends[f.DefaultBackend], rt: rt, rules: prog.Frontend(i),
+			tls: binds[i].tls, backend: next.backends[f.DefaultBackend], rt: rt, rules: prog.Frontend(i), acceptProxy: binds[i].proxy,
 		}
 		next.rulesOn = next.rulesOn || fe.rules.HTTPActive()
-		if al := f.AccessLog; al != nil {
-			fe.alog, fe.alogJSON = logs[al.Path], al.Format == "json"
-		}
+		fe.alog, fe.alogJSON = logs.frontend(f.Name)
 		for _, key := range binds[i].keys {
 			l := b.listeners[key]
 			fe.listeners = append(fe.listeners, l)
@@ -215,8 +220,9 @@ func (b *Balancer) applyConfig(d Desired) error {
 		next.frontends[f.Name] = fe
 	}
 	b.cur.Store(next)
-	b.lastSrv = d.Servers
+	b.lastSrv, b.lastCerts = d.Servers, d.Certificates
 	b.useAccessLogs(logs)
+	b.setTicketKeys(now)
 
 	// Retire what the new config no longer has.
 	for key, l := range b.listeners {
@@ -248,6 +254,62 @@ func (b *Balancer) applyConfig(d Desired) error {
 		go b.acceptLoop(l)
 	}
 	return nil
+}
+
+// certLoader loads a frontend's certificates: the store's by name, or
+// PEM files on this node (a path).
+func certLoader(t *config.TLS, store map[string]*tls.Certificate) func(string) (*tls.Certificate, error) {
+	return func(name string) (*tls.Certificate, error) {
+		switch {
+		case t.Cert != "" && name == t.Cert:
+			return loadCertFile(t.Cert, t.Key)
+		case strings.Contains(name, "/"):
+			return loadCertFile(name, "")
+		}
+		if c := store[name]; c != nil {
+			return c, nil
+		}
+		return nil, fmt.Errorf("certificate %q is not in the store (tandem cert add %s --cert FILE --key FILE)", name, name)
+	}
+}
+
+// applyCertificates rebuilds the certificate indexes of the current
+// config's TLS frontends from a new set of store certificates (b.mu
+// held). Nothing else changes: listeners and connections stay.
+func (b *Balancer) applyCertificates(snap *snapshot, certs map[string]*tls.Certificate) error {
+	if sameCerts(certs, b.lastCerts) {
+		return nil
+	}
+	ixs := map[*frontendTLS]*certIndex{}
+	for i := range snap.cluster.Frontends {
+		f := &snap.cluster.Frontends[i]
+		fe := snap.frontends[f.Name]
+		if f.TLS == nil || fe == nil || fe.tls == nil {
+			continue
+		}
+		ix, err := buildCertIndex(f.TLS, certLoader(f.TLS, certs))
+		if err != nil {
+			return fmt.Errorf("apply frontend %s: TLS: %w", f.Name, err)
+		}
+		ixs[fe.tls] = ix
+	}
+	for ft, ix := range ixs { // all or nothing
+		ft.certs.Store(ix)
+	}
+	b.lastCerts = certs
+	return nil
+}
+
+func sameCerts(a, b map[string]*tls.Certificate) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // bindKey normalizes a bind address: "*:80" and ":80" listen on every

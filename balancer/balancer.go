@@ -2,6 +2,7 @@ package balancer
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log"
@@ -19,6 +20,11 @@ type Config struct {
 	// DrainTimeout bounds how long Run waits, after ctx is cancelled, for
 	// in-flight requests/connections to finish before closing them. 0: 10s.
 	DrainTimeout time.Duration
+	// TicketSecret, when set (the cluster key), derives the TLS session
+	// ticket keys, so every LB node encrypts and decrypts the same tickets
+	// and a client resumes its session on whichever node the VIP moved to.
+	// Empty: each node rotates keys of its own.
+	TicketSecret []byte
 }
 
 // DefaultDrainTimeout is used when Config.DrainTimeout is 0.
@@ -31,9 +37,14 @@ type Deps struct {
 	// traffic saw PassiveFailures consecutive connection failures on a
 	// server. It must not block. May be nil.
 	OnServerFailure func(key config.ServerKey, err error)
+	// OnServerResult is called (from a connection goroutine) with each
+	// exchange's outcome on a server whose config has observe: ok, or
+	// what failed. It must not block. May be nil.
+	OnServerResult func(key config.ServerKey, ok bool, what string)
 	// AccessLog receives the access log of frontends whose access_log has
-	// no path (default os.Stdout). Lines are buffered and flushed every
-	// second and at shutdown.
+	// no path, and the lines of "stdout" log targets (default os.Stdout).
+	// access_log lines are buffered and flushed every second and at
+	// shutdown.
 	AccessLog io.Writer
 }
 
@@ -45,6 +56,11 @@ type Desired struct {
 	// Servers holds runtime state; an absent key means admin ready (or maint
 	// if Server.Disabled), the config's weight, health unknown.
 	Servers map[config.ServerKey]ServerState
+	// Certificates are the store's certificates (tandem cert add) by name,
+	// for the frontends' TLS certificates that are not file paths. A new
+	// map with the same config swaps them live: handshakes take the new
+	// ones, connections open stay as they are.
+	Certificates map[string]*tls.Certificate
 }
 
 // ServerState is the runtime state of one server.
@@ -63,14 +79,15 @@ var ErrStopped = errors.New("balancer stopped")
 
 // Balancer serves the frontends of the last applied Desired state.
 type Balancer struct {
-	cfg     Config
-	log     *slog.Logger
-	h2log   *log.Logger // x/net/http2's own messages (client protocol errors), at debug level
-	onFail  func(config.ServerKey, error)
-	cur     atomic.Pointer[snapshot]
-	stopped atomic.Bool // Run is shutting down: no keep-alive, no new accepts
-	runCtx  context.Context
-	cancel  context.CancelFunc
+	cfg      Config
+	log      *slog.Logger
+	h2log    *log.Logger // x/net/http2's own messages (client protocol errors), at debug level
+	onFail   func(config.ServerKey, error)
+	onResult func(config.ServerKey, bool, string)
+	cur      atomic.Pointer[snapshot]
+	stopped  atomic.Bool // Run is shutting down: no keep-alive, no new accepts
+	runCtx   context.Context
+	cancel   context.CancelFunc
 
 	mu        sync.Mutex // serializes Apply and guards the maps below
 	listeners map[string]*listener
@@ -78,9 +95,11 @@ type Balancer struct {
 	backends  map[string]*backendRT
 	frontends map[string]*frontendRT
 	lastSrv   map[config.ServerKey]ServerState
+	lastCerts map[string]*tls.Certificate
 	global    *limiter
-	alogs     map[string]*accessLog // open access logs by path ("": alogOut)
+	alogs     map[string]*logFile // open access logs by path ("": alogOut)
 	alogOut   io.Writer
+	syslogs   syslogSet // HAProxy's syslog traffic log (accesslog_syslog.go)
 	ran       bool
 	done      bool
 
@@ -107,6 +126,7 @@ func New(cfg Config, deps Deps) (*Balancer, error) {
 		log:       log.With("component", "balancer"),
 		h2log:     slog.NewLogLogger(log.With("component", "balancer").Handler(), slog.LevelDebug),
 		onFail:    deps.OnServerFailure,
+		onResult:  deps.OnServerResult,
 		runCtx:    ctx,
 		cancel:    cancel,
 		listeners: map[string]*listener{},
@@ -114,7 +134,7 @@ func New(cfg Config, deps Deps) (*Balancer, error) {
 		backends:  map[string]*backendRT{},
 		frontends: map[string]*frontendRT{},
 		global:    newLimiter(config.DefaultGlobalMaxConn),
-		alogs:     map[string]*accessLog{},
+		alogs:     map[string]*logFile{},
 		alogOut:   deps.AccessLog,
 	}
 	if b.alogOut == nil {
@@ -211,6 +231,7 @@ func (b *Balancer) maintainOnce(now time.Time) {
 		be.stick.expire(now)
 	}
 	b.flushAccessLogs(false)
+	b.setTicketKeys(now)
 }
 
 // FrontendReady reports whether every bind address of that frontend is

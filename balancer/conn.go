@@ -29,6 +29,7 @@ type clientConn struct {
 	local    netip.AddrPort // the address the client connected to (computed once)
 	tlsInfo  rules.TLSInfo  // after the handshake
 	sess     *rules.Session // the sess.* variables of the rules; nil until used
+	pp       *proxyInfo     // what an accepted PROXY header brought; nil: none
 
 	idle idleWaiter // waits for the next request without a buffer
 	// park is set while the connection is parked (parker): no goroutine
@@ -164,8 +165,11 @@ func (b *Balancer) serveConn(cc *clientConn) {
 	if !b.connectionRules(cc, fe, snap, false) {
 		return
 	}
+	if fe.acceptProxy != nil && !b.readProxyHeader(cc, fe) {
+		return
+	}
 	if fe.tls != nil {
-		tc := tls.Server(cc.raw, fe.tls)
+		tc := tls.Server(cc.raw, fe.tls.conf)
 		hs := fe.tm.httpRequest
 		if fe.mode == config.ModeTCP || hs <= 0 {
 			hs = fe.tm.client

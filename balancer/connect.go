@@ -15,12 +15,15 @@ type attempt struct {
 	tries   int // failed attempts counted against the backend's retries
 	retries int // retries made (the access log's retries field)
 	tPicked time.Time
+	// cc is the client the attempt serves (set once per connection or
+	// exchange, kept by reset): a PROXY header names it.
+	cc *clientConn
 }
 
 // reset prepares a for a new request to be, keeping the pick filter it
 // has bound.
 func (a *attempt) reset(be *backend, key uint64) {
-	*a = attempt{p: pickState{okFn: a.p.okFn}}
+	*a = attempt{p: pickState{okFn: a.p.okFn}, cc: a.cc}
 	a.p.reset(be, key)
 }
 
@@ -40,7 +43,7 @@ func (b *Balancer) connectServer(ctx context.Context, a *attempt, be *backend, p
 			u = s.pool.get()
 		}
 		if u == nil {
-			u, err = b.dial(ctx, s, be.tm.connect)
+			u, err = b.dial(ctx, s, be.tm.connect, a.cc)
 		}
 		if err == nil {
 			return s, u, nil

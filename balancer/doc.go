@@ -22,6 +22,15 @@
 //     exchange state (write buffer, header buffers, copy buffer) taken only
 //     while a request is being served, keep-alive to clients and pooled
 //     keep-alive connections to servers (per-server LIFO idle list).
+//   - The PROXY protocol (proxyproto.go, wire format in balancer/proxyproto):
+//     accept-proxy reads one header right after the tcp-request connection
+//     rules and before TLS, consuming only its bytes (peek, then read), and
+//     the header's client becomes cc.remote/cc.port, which everything after
+//     reads; send-proxy writes a header on each new server connection, which
+//     is then private to its client (never pooled).
+//   - Server health actions (sessions.go): on-marked-down closes a server's
+//     connections, on-marked-up closes the backups'; observe reports each
+//     exchange's outcome to Deps.OnServerResult.
 //   - Bodies are always streamed with fixed pooled buffers; TCP mode and
 //     upgraded (WebSocket) connections are copied with io.Copy between
 //     *net.TCPConn so the kernel splice path is used.

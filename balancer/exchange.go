@@ -85,6 +85,7 @@ const maxKeptHead = 16 << 10
 func getExchange(cc *clientConn, fe *frontend, snap *snapshot) *exchange {
 	ex := exchangePool.Get().(*exchange)
 	ex.cc, ex.fe, ex.snap = cc, fe, snap // ex.be: chosen by the rules stage
+	ex.bufs.a.cc = cc                    // a PROXY header to the server names this client
 	ex.req, ex.resp = &ex.bufs.reqHead, &ex.bufs.respHead
 	return ex
 }

@@ -47,11 +47,17 @@ func (b *Balancer) serveHTTP(cc *clientConn, first bool) (parked bool) {
 				br = nil
 			}
 			if ok, parked := b.waitIdle(cc, tc, fe, first); !ok {
+				if first && !parked {
+					b.logNoRequest(cc, fe) // HAProxy logs it (CR--, <BADREQ>)
+				}
 				return parked // idle timeout, close or parked: nothing to answer
 			}
 			br = readerPool.Get().(*bufio.Reader)
 			br.Reset(tc)
 			if _, err := br.Peek(1); err != nil {
+				if first {
+					b.logNoRequest(cc, fe)
+				}
 				return false // idle timeout or close: nothing to answer
 			}
 			if snap = b.cur.Load(); snap.byAddr[cc.l.key] == nil {

@@ -31,6 +31,7 @@ type upConn struct {
 	bw      *bufio.Writer
 	idleAt  int64 // unix ns when pooled
 	reused  bool  // served a request before
+	private bool  // carries a PROXY header naming one client: never pooled
 	rc      syscall.RawConn
 	peekFn  func(uintptr) bool
 	peeked  int // what the last peek saw: peekIdle, peekClosed or peekStray
@@ -125,7 +126,7 @@ func (p *pool) get() *upConn {
 // traffic or the pool is full.
 func (p *pool) put(u *upConn) {
 	u.reused = true
-	if !p.srv.stickyOK() {
+	if !p.srv.stickyOK() || u.private {
 		u.close()
 		return
 	}
@@ -181,8 +182,9 @@ type errDial struct{ err error }
 func (e *errDial) Error() string { return "connect to server: " + e.err.Error() }
 func (e *errDial) Unwrap() error { return e.err }
 
-// dial opens a new connection to s.
-func (b *Balancer) dial(ctx context.Context, s *server, timeout time.Duration) (*upConn, error) {
+// dial opens a new connection to s for client cc (the PROXY header names
+// it, when s sends one; cc may be nil).
+func (b *Balancer) dial(ctx context.Context, s *server, timeout time.Duration, cc *clientConn) (*upConn, error) {
 	d := net.Dialer{Timeout: timeout}
 	c, err := d.DialContext(ctx, "tcp", s.addr)
 	if err != nil {
@@ -196,6 +198,10 @@ func (b *Balancer) dial(ctx context.Context, s *server, timeout time.Duration) (
 			u.peekFn = u.peek
 		}
 	}
+	if err := sendProxyHeader(u, s, cc, timeout); err != nil {
+		c.Close()
+		return nil, &errDial{err}
+	}
 	return u, nil
 }
 
@@ -206,7 +212,7 @@ func (b *Balancer) conn(ctx context.Context, s *server, timeout time.Duration, f
 			return u, nil
 		}
 	}
-	return b.dial(ctx, s, timeout)
+	return b.dial(ctx, s, timeout, nil)
 }
 
 var errNoServer = errors.New("no server is available to handle this request")

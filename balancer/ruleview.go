@@ -121,20 +121,6 @@ func (c *clientConn) setTLS(cs tls.ConnectionState) {
 	c.tlsInfo = rules.TLSInfo{SNI: cs.ServerName, ALPN: cs.NegotiatedProtocol, Version: tlsVersionName(cs.Version)}
 }
 
-func tlsVersionName(v uint16) string {
-	switch v {
-	case tls.VersionTLS10:
-		return "TLSv1"
-	case tls.VersionTLS11:
-		return "TLSv1.1"
-	case tls.VersionTLS12:
-		return "TLSv1.2"
-	case tls.VersionTLS13:
-		return "TLSv1.3"
-	}
-	return "unknown"
-}
-
 // Usable is HAProxy's nbsrv: the servers of a backend that may take new
 // traffic, the backups only when no normal one can (rules.Servers).
 func (s *snapshot) Usable(backend int) int {

@@ -35,6 +35,7 @@ type server struct {
 	upSince   atomic.Int64 // unix ns when it last became routable; 0: not ramping
 	removed   atomic.Bool
 	cookie    atomic.Pointer[string]
+	opts      atomic.Pointer[serverOpts] // PROXY protocol, observe, shutdown actions (proxyproto.go)
 
 	inFlight atomic.Int32 // requests/connections holding a maxconn slot
 	fails    atomic.Int32 // consecutive connection failures
@@ -150,6 +151,10 @@ func (s *server) setState(st ServerState, cfgWeight int, now time.Time, fresh bo
 // connFailed counts a connection failure for passive health and reports it
 // once the threshold is reached.
 func (b *Balancer) connFailed(s *server, err error) {
+	if o := s.opts.Load(); o != nil && o.observe != nil {
+		o.observe(false, shortError(err))
+		return
+	}
 	if s.fails.Add(1) == PassiveFailures && b.onFail != nil {
 		b.log.Debug("passive health: consecutive connection failures", "server", s.key, "err", err)
 		b.onFail(s.key, err)
@@ -158,6 +163,9 @@ func (b *Balancer) connFailed(s *server, err error) {
 
 // connOK resets the passive failure count.
 func (s *server) connOK() {
+	if o := s.opts.Load(); o != nil && o.observe != nil {
+		o.observe(true, "")
+	}
 	if s.fails.Load() != 0 {
 		s.fails.Store(0)
 	}

@@ -1,7 +1,6 @@
 package balancer
 
 import (
-	"crypto/tls"
 	"time"
 
 	"github.com/tandem-lb/tandem/balancer/policy"
@@ -41,13 +40,15 @@ type frontend struct {
 	mode       config.Mode
 	tm         timeouts
 	forwardFor bool
-	tls        *tls.Config // nil: plain
+	tls        *frontendTLS // nil: plain
 	backend    *backend
 	rt         *frontendRT
 	listeners  []*listener
 	alog       *accessLog // nil: access log off
 	alogJSON   bool
 	rules      *rules.Proxy
+	// acceptProxy reads a PROXY header first; nil: none.
+	acceptProxy *acceptProxy
 }
 
 // backend is one backend of a snapshot.

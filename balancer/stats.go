@@ -15,6 +15,7 @@ type counters struct {
 	connectErrors, responseErrs atomic.Uint64
 	retries, redispatches       atomic.Uint64
 	discarded                   atomic.Uint64
+	proxyErrors                 atomic.Uint64
 	bytesIn, bytesOut           atomic.Uint64
 	queueLen, inFlight          atomic.Int64
 }
@@ -36,8 +37,11 @@ type Counters struct {
 	// connection was idle): reusing them would hand those bytes to the
 	// next client.
 	Discarded uint64
-	BytesIn   uint64 // from clients
-	BytesOut  uint64 // to clients
+	// ProxyErrors are client connections closed by accept-proxy: no
+	// valid PROXY header, or a peer outside the trusted list.
+	ProxyErrors uint64
+	BytesIn     uint64 // from clients
+	BytesOut    uint64 // to clients
 	// QueueLen is the requests waiting for a maxconn slot now (queues are
 	// per backend; a server counts those persistent to it).
 	QueueLen int64
@@ -54,6 +58,7 @@ func (c *counters) snapshot() Counters {
 		Retries:        c.retries.Load(),
 		Redispatches:   c.redispatches.Load(),
 		Discarded:      c.discarded.Load(),
+		ProxyErrors:    c.proxyErrors.Load(),
 		BytesIn:        c.bytesIn.Load(),
 		BytesOut:       c.bytesOut.Load(),
 		QueueLen:       c.queueLen.Load(),

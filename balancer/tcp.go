@@ -80,6 +80,7 @@ func (b *Balancer) serveTCP(cc *clientConn, fe *frontend, snap *snapshot) {
 // dialTCP chooses a server and connects to it (connectServer); on success
 // ts.s holds one of its maxconn slots and ts.up is connected.
 func (b *Balancer) dialTCP(cc *clientConn, ts *tcpSession, now int64) bool {
+	ts.a.cc = cc
 	ts.a.p.reset(ts.be, balanceKey(ts.be, cc, nil))
 	ts.a.p.sticky = stickyServer(ts.be, cc, now)
 	if ts.forced != nil {
@@ -103,6 +104,7 @@ func (b *Balancer) dialTCP(cc *clientConn, ts *tcpSession, now int64) bool {
 			return false
 		}
 		ts.up, ts.tConn = u.tc.Conn, time.Now()
+		cc.up.Store(u) // forceClose (drain, shutdown-sessions) closes it too
 		return true
 	}
 }

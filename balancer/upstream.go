@@ -86,6 +86,7 @@ func (b *Balancer) roundTrip(ex *exchange) (int, error) {
 			ex.tResp = time.Now()
 			s.rtime.observe(ex.tResp.Sub(ex.tConn))
 			s.connOK()
+			s.observeStatus(ex.resp.Status)
 			ex.srv, ex.uc = s, u
 			stick(be, ex.cc, a, s, now.UnixNano())
 			return 0, nil
@@ -102,10 +103,12 @@ func (b *Balancer) roundTrip(ex *exchange) (int, error) {
 		case upTimeout:
 			s.stats.responseErrs.Add(1)
 			be.rt.stats.responseErrs.Add(1)
+			s.observeResponseError("response timeout")
 			return http504, err
 		case upBad:
 			s.stats.responseErrs.Add(1)
 			be.rt.stats.responseErrs.Add(1)
+			s.observeResponseError("bad response")
 			return http502, err
 		}
 		replayable := ex.idempotent && ex.src.n == 0
@@ -313,17 +316,28 @@ func (ex *exchange) writeRequestHead(w *bufio.Writer) {
 	w.WriteString("\r\n")
 }
 
+// nextCookie splits the first "name=value" pair off a Cookie field value
+// (trimmed; empty pairs are returned too).
+func nextCookie(v []byte) (pair, rest []byte) {
+	if i := indexByte(v, ';'); i >= 0 {
+		pair, rest = v[:i], v[i+1:]
+	} else {
+		pair = v
+	}
+	return trimSpace(pair), rest
+}
+
+// isCookie reports whether pair is cookie name's.
+func isCookie(pair []byte, name string) bool {
+	return len(pair) > len(name) && pair[len(name)] == '=' && string(pair[:len(name)]) == name
+}
+
 // cookieValue returns the value of cookie name in a Cookie field value.
 func cookieValue(v []byte, name string) []byte {
 	for len(v) > 0 {
 		var pair []byte
-		if i := indexByte(v, ';'); i >= 0 {
-			pair, v = v[:i], v[i+1:]
-		} else {
-			pair, v = v, nil
-		}
-		pair = trimSpace(pair)
-		if len(pair) > len(name) && pair[len(name)] == '=' && string(pair[:len(name)]) == name {
+		pair, v = nextCookie(v)
+		if isCookie(pair, name) {
 			return pair[len(name)+1:]
 		}
 	}
@@ -336,13 +350,8 @@ func (ex *exchange) writeCookieWithout(w *bufio.Writer, v []byte, name string) {
 	out := ex.bufs.scratch[:0]
 	for len(v) > 0 {
 		var pair []byte
-		if i := indexByte(v, ';'); i >= 0 {
-			pair, v = v[:i], v[i+1:]
-		} else {
-			pair, v = v, nil
-		}
-		pair = trimSpace(pair)
-		if len(pair) == 0 || (len(pair) > len(name) && pair[len(name)] == '=' && string(pair[:len(name)]) == name) {
+		pair, v = nextCookie(v)
+		if len(pair) == 0 || isCookie(pair, name) {
 			continue
 		}
 		if len(out) > 0 {
@@ -352,9 +361,11 @@ func (ex *exchange) writeCookieWithout(w *bufio.Writer, v []byte, name string) {
 	}
 	ex.bufs.scratch = out[:0]
 	if len(out) > 0 {
-		writeField(w, []byte("Cookie"), out)
+		writeField(w, fieldCookie, out)
 	}
 }
+
+var fieldCookie = []byte("Cookie")
 
 func indexByte(b []byte, c byte) int {
 	for i, x := range b {

@@ -27,6 +27,10 @@ const (
 	typeRemoveNode     cmdType = 0x06
 	typeDeployProgress cmdType = ignorableBit | 0x07
 	typeInitCluster    cmdType = 0x08
+	// Certificates change apart from config versions; an older node must
+	// not skip them (it would serve a stale certificate).
+	typeSetCertificate    cmdType = 0x09
+	typeDeleteCertificate cmdType = 0x0a
 )
 
 // Command is one typed change to the replicated state, applied through
@@ -163,6 +167,10 @@ func decodeCommand(data []byte) (Command, error) {
 		c, err = decodeAs[DeployProgress](body)
 	case typeInitCluster:
 		c, err = decodeAs[InitCluster](body)
+	case typeSetCertificate:
+		c, err = decodeAs[SetCertificate](body)
+	case typeDeleteCertificate:
+		c, err = decodeAs[DeleteCertificate](body)
 	default:
 		if t&ignorableBit != 0 {
 			return nil, nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -80,6 +81,10 @@ func step(s *State, cmd Command) (*State, error) {
 		return setNodeLive(s, c), nil
 	case RemoveNode:
 		return removeNode(s, c), nil
+	case SetCertificate:
+		return setCertificate(s, c)
+	case DeleteCertificate:
+		return deleteCertificate(s, c)
 	case InitCluster:
 		if s.ClusterID != "" || c.ID == "" {
 			return nil, fmt.Errorf("init cluster: %w: the cluster ID is %q already", ErrInvalidCommand, s.ClusterID)
@@ -107,6 +112,9 @@ func step(s *State, cmd Command) (*State, error) {
 func applyConfig(s *State, c ApplyConfig) (*State, error) {
 	if c.Expected != s.Version {
 		return nil, &ConflictError{Expected: c.Expected, Current: s.Version}
+	}
+	if miss := missingCertificates(s, c.Config); len(miss) > 0 {
+		return nil, fmt.Errorf("apply config: %w %s: add it first (tandem cert add NAME --cert FILE --key FILE), or give a file path", ErrUnknownCertificate, strings.Join(miss, ", "))
 	}
 	if c.Config == nil {
 		return nil, fmt.Errorf("apply config: %w: no config", ErrInvalidCommand)

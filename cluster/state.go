@@ -39,6 +39,9 @@ type State struct {
 	Agreed map[config.ServerKey]config.Health `json:"agreed,omitempty"`
 	// Deploys is the progress of rolling deploys by backend.
 	Deploys map[string]DeployProgress `json:"deploys,omitempty"`
+	// Certificates are the certificates frontends name (tandem cert add),
+	// their private keys sealed.
+	Certificates map[string]StoredCertificate `json:"certificates,omitempty"`
 	// ClusterID names the cluster; set once by its first leader. Gossip
 	// carries it so that a leader never adds a node that bootstrapped a
 	// cluster of its own.

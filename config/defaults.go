@@ -63,6 +63,7 @@ func (c *Cluster) Resolve() *Cluster {
 	for i := range r.VIPs {
 		r.VIPs[i].Preempt = pickPtr(r.VIPs[i].Preempt, true)
 	}
+	resolveLogging(r)
 	return r
 }
 
@@ -98,6 +99,7 @@ func resolveBackend(b *Backend, d *Defaults) {
 		s.Weight = pickPtr(s.Weight, DefaultWeight)
 		s.Cookie = pick(s.Cookie, s.Name)
 		s.CheckTiming = serverTiming(s.CheckTiming, timing)
+		s.ServerCheck.resolve()
 	}
 }
 

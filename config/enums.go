@@ -54,12 +54,18 @@ func (a *Algorithm) UnmarshalText(b []byte) error {
 type CheckType int
 
 const (
-	CheckUnset CheckType = iota // inherit: http if a path is set, else tcp
-	CheckHTTP
-	CheckTCP
+	CheckUnset    CheckType = iota // inherit: http if a path is set, else tcp
+	CheckHTTP                      // option httpchk, http-check
+	CheckTCP                       // a connect, or the tcp-check steps
+	CheckRedis                     // option redis-check: PING → +PONG
+	CheckMySQL                     // option mysql-check
+	CheckPgSQL                     // option pgsql-check
+	CheckSMTP                      // option smtpchk
+	CheckLDAP                      // option ldap-check
+	CheckSSLHello                  // option ssl-hello-chk
 )
 
-var checkNames = []string{"", "http", "tcp"}
+var checkNames = []string{"", "http", "tcp", "redis", "mysql", "pgsql", "smtp", "ldap", "ssl-hello"}
 
 func (c CheckType) String() string { return enumString(checkNames, int(c)) }
 

@@ -30,6 +30,12 @@ type Global struct {
 	// HealthPolicy decides a server's agreed health from the LB nodes'
 	// reports: majority (default), any, all.
 	HealthPolicy HealthPolicy `yaml:"health_policy,omitempty" json:"health_policy,omitempty"`
+	// Stats are HAProxy's operational interfaces: runtime API sockets
+	// ("stats socket"), their idle timeout ("stats timeout") and the stats
+	// page's URI ("stats uri"); see stats.go.
+	Stats `yaml:",inline"`
+	// GlobalLogging holds the targets "log global" names (logging.go).
+	GlobalLogging `yaml:",inline"`
 }
 
 // Defaults are inherited by every frontend and backend that leaves a field
@@ -49,6 +55,9 @@ type Defaults struct {
 	ForwardFor *bool `yaml:"forwardfor,omitempty" json:"forwardfor,omitempty"`
 	// Check holds default check timing for every checked server.
 	Check CheckTiming `yaml:"check,omitempty" json:"check,omitempty"`
+	// Logging is inherited by frontends that set none (logging.go). A
+	// pointer, so that Defaults stays comparable.
+	*Logging `yaml:",inline"`
 }
 
 // Timeouts, HAProxy's "timeout" keywords. Zero: inherit.
@@ -96,12 +105,11 @@ type Frontend struct {
 	TLS *TLS `yaml:"tls,omitempty" json:"tls,omitempty"`
 	// AccessLog, when set, writes one line per request/connection.
 	AccessLog *AccessLog `yaml:"access_log,omitempty" json:"access_log,omitempty"`
-}
-
-// TLS names PEM files on every LB node.
-type TLS struct {
-	Cert string `yaml:"cert" json:"cert"`
-	Key  string `yaml:"key" json:"key"`
+	// AcceptProxy reads a PROXY protocol header first (see proxyproto.go).
+	AcceptProxy *AcceptProxy `yaml:"accept_proxy,omitempty" json:"accept_proxy,omitempty"`
+	// Logging and Captures are HAProxy's syslog traffic log (logging.go).
+	Logging  `yaml:",inline"`
+	Captures `yaml:",inline"`
 }
 
 // AccessLog configures per-request logging for a frontend.
@@ -170,6 +178,8 @@ type HealthCheck struct {
 	// connections and sticky sessions) instead of going down.
 	DisableOn404 bool `yaml:"disable_on_404,omitempty" json:"disable_on_404,omitempty"`
 	CheckTiming  `yaml:",inline"`
+	// CheckRules: rulesets and protocol check settings (see checks.go).
+	CheckRules `yaml:",inline"`
 }
 
 // CheckTiming is the schedule and thresholds of active checks. Zero: inherit.
@@ -195,6 +205,10 @@ type Server struct {
 	Weight *int `yaml:"weight,omitempty" json:"weight,omitempty"`
 	// Check enables active health checks of this server (HAProxy "check").
 	Check bool `yaml:"check,omitempty" json:"check,omitempty"`
+	// CheckDisabled pauses a configured check on every node (the runtime
+	// API's "disable health"): the server is then treated as unchecked
+	// until "enable health" clears it.
+	CheckDisabled bool `yaml:"check_disabled,omitempty" json:"check_disabled,omitempty"`
 	// CheckTiming overrides the backend's check timing for this server.
 	CheckTiming `yaml:",inline"`
 	// Backup servers get traffic only when no normal server is usable.
@@ -208,6 +222,10 @@ type Server struct {
 	Cookie string `yaml:"cookie,omitempty" json:"cookie,omitempty"`
 	// SlowStart ramps a server's weight up over this time after it comes up.
 	SlowStart Duration `yaml:"slowstart,omitempty" json:"slowstart,omitempty"`
+	// ServerCheck: check address, TLS, agent, observe (see checks.go).
+	ServerCheck `yaml:",inline"`
+	// ServerProxy: PROXY protocol to the server (see proxyproto.go).
+	ServerProxy `yaml:",inline"`
 }
 
 // VIP is a virtual IP address moved between LB nodes.

@@ -20,6 +20,7 @@ func (c *Cluster) Validate() error {
 		es.add("global.maxconn", "must not be negative (got %d)", c.Global.MaxConn)
 	}
 	c.Defaults.validate(&es)
+	c.Global.Stats.validate(&es)
 	if len(c.Frontends) == 0 {
 		es.add("frontends", "at least one frontend is required")
 	}
@@ -48,6 +49,7 @@ func (c *Cluster) Validate() error {
 		f.validate(&es, path, c, binds)
 	}
 	c.validateRules(&es)
+	c.validateLogging(&es)
 	vipNames := map[string]bool{}
 	for i := range c.VIPs {
 		v := &c.VIPs[i]
@@ -112,15 +114,13 @@ func (f *Frontend) validate(es *Errors, path string, c *Cluster, binds map[strin
 		es.add(path+".default_backend", "frontend mode %s cannot use backend %q in mode %s", mode, b.Name, bm)
 	}
 	if f.TLS != nil {
-		if f.TLS.Cert == "" || f.TLS.Key == "" {
-			es.add(path+".tls", "both cert and key files are required")
-		}
-		if mode != ModeHTTP {
-			es.add(path+".tls", "TLS termination needs mode http")
-		}
+		f.TLS.validate(es, path+".tls", c)
 	}
 	if al := f.AccessLog; al != nil && al.Format != "" && al.Format != "text" && al.Format != "json" {
 		es.add(path+".access_log.format", "want text or json (got %q)", al.Format)
+	}
+	if f.AcceptProxy != nil {
+		f.AcceptProxy.validate(es, path+".accept_proxy")
 	}
 }
 
@@ -160,7 +160,7 @@ func (b *Backend) validate(es *Errors, path string, d Defaults) {
 }
 
 func (hc *HealthCheck) validate(es *Errors, path string, mode Mode) {
-	if hc.Type == CheckHTTP && mode == ModeTCP && hc.Path == "" {
+	if hc.Type == CheckHTTP && mode == ModeTCP && hc.Path == "" && len(hc.Steps) == 0 {
 		es.add(path+".path", "an http check needs a path, e.g. /health")
 	}
 	if hc.Method != "" && !isToken(hc.Method) {
@@ -181,6 +181,14 @@ func (hc *HealthCheck) validate(es *Errors, path string, mode Mode) {
 		}
 	}
 	hc.CheckTiming.validate(es, path)
+	typ := hc.Type
+	if typ == CheckUnset {
+		typ = CheckTCP
+		if hc.Path != "" || hc.Method != "" || mode == ModeHTTP {
+			typ = CheckHTTP
+		}
+	}
+	hc.CheckRules.validate(es, path, typ)
 }
 
 func (s *Server) validate(es *Errors, path string) {
@@ -200,6 +208,8 @@ func (s *Server) validate(es *Errors, path string) {
 		es.add(path+".slowstart", "must not be negative")
 	}
 	s.CheckTiming.validate(es, path)
+	s.ServerCheck.validate(es, path, s.Check)
+	s.ServerProxy.validate(es, path)
 }
 
 func (t CheckTiming) validate(es *Errors, path string) {
@@ -311,3 +321,7 @@ func isToken(s string) bool {
 	}
 	return true
 }
+
+// ValidName reports whether s is a valid name for a frontend, backend,
+// server, VIP or certificate: letters, digits, '.', '_' and '-', at most 64.
+func ValidName(s string) bool { return nameRE.MatchString(s) }

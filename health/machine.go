@@ -121,3 +121,14 @@ func consecutive(n int, one, many string) string {
 	}
 	return fmt.Sprintf("%d consecutive %s", n, many)
 }
+
+// suddenDeath leaves a server that is not down one failed check away from
+// down (HAProxy's on-error sudden-death).
+func (m *machine) suddenDeath() {
+	if m.health == config.HealthDown || m.fall <= 1 {
+		return
+	}
+	if m.last != fail || m.streak < m.fall-1 {
+		m.last, m.streak = fail, m.fall-1
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,16 +28,45 @@ type Deps struct {
 	// order, under that server's lock.
 	// nil: transitions are only logged.
 	OnTransition func(Transition)
+	// OnAgentWeight is called when an agent check changed a server's
+	// weight (Status.AgentWeight), under the same rules as OnTransition.
+	// nil: not reported.
+	OnAgentWeight func(config.ServerKey)
 }
 
-// Status is a snapshot of one checked server.
+// Status is a snapshot of one checked server. `tandem status` and the
+// dashboard show LastResult (which names the failing step and what it
+// read), and the agent's answer when there is an agent.
 type Status struct {
-	Health       config.Health // Unknown until the first check; Up, Down, or NoLB (disable-on-404)
-	LastResult   string        // HAProxy-like: "L7OK 200", "L7STS 404", "L4CON connection refused", "L4TOUT", "L7TOUT", "L7RSP bad status line", "passive: ..."
-	LastCode     int           // HTTP status of the last check, 0 if none
+	// Health is this node's view: the health checks' (CheckHealth)
+	// combined with the agent's (down on "down" or "maint", nolb on
+	// "drain"). Unknown until the first check.
+	Health config.Health
+	// LastResult is the last check's result, HAProxy-like: "L7OK 200",
+	// "L7STS 404", "L4CON connection refused", "L4TOUT", "L7TOUT",
+	// "L7RSP bad status line", "passive: ...", or for a ruleset the step
+	// and what it read: "L7TOUT: tcp-check step 4 expect string
+	// \"role:master\": no match before the timeout, got \"$3831\\r\\n# Replication...\"".
+	LastResult   string
+	LastStatus   string        // the check status alone: L4OK, L6OK, L7OK, L7OKC, L4CON, L4TOUT, L6RSP, L6TOUT, L7RSP, L7STS, L7TOUT, SOCKERR
+	LastCode     int           // HTTP status (SMTP code, MySQL error number) of the last check, 0 if none
+	LastStep     int           // the ruleset step (1-based) that failed the last check; 0: none named
+	LastRead     string        // what that step read, Go-quoted, at most 64 bytes
 	LastDuration time.Duration // how long the last check took
 	LastCheck    time.Time     // when the last check started (or the passive failure was reported)
 	Streak       int           // consecutive results of the last result's kind (good, bad, or 404 with disable-on-404)
+	CheckHealth  config.Health // the health checks' own view, without the agent
+
+	// The agent check, when the server has one.
+	AgentResult string    // "via agent : drain 50%", or why the agent could not be asked ("L4CON connection refused: ...")
+	AgentCheck  time.Time // when the last agent check started
+	AgentWeight int       // percent of the server's weight the agent asked for; -1: none
+	AgentAdmin  string    // "drain" or "maint" as the agent set it; "": ready
+	AgentDown   bool      // the agent said down (fail, stopped) and not up since
+
+	// ObserveErrors is the count of consecutive errors live traffic saw
+	// (observe), reset by a success or when on-error fires.
+	ObserveErrors int
 }
 
 // Transition is one change of a server's health as this node sees it.
@@ -51,6 +81,7 @@ type Transition struct {
 type Monitor struct {
 	log          *slog.Logger
 	onTransition func(Transition)
+	onWeight     func(config.ServerKey)
 
 	mu      sync.Mutex
 	servers map[config.ServerKey]*server
@@ -59,6 +90,9 @@ type Monitor struct {
 	wg      sync.WaitGroup // one per checker goroutine
 
 	checkers atomic.Int64 // running checker goroutines, for tests and debugging
+	// onLag, when set (benchmarks), gets how late each health check
+	// started after the time its schedule said.
+	onLag func(time.Duration)
 }
 
 // New returns a monitor with no servers. It starts nothing: call Update and Run.
@@ -70,12 +104,13 @@ func New(cfg Config, deps Deps) (*Monitor, error) {
 	return &Monitor{
 		log:          log.With("component", "health"),
 		onTransition: deps.OnTransition,
+		onWeight:     deps.OnAgentWeight,
 		servers:      make(map[config.ServerKey]*server),
 	}, nil
 }
 
 // Update reconciles the set of checked servers with c (resolved,
-// validated): servers with Check=true in a backend are checked; new ones
+// validated): servers with Check=true or an agent are checked; new ones
 // start, removed ones stop, changed address/check settings restart the
 // checker but keep the current health if the address is unchanged.
 // Callable before Run and at any time; it does not wait for stopped
@@ -90,7 +125,7 @@ func (m *Monitor) Update(c *config.Cluster) {
 		for i := range c.Backends {
 			b := &c.Backends[i]
 			for j := range b.Servers {
-				if s := &b.Servers[j]; s.Check {
+				if s := &b.Servers[j]; s.Check || s.Agent != nil {
 					want[config.ServerKey{Backend: b.Name, Server: s.Name}] = newSpec(b, s)
 				}
 			}
@@ -109,7 +144,8 @@ func (m *Monitor) Update(c *config.Cluster) {
 		case !old.spec.equal(sp):
 			s := newServer(key, sp)
 			if sp.addr == old.spec.addr {
-				s.inherit(m.stop(old, ""))
+				m.stop(old, "")
+				s.inherit(old)
 			} else {
 				m.stop(old, "address changed")
 			}
@@ -143,13 +179,12 @@ func (m *Monitor) start(s *server) {
 }
 
 // stop retires s and cancels its checker; m.mu is held. With a reason, a
-// known health is reported as going back to Unknown. It returns s's state
-// at retirement.
-func (m *Monitor) stop(s *server, reason string) (machine, Status) {
+// known health is reported as going back to Unknown.
+func (m *Monitor) stop(s *server, reason string) {
 	if s.cancel != nil {
 		s.cancel()
 	}
-	return s.retire(reason, m.emit)
+	s.retire(reason, m.emit)
 }
 
 // Run runs the checkers until ctx is done and returns after all of them
@@ -199,7 +234,7 @@ func (m *Monitor) ReportFailure(key config.ServerKey, err error) {
 	m.mu.Lock()
 	s := m.servers[key]
 	m.mu.Unlock()
-	if s == nil {
+	if s == nil || s.spec.rs == nil {
 		m.log.Debug("ignore passive failure of unchecked server",
 			"backend", key.Backend, "server", key.Server, "err", err)
 		return
@@ -223,26 +258,71 @@ func (m *Monitor) emit(t Transition) {
 	}
 }
 
-// loop is one server's checker: wait, then checkOnce.
+// loop is one server's checker: wait, then checkOnce (and, on its own
+// schedule, checkAgentOnce).
 func (m *Monitor) loop(ctx context.Context, s *server) {
 	m.checkers.Add(1)
 	defer m.checkers.Add(-1)
-	t := time.NewTimer(s.spec.firstDelay())
-	defer t.Stop()
+	var check, agent optTimer
+	var due time.Time // when the next health check should start
+	if s.spec.rs != nil {
+		d := s.spec.firstDelay()
+		check.start(d)
+		due = time.Now().Add(d)
+	}
+	if s.spec.agent != nil {
+		agent.start(time.Duration(rand.Int64N(int64(s.spec.agentInter))))
+	}
+	defer check.stop()
+	defer agent.stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.wake:
-			t.Reset(s.interval())
-		case <-t.C:
-			t.Reset(m.checkOnce(ctx, s))
+			d := s.interval()
+			check.reset(d)
+			due = time.Now().Add(d)
+		case <-check.c():
+			if m.onLag != nil {
+				m.onLag(time.Since(due))
+			}
+			d := m.checkOnce(ctx, s)
+			check.reset(d)
+			due = time.Now().Add(d)
+		case <-agent.c():
+			agent.reset(m.checkAgentOnce(ctx, s))
 		}
 	}
 }
 
-// checkOnce runs one check of s, applies its result and returns the wait
-// before the next check. A check cut short by ctx is discarded.
+// optTimer is a timer that may not exist: its channel is then nil, which
+// never fires in a select.
+type optTimer struct{ t *time.Timer }
+
+func (o *optTimer) start(d time.Duration) { o.t = time.NewTimer(d) }
+
+func (o *optTimer) c() <-chan time.Time {
+	if o.t == nil {
+		return nil
+	}
+	return o.t.C
+}
+
+func (o *optTimer) reset(d time.Duration) {
+	if o.t != nil {
+		o.t.Reset(d)
+	}
+}
+
+func (o *optTimer) stop() {
+	if o.t != nil {
+		o.t.Stop()
+	}
+}
+
+// checkOnce runs one health check of s, applies its result and returns the
+// wait before the next check. A check cut short by ctx is discarded.
 func (m *Monitor) checkOnce(ctx context.Context, s *server) time.Duration {
 	start := time.Now()
 	r := s.spec.probe(ctx)
@@ -253,4 +333,20 @@ func (m *Monitor) checkOnce(ctx context.Context, s *server) time.Duration {
 		"result", r.desc, "duration", r.dur)
 	s.record(r, start, m.emit)
 	return s.interval()
+}
+
+// checkAgentOnce runs one agent check of s and applies the agent's answer;
+// it returns the wait before the next one.
+func (m *Monitor) checkAgentOnce(ctx context.Context, s *server) time.Duration {
+	start := time.Now()
+	r := s.spec.probeAgent(ctx)
+	if ctx.Err() != nil {
+		return s.spec.agentInter
+	}
+	m.log.Debug("agent check", "backend", s.key.Backend, "server", s.key.Server,
+		"result", r.desc, "duration", r.dur)
+	if s.recordAgent(r, start, m.emit) && m.onWeight != nil {
+		m.onWeight(s.key)
+	}
+	return s.spec.agentInter
 }

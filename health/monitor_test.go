@@ -409,8 +409,8 @@ func TestUpdateKeepsHealthUnlessAddressChanges(t *testing.T) {
 		if diff := cmp.Diff(before, m.Status()[server1]); diff != "" {
 			t.Errorf("status changed (-before +after):\n%s", diff)
 		}
-		if s.m.rise != 3 || s.m.fall != 3 || string(s.spec.request) != "HEAD /health HTTP/1.0\r\n\r\n" {
-			t.Errorf("new settings not applied: rise %d fall %d request %q", s.m.rise, s.m.fall, s.spec.request)
+		if req := string(s.spec.rs.steps[1].send.data); s.m.rise != 3 || s.m.fall != 3 || req != "HEAD /health HTTP/1.0\r\n\r\n" {
+			t.Errorf("new settings not applied: rise %d fall %d request %q", s.m.rise, s.m.fall, req)
 		}
 		m.checkOnce(ctx, old) // a check of the retired checker still in flight
 		if got := m.Status()[server1]; got.Streak != 2 {

@@ -3,6 +3,7 @@ package health
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -87,7 +88,7 @@ func readRequest(c net.Conn) string {
 func httpSpec(hc config.HealthCheck, addr string, inter time.Duration) spec {
 	hc.Type = config.CheckHTTP
 	c := &config.Cluster{Backends: []config.Backend{{Name: "be", HealthCheck: &hc, Servers: []config.Server{
-		{Name: "s", Address: addr, CheckTiming: config.CheckTiming{Inter: config.Duration(inter)}},
+		{Name: "s", Address: addr, Check: true, CheckTiming: config.CheckTiming{Inter: config.Duration(inter)}},
 	}}}}
 	b := &c.Resolve().Backends[0]
 	return newSpec(b, &b.Servers[0])
@@ -170,11 +171,15 @@ func TestClassifyStatus(t *testing.T) {
 		{404, []int{200, 404}, true, stop, "L7OKC 404"},
 	}
 	for _, tt := range tests {
-		sp := spec{expect: tt.expect, disable404: tt.disable404}
-		v, desc := sp.classify(tt.code)
-		if v != tt.want || desc != tt.wantDesc {
-			t.Errorf("classify(%d, expect %v, disable404 %v) = %v %q, want %v %q",
-				tt.code, tt.expect, tt.disable404, v, desc, tt.want, tt.wantDesc)
+		code := tt.code
+		addr := rawServer(t, func(c net.Conn) {
+			readRequest(c)
+			fmt.Fprintf(c, "HTTP/1.1 %d X\r\nContent-Length: 0\r\n\r\n", code)
+		})
+		r := httpSpec(config.HealthCheck{ExpectStatus: tt.expect, DisableOn404: tt.disable404}, addr, 2*time.Second).probe(context.Background())
+		if r.verdict != tt.want || r.desc != tt.wantDesc || r.code != tt.code {
+			t.Errorf("status %d, expect %v, disable404 %v: %v %q code %d, want %v %q",
+				tt.code, tt.expect, tt.disable404, r.verdict, r.desc, r.code, tt.want, tt.wantDesc)
 		}
 	}
 }
@@ -239,7 +244,7 @@ func TestProbeResults(t *testing.T) {
 			}
 			sp := httpSpec(config.HealthCheck{Method: "HEAD", Path: "/deploy.txt"}, addr, 2*time.Second)
 			if tt.tcp {
-				sp.request = ""
+				sp.rs = connectOnly()
 			}
 			r := sp.probe(context.Background())
 			if r.verdict != tt.want || r.desc != tt.wantDesc || r.code != tt.wantCode {
@@ -264,8 +269,8 @@ func TestCheckTimeoutServerNeverAnswers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sp := httpSpec(config.HealthCheck{Method: "HEAD", Path: "/"}, rawServer(t, silent), tt.inter)
-			sp.checkTimeout = tt.checkTimeout
-			sp.connectTimeout = 5 * time.Second
+			sp.lim.check = tt.checkTimeout
+			sp.lim.connect = 5 * time.Second
 			r := sp.probe(context.Background())
 			if r.verdict != fail || r.desc != "L7TOUT" {
 				t.Errorf("probe = %v %q, want fail L7TOUT", r.verdict, r.desc)

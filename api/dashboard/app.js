@@ -1,11 +1,17 @@
 // tandem dashboard: fetch the panels of this node every 2 s; the API
 // token (if the node needs one) lives in sessionStorage and goes in the
-// Authorization header, never in a cookie.
+// Authorization header, never in a cookie. "per node" adds each LB
+// node's figures under the cluster's sums.
 (function () {
   "use strict";
-  var KEY = "tandem-token", EVERY = 2000, timer = 0;
+  var KEY = "tandem-token", PER = "tandem-pernode", EVERY = 2000, timer = 0;
   var $ = function (id) { return document.getElementById(id); };
   $("token").value = sessionStorage.getItem(KEY) || "";
+  $("pernode").checked = sessionStorage.getItem(PER) === "1";
+  $("pernode").addEventListener("change", function () {
+    sessionStorage.setItem(PER, $("pernode").checked ? "1" : "0");
+    refresh();
+  });
   $("tokenform").addEventListener("submit", function (ev) {
     ev.preventDefault();
     sessionStorage.setItem(KEY, $("token").value);
@@ -23,7 +29,8 @@
   }
   function refresh() {
     clearTimeout(timer);
-    fetch("/dashboard/panels", { headers: headers(), cache: "no-store" }).then(function (r) {
+    var url = "/dashboard/panels" + ($("pernode").checked ? "?nodes=1" : "");
+    fetch(url, { headers: headers(), cache: "no-store" }).then(function (r) {
       if (r.status === 401) { throw new Error("this node needs the API token: enter it above"); }
       if (!r.ok) { throw new Error("the node answered " + r.status); }
       return r.text();

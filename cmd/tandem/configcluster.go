@@ -49,10 +49,11 @@ func newConfigDiffCmd(g *globals) *cobra.Command {
 			if file == "" {
 				return usageError{fmt.Errorf("config diff: -f FILE is required")}
 			}
-			next, err := loadClusterFile(file, c.ErrOrStderr())
+			l, err := loadFile(file, c.ErrOrStderr(), loadOptions{storeCerts: true})
 			if err != nil {
 				return err
 			}
+			next := l.cfg
 			cur, err := g.client().Config(c.Context())
 			if err != nil {
 				return err

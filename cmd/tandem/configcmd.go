@@ -16,7 +16,7 @@ func newConfigCmd(g *globals) *cobra.Command {
 		Use:   "config",
 		Short: "Validate, import, show and apply the cluster config",
 	}
-	cmd.AddCommand(newConfigValidateCmd(), newConfigImportCmd(), newConfigGetCmd(g), newConfigApplyCmd(g),
+	cmd.AddCommand(newConfigValidateCmd(), newConfigImportCmd(g), newConfigGetCmd(g), newConfigApplyCmd(g),
 		newConfigDiffCmd(g), newConfigHistoryCmd(g), newConfigRollbackCmd(g), newConfigEditCmd(g))
 	return cmd
 }
@@ -32,10 +32,11 @@ func newConfigValidateCmd() *cobra.Command {
 			if file == "" {
 				return usageError{fmt.Errorf("config validate: -f FILE is required")}
 			}
-			cfg, err := loadCluster(file, c.ErrOrStderr(), lenient)
+			l, err := loadFile(file, c.ErrOrStderr(), loadOptions{lenient: lenient, storeCerts: true})
 			if err != nil {
 				return err
 			}
+			cfg := l.cfg
 			fmt.Fprintf(c.OutOrStdout(), "%s: valid (%d frontends, %d backends, %d servers)\n", file, len(cfg.Frontends), len(cfg.Backends), countServers(cfg))
 			return nil
 		},
@@ -53,8 +54,8 @@ func countServers(c *config.Cluster) int {
 	return n
 }
 
-func newConfigImportCmd() *cobra.Command {
-	var out string
+func newConfigImportCmd(g *globals) *cobra.Command {
+	var out, certs string
 	var lenient bool
 	cmd := &cobra.Command{
 		Use:   "import HAPROXY_CFG [--lenient]",
@@ -66,14 +67,25 @@ the cfg's directory) and carried in the YAML; "${VAR}" expands from this
 environment. Directives tandem would route, answer or check health for
 differently from HAProxy are errors with file:line; --lenient turns them into
 warnings. Directives that change no traffic (log, uid, nbthread, tune.*) are
-warnings.`,
+warnings.
+
+The certificates of crt and crt-list (with their keys) are checked and stored
+in the cluster (--certs store, the default: an agent must be reachable, as for
+tandem cert add), named after their files; the YAML names them. --certs paths
+keeps the PEM paths instead, to be present on every LB node.`,
 		Args: exactArgs(1, "the haproxy.cfg path"),
 		RunE: func(c *cobra.Command, args []string) error {
-			cfg, err := loadCluster(args[0], c.ErrOrStderr(), lenient)
+			if certs != "store" && certs != "paths" {
+				return usageError{fmt.Errorf("--certs %q: want store or paths", certs)}
+			}
+			l, err := loadFile(args[0], c.ErrOrStderr(), loadOptions{lenient: lenient, storeCerts: certs == "store"})
 			if err != nil {
 				return err
 			}
-			y, err := cfg.YAML()
+			if err := storeCertificates(c.Context(), g.client(), l.certs, c.ErrOrStderr()); err != nil {
+				return fmt.Errorf("%w (tandem config import --certs paths translates without an agent, naming the PEM files every node must have)", err)
+			}
+			y, err := l.cfg.YAML()
 			if err != nil {
 				return err
 			}
@@ -91,6 +103,7 @@ warnings.`,
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the YAML to this file instead of stdout")
 	cmd.Flags().BoolVar(&lenient, "lenient", false, "accept what tandem serves differently from HAProxy, with a warning each")
+	cmd.Flags().StringVar(&certs, "certs", "store", "store: add the cfg's certificates to the cluster and name them; paths: name their PEM files")
 	return cmd
 }
 
@@ -149,11 +162,11 @@ func newConfigApplyCmd(g *globals) *cobra.Command {
 			if file == "" {
 				return usageError{fmt.Errorf("config apply: -f FILE is required")}
 			}
-			cfg, err := loadClusterFile(file, c.ErrOrStderr())
+			l, err := loadFile(file, c.ErrOrStderr(), loadOptions{storeCerts: true})
 			if err != nil {
 				return err
 			}
-			cl := g.client()
+			cfg, cl := l.cfg, g.client()
 			cur, err := cl.Config(c.Context())
 			if err != nil {
 				return err
@@ -162,6 +175,9 @@ func newConfigApplyCmd(g *globals) *cobra.Command {
 				expected = cur.Version
 			}
 			if _, err := printDiff(c.OutOrStdout(), cur.Config, cur.Version, cfg, file); err != nil {
+				return err
+			}
+			if err := storeCertificates(c.Context(), cl, l.certs, c.OutOrStdout()); err != nil {
 				return err
 			}
 			r, err := cl.ApplyConfig(c.Context(), api.ApplyRequest{ExpectedVersion: expected, Config: cfg, Message: msg})

@@ -113,8 +113,9 @@ func TestConfigImportRefusesAndLenientAccepts(t *testing.T) {
 func TestDiffShowsRuleChanges(t *testing.T) {
 	a := siteDir(t, "    http-request set-header X-Env staging\n")
 	b := siteDir(t, "    http-request set-header X-Env production\n")
-	ca, errA := loadCluster(a, &bytes.Buffer{}, false)
-	cb, errB := loadCluster(b, &bytes.Buffer{}, false)
+	la, errA := loadFile(a, &bytes.Buffer{}, loadOptions{})
+	lb, errB := loadFile(b, &bytes.Buffer{}, loadOptions{})
+	ca, cb := la.cfg, lb.cfg
 	if errA != nil || errB != nil {
 		t.Fatalf("load: %v %v", errA, errB)
 	}

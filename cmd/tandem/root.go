@@ -38,6 +38,7 @@ func newRootCmd() *cobra.Command {
 		newAgentCmd(g),
 		newConfigCmd(g),
 		newServerCmd(g),
+		newCertCmd(g),
 		newStatusCmd(g),
 		newKeygenCmd(),
 		newJoinCmd(g),

@@ -20,10 +20,12 @@ import (
 
 func newStatusCmd(g *globals) *cobra.Command {
 	var (
-		asJSON bool
-		watch  bool
-		every  time.Duration
-		color  string
+		asJSON  bool
+		watch   bool
+		every   time.Duration
+		color   string
+		local   bool
+		perNode bool
 	)
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -31,6 +33,11 @@ func newStatusCmd(g *globals) *cobra.Command {
 		Long: `Show this node's view of the cluster as aligned tables: members, Raft,
 VIPs, deploys in progress, frontends and every server (admin state, agreed
 health, each LB node's view, this node's checks, connections, requests).
+
+Connections, requests and errors are summed over every LB node that
+answers (the node asks the others' admin APIs; a node that does not answer
+is named as missing); --per-node adds each node's figures, --local shows
+only this node's.
 
 Colour is used only when standard output is a terminal (--color=auto, the
 default; NO_COLOR turns it off). --watch redraws every --interval until
@@ -45,8 +52,17 @@ interrupted; --json prints the API's JSON once.`,
 			if err != nil {
 				return err
 			}
+			if local && perNode {
+				return usageError{fmt.Errorf("--local and --per-node: pick one")}
+			}
+			get := func(ctx context.Context, cl *api.Client) (api.Status, error) {
+				if local {
+					return cl.Status(ctx)
+				}
+				return cl.ClusterStatus(ctx, perNode)
+			}
 			if asJSON {
-				st, err := g.client().Status(c.Context())
+				st, err := get(c.Context(), g.client())
 				if err != nil {
 					return err
 				}
@@ -55,7 +71,7 @@ interrupted; --json prints the API's JSON once.`,
 				return enc.Encode(st)
 			}
 			if !watch {
-				st, err := g.client().Status(c.Context())
+				st, err := get(c.Context(), g.client())
 				if err != nil {
 					return err
 				}
@@ -65,13 +81,15 @@ interrupted; --json prints the API's JSON once.`,
 			if every < 200*time.Millisecond {
 				return usageError{fmt.Errorf("--interval %v: want at least 200ms", every)}
 			}
-			return watchStatus(c.Context(), g.client(), out, every, useColor)
+			return watchStatus(c.Context(), g.client(), get, out, every, useColor)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status as JSON")
 	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "redraw every --interval until interrupted")
 	cmd.Flags().DurationVar(&every, "interval", 2*time.Second, "redraw interval of --watch")
 	cmd.Flags().StringVar(&color, "color", "auto", "colour: auto (only on a terminal), always, never")
+	cmd.Flags().BoolVar(&local, "local", false, "show only this node's connections and requests, not the cluster's sums")
+	cmd.Flags().BoolVar(&perNode, "per-node", false, "also show each LB node's connections and requests")
 	return cmd
 }
 
@@ -103,7 +121,7 @@ func isTerminal(w io.Writer) bool {
 
 // watchStatus redraws the status until ctx is done. A failed fetch is
 // shown in place of the tables and retried at the next tick.
-func watchStatus(ctx context.Context, c *api.Client, w io.Writer, every time.Duration, useColor bool) error {
+func watchStatus(ctx context.Context, c *api.Client, get func(context.Context, *api.Client) (api.Status, error), w io.Writer, every time.Duration, useColor bool) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -115,7 +133,7 @@ func watchStatus(ctx context.Context, c *api.Client, w io.Writer, every time.Dur
 		}
 		fmt.Fprintf(&b, "%s  (every %v, Ctrl-C to stop)\n", time.Now().Format("15:04:05"), every)
 		fctx, cancel := context.WithTimeout(ctx, every)
-		st, err := c.Status(fctx)
+		st, err := get(fctx, c)
 		cancel()
 		if err != nil {
 			fmt.Fprintf(&b, "cannot get status: %v\n", err)
@@ -141,6 +159,11 @@ func printStatus(w io.Writer, st api.Status, useColor bool) {
 	if st.ConfigError != "" {
 		fmt.Fprintf(w, "%s %s\n", p.c(red, "WARNING:"), st.ConfigError)
 	}
+	for _, c := range st.Certificates {
+		if left := time.Until(c.NotAfter); left < api.ExpiryWarning {
+			fmt.Fprintf(w, "%s certificate %s (%s) %s\n", p.c(red, "WARNING:"), c.Name, strings.Join(c.Frontends, ", "), expiryText(left))
+		}
+	}
 	if r := st.Raft; r != nil {
 		leader := r.Leader
 		if leader == "" {
@@ -160,14 +183,19 @@ func printStatus(w io.Writer, st api.Status, useColor bool) {
 	for _, d := range sortedDeploys(st.Deploys) {
 		fmt.Fprintf(w, "\n%s %s: server %s, step %s since %s, by %s (id %s)\n", p.c(yellow, "DEPLOY"), d.Backend, d.Server, d.Step, d.Since.Local().Format("15:04:05"), d.Host, d.ID)
 	}
+	printCounterNodes(w, st, p)
 	t := table{head: []string{"FRONTEND", "MODE", "BIND", "LISTENING", "CONNS", "TOTAL", "REQUESTS"}}
 	for _, f := range st.Frontends {
 		ready := p.colored(green, "yes")
 		if !f.Ready {
 			ready = p.colored(red, "no")
 		}
+		tr := api.Traffic{CurConns: f.CurConns, TotalConns: f.TotalConns, Requests: f.Requests}
+		if f.Cluster != nil {
+			tr = *f.Cluster
+		}
 		t.add(p.cell(f.Name), p.cell(f.Mode), p.cell(strings.Join(f.Bind, ",")), ready,
-			p.num(f.CurConns), p.unum(f.TotalConns), p.unum(f.Requests))
+			p.num(tr.CurConns), p.unum(tr.TotalConns), p.unum(tr.Requests))
 	}
 	t.write(w)
 	t = table{head: []string{"SERVER", "ADDRESS", "ADMIN", "WEIGHT", "AGREED", "OWN", "VIEWS", "ROUTED", "CONNS", "REQUESTS", "ERRORS", "LAST CHECK"}}
@@ -176,11 +204,58 @@ func printStatus(w io.Writer, st api.Status, useColor bool) {
 		if !s.Routed {
 			routed = p.colored(yellow, "no")
 		}
+		tr := api.Traffic{CurConns: s.CurConns, Requests: s.Requests, Errors: s.Errors}
+		if s.Cluster != nil {
+			tr = *s.Cluster
+		}
 		t.add(p.cell(s.Backend+"/"+s.Server), p.cell(s.Address), p.admin(s.Admin), p.num(int64(s.Weight)),
-			p.health(s.Agreed), p.health(s.Own), p.views(s.Views), routed, p.num(s.CurConns),
-			p.unum(s.Requests), p.errors(s.Errors), p.cell(dashIfEmpty(s.LastCheck)))
+			p.health(s.Agreed), p.health(s.Own), p.views(s.Views), routed, p.num(tr.CurConns),
+			p.unum(tr.Requests), p.errors(tr.Errors), p.cell(dashIfEmpty(s.LastCheck)))
 	}
 	t.write(w)
+	printByNode(w, st, p)
+}
+
+// printCounterNodes says whose counters the tables sum.
+func printCounterNodes(w io.Writer, st api.Status, p painter) {
+	if len(st.CounterNodes) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\ntraffic summed over %s", strings.Join(st.CounterNodes, ", "))
+	names := make([]string, 0, len(st.MissingNodes))
+	for n := range st.MissingNodes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "; %s %s (%s)", p.c(red, "missing"), n, st.MissingNodes[n])
+	}
+	fmt.Fprintln(w)
+}
+
+// printByNode is the per-node traffic table (--per-node).
+func printByNode(w io.Writer, st api.Status, p painter) {
+	t := table{head: []string{"TRAFFIC BY NODE", "NODE", "CONNS", "TOTAL", "REQUESTS", "ERRORS"}}
+	add := func(name string, by map[string]api.Traffic) {
+		nodes := make([]string, 0, len(by))
+		for n := range by {
+			nodes = append(nodes, n)
+		}
+		sort.Strings(nodes)
+		for _, n := range nodes {
+			tr := by[n]
+			t.add(p.cell(name), p.cell(n), p.num(tr.CurConns), p.unum(tr.TotalConns), p.unum(tr.Requests), p.errors(tr.Errors))
+		}
+	}
+	for _, f := range st.Frontends {
+		add(f.Name, f.ByNode)
+	}
+	for _, s := range st.Servers {
+		add(s.Backend+"/"+s.Server, s.ByNode)
+	}
+	if len(t.rows) > 0 {
+		t.write(w)
+	}
 }
 
 func printVIPTable(w io.Writer, vips []api.VIPStatus, p painter) {
@@ -397,4 +472,14 @@ func (p painter) views(v map[string]config.Health) cell {
 		parts[i] = n + "=" + p.health(v[n]).shown
 	}
 	return cell{text, strings.Join(parts, ",")}
+}
+
+// expiryText says how long a certificate has left, or since when it has
+// expired, in days and hours.
+func expiryText(left time.Duration) string {
+	verb := "expires in %dd %dh"
+	if left < 0 {
+		verb, left = "expired %dd %dh ago", -left
+	}
+	return fmt.Sprintf(verb, int(left/(24*time.Hour)), int(left%(24*time.Hour)/time.Hour))
 }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -109,5 +110,49 @@ func TestColorModeOnlyOnTerminal(t *testing.T) {
 	}
 	if _, err := colorMode("rainbow", f); err == nil {
 		t.Error("colorMode(rainbow) accepted")
+	}
+}
+
+func TestStatusShowsTheClusterSumsAndEachNode(t *testing.T) {
+	st := statusFixture()
+	st.CounterNodes = []string{"lb1", "lb3"}
+	st.MissingNodes = map[string]string{"lb2-long-name": "not alive in gossip"}
+	st.Servers[0].Requests = 5
+	st.Servers[0].Cluster = &api.Traffic{Requests: 12, CurConns: 3}
+	st.Servers[0].ByNode = map[string]api.Traffic{"lb1": {Requests: 5}, "lb3": {Requests: 7}}
+	var b bytes.Buffer
+	printStatus(&b, st, false)
+	out := b.String()
+	for _, want := range []string{
+		"traffic summed over lb1, lb3; missing lb2-long-name (not alive in gossip)",
+		"TRAFFIC BY NODE",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+	server1 := regexp.MustCompile(`(?m)^web/server1 .* yes +3 +12 +0 `)
+	if !server1.MatchString(out) {
+		t.Errorf("server1's row does not show the cluster's 3 conns and 12 requests:\n%s", out)
+	}
+	byNode := regexp.MustCompile(`(?m)^web/server1 +lb3 +0 +0 +7 +0$`)
+	if !byNode.MatchString(out) {
+		t.Errorf("no per-node row of lb3 with 7 requests:\n%s", out)
+	}
+}
+
+func TestStatusWarnsOfExpiringCertificates(t *testing.T) {
+	st := statusFixture()
+	st.Certificates = []api.CertificateStatus{
+		{Name: "www", Frontends: []string{"https-in"}, NotAfter: time.Now().Add(3*24*time.Hour + 5*time.Hour + time.Minute)},
+		{Name: "later", Frontends: []string{"https-in"}, NotAfter: time.Now().Add(60 * 24 * time.Hour)},
+	}
+	var b bytes.Buffer
+	printStatus(&b, st, false)
+	if !strings.Contains(b.String(), "WARNING: certificate www (https-in) expires in 3d 5h") {
+		t.Errorf("no expiry warning for www:\n%s", b.String())
+	}
+	if strings.Contains(b.String(), "later") {
+		t.Errorf("a certificate 60 days from expiry is warned of:\n%s", b.String())
 	}
 }

@@ -190,7 +190,11 @@ func (p *parser) buildFrontend(px *proxy, shared *proxy, rs sideRules, part fron
 		f.Bind = append(f.Bind, b.addr)
 		p.at(paths, fmt.Sprintf(".bind[%d]", j), b.line)
 	}
+	f.AcceptProxy = p.acceptProxyOf(px, part.binds)
 	f.Mode = keep(st.effectiveMode(), sh, (*settings).effectiveMode)
+	if f.TLS != nil && f.TLS.ALPN == nil && st.effectiveMode() == config.ModeHTTP {
+		f.TLS.ALPN = []string{config.NoALPN} // HAProxy 2.6 offers no ALPN on a bind without "alpn"
+	}
 	f.MaxConn = keep(st.maxConn, sh, func(s *settings) int { return s.maxConn })
 	t, d := st.timeouts, config.Timeouts{}
 	if sh != nil {
@@ -202,6 +206,7 @@ func (p *parser) buildFrontend(px *proxy, shared *proxy, rs sideRules, part fron
 		HTTPKeepAlive: keepDur(t.HTTPKeepAlive, d.HTTPKeepAlive, sh),
 	}
 	f.ForwardFor = keepPtr(st.forwardFor, sh, func(s *settings) *bool { return s.forwardFor })
+	f.Logging, f.Captures = st.logging, st.captures // whole: defaults' targets included
 	for k, u := range st.rules.useBackend {
 		f.UseBackend = append(f.UseBackend, config.UseBackend{Backend: u.target, If: u.ifCond, Unless: u.unless})
 		p.at(paths, fmt.Sprintf(".use_backend[%d]", k), u.line)

@@ -207,13 +207,13 @@ func TestDefaultsRefusalsFollowTheirUsers(t *testing.T) {
 			[]string{"3: 'option httpclose': HAProxy closes client and server connections"}},
 		{"turned off by the section", "defaults\n mode http\n option httpclose\nlisten l\n bind :80\n no option httpclose\n server s 10.0.0.1:80\n", nil},
 		{"http keyword, tcp users", "defaults\n option httpclose\nlisten l\n bind :3306\n server s 10.0.0.1:3306\n", nil},
-		{"backend keyword, frontend user", "defaults\n option mysql-check\nfrontend f\n bind :80\n", nil},
-		{"backend keyword, backend user", "defaults\n option mysql-check\nbackend b\n server s 10.0.0.1:3306\n",
-			[]string{"2: 'option mysql-check': HAProxy checks servers with this protocol's exchange"}},
+		{"backend keyword, frontend user", "defaults\n option spop-check\nfrontend f\n bind :80\n", nil},
+		{"backend keyword, backend user", "defaults\n option spop-check\nbackend b\n server s 10.0.0.1:3306\n",
+			[]string{"2: 'option spop-check': HAProxy checks servers with this protocol's exchange"}},
 		{"default option restores the default", "defaults\n mode http\n option httpclose\nbackend b\n default option httpclose\n server s 10.0.0.1:80\n", nil},
-		{"default applies to (*) options only", "defaults\nbackend b\n default option mysql-check\n server s 10.0.0.1:3306\n",
-			[]string{"3: 'default' does not apply to 'option mysql-check'"}},
-		{"unused defaults section", "defaults\n option mysql-check\ndefaults\nbackend b\n server s 10.0.0.1:3306\n", nil},
+		{"default applies to (*) options only", "defaults\nbackend b\n default option spop-check\n server s 10.0.0.1:3306\n",
+			[]string{"3: 'default' does not apply to 'option spop-check'"}},
+		{"unused defaults section", "defaults\n option spop-check\ndefaults\nbackend b\n server s 10.0.0.1:3306\n", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, errs := translateCfg(tc.cfg, Options{})

@@ -85,8 +85,6 @@ var badCases = []badCase{
 		[]string{"9: backends[b].servers: a backend needs at least one server"}},
 	{"address bound twice", timeoutsHTTP + "frontend f\n  bind :80\n  default_backend b\nfrontend g\n  bind 127.0.0.1:9000\n  bind *:80\n  default_backend b\nbackend b\n  server s 10.0.0.1:80\n",
 		[]string{"11: frontends[g].bind[1]: address *:80 is already bound by frontend \"f\""}},
-	{"TLS in mode tcp", "frontend f\n  bind :443 ssl crt /a.pem alpn h2,http/1.1\n  timeout client 1s\n  default_backend b\nbackend b\n  server s 10.0.0.1:443\n  timeout connect 1s\n  timeout server 1s\n",
-		[]string{"2: frontends[f].tls: TLS termination needs mode http"}},
 	{"frontend and backend modes differ", "defaults\n  timeout client 1s\n  timeout connect 1s\n  timeout server 1s\nfrontend f\n  bind :80\n  default_backend b\nbackend b\n  mode http\n  server s 10.0.0.1:80\n",
 		[]string{"7: frontends[f].default_backend: frontend mode tcp cannot use backend \"b\" in mode http"}},
 	{"check path", timeoutsHTTP + "frontend f\n  bind :80\n  default_backend b\nbackend b\n  option httpchk GET health\n  server s 10.0.0.1:80 check\n",

@@ -156,6 +156,9 @@ func (p *parser) settleDrops() []*proxy {
 		switch px.drop {
 		case "stats":
 			p.warnf(nil, px.line, "%s only serves HAProxy's stats page: left out; %s", px, statsWhere)
+			if st.statsURI != "" {
+				p.statsURI(st.statsURILine, st.statsURI)
+			}
 		case "prometheus":
 			p.warnf(nil, px.line, "%s only serves HAProxy's Prometheus exporter: left out; %s", px, statsWhere)
 		case "disabled":

@@ -15,13 +15,13 @@ import (
 
 // sampleArgs are valid arguments of the mapped keywords, for seeds.
 var sampleArgs = map[string]string{
-	"acl": "a path /a", "balance": "roundrobin", "bind": ":80", "cookie": "SRV insert indirect nocache",
+	"acl": "a path /a", "balance": "roundrobin", "bind": ":80 accept-proxy", "cookie": "SRV insert indirect nocache",
 	"default-server": "check inter 2s rise 2 fall 3", "default_backend": "b", "disabled": "", "enabled": "",
 	"errorfile": "503 /etc/haproxy/503.http", "errorfiles": "site 503", "http-error": "status 503 content-type text/plain string down",
 	"http-after-response": "set-header X-A 1",
 	"http-request":        "set-header X-A 1 if a", "http-response": "del-header Server", "http-reuse": "safe",
 	"maxconn": "100", "mode": "http", "redirect": "scheme https code 301 if !{ ssl_fc }", "retries": "3",
-	"retry-on": "conn-failure", "server": "s 10.0.0.1:80 check cookie s", "stats": "enable", "stick": "on src",
+	"retry-on": "conn-failure", "server": "s 10.0.0.1:80 check cookie s port 8008 addr 10.0.0.9 agent-check agent-port 9999 observe layer4 error-limit 3 on-error mark-down on-marked-down shutdown-sessions send-proxy-v2 proxy-v2-options authority check-ssl verify none", "stats": "enable", "stick": "on src",
 	"stick-table": "type ip size 1k expire 1m", "tcp-request": "content accept if { src 10.0.0.0/8 }",
 	"timeout": "client 5s", "use_backend": "b if { path /b }", "use-server": "s if { path /s }",
 	"option httpchk": "GET /health", "option forwardfor": "", "option redispatch": "",
@@ -29,6 +29,12 @@ var sampleArgs = map[string]string{
 	"http-check send": "meth GET uri / ver HTTP/1.1 hdr Host a", "http-check disable-on-404": "",
 	"tcp-request inspect-delay": "5s", "tcp-request connection": "accept", "tcp-request session": "accept",
 	"tcp-request content": "accept",
+	"tcp-check connect":   "port 6379 send-proxy", "tcp-check send": `info\ replication\r\n`,
+	"tcp-check send-binary": "50494e47", "tcp-check send-lf": "%[srv_name]", "tcp-check send-binary-lf": "%[srv_port]",
+	"tcp-check expect": "! rstring ^-ERR", "tcp-check comment": "ping", "http-check connect": "port 8080",
+	"http-check comment": "health", "option mysql-check": "user haproxy", "option pgsql-check": "user postgres",
+	"option smtpchk": "EHLO mx.example.com", "option tcp-check": "", "option redis-check": "",
+	"option ldap-check": "", "option ssl-hello-chk": "",
 }
 
 // everyDirective lists one line per keyword of the classification tables,
@@ -169,4 +175,52 @@ func checkParse(t *testing.T, data []byte, opts Options) parseResult {
 	checkRoundTrip(t, c)
 	c.Resolve()
 	return r
+}
+
+// FuzzCrtList checks that every crt-list parses or fails with a line
+// number, and that what parses reads back the same when written out.
+func FuzzCrtList(f *testing.F) {
+	for _, s := range []string{
+		"", "# comment\n\n", "a.pem\n", "a.pem\r\n", " \ta.pem www.example.com *.example.com !old.example.com\n",
+		"a.pem [alpn h2 ssl-min-ver TLSv1.2] a.example.com\n", "a.pem [ verify none ]\n", "a.pem [alpn h2\n",
+		"a.pem [a [b]]\n", "a[1].pem\n", "a.pem !\n", "a.pem x/y\n", "a.pem\x00\n", "a.pem [x] ] y\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		entries, err := parseCrtList(data)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "line ") {
+				t.Fatalf("error without a line: %v", err)
+			}
+			return
+		}
+		var b strings.Builder
+		for _, e := range entries {
+			if e.Cert == "" || strings.ContainsAny(e.Cert, "[] \t") {
+				t.Fatalf("certificate %q", e.Cert)
+			}
+			b.WriteString(e.Cert)
+			if len(e.Options) > 0 {
+				b.WriteString(" [" + strings.Join(e.Options, " ") + "]")
+			}
+			for _, fl := range e.Filters {
+				if strings.TrimPrefix(fl, "!") == "" {
+					t.Fatalf("empty filter in %q", data)
+				}
+				b.WriteString(" " + fl)
+			}
+			b.WriteString("\n")
+		}
+		again, err := parseCrtList(b.String())
+		if err != nil {
+			t.Fatalf("written back %q: %v", b.String(), err)
+		}
+		for i := range again {
+			again[i].Line = entries[i].Line
+		}
+		if diff := cmp.Diff(entries, again, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("read back differs (-first +again):\n%s", diff)
+		}
+	})
 }

@@ -24,6 +24,10 @@ type Options struct {
 	// behave differently from HAProxy into warnings (tandem config import
 	// --lenient). Syntax errors stay errors.
 	Lenient bool
+	// StoreCertificates names the certificates of crt and crt-list by
+	// store names (from their file names) instead of their paths; Import
+	// returns the files to add to the cluster's certificate store.
+	StoreCertificates bool
 }
 
 // Warning is something tandem ignores or does differently, with the line
@@ -54,16 +58,53 @@ func (w Warning) String() string {
 // to the line that produced it); the cluster is then nil. Warnings are
 // returned either way, in line order.
 func Parse(filename string, data []byte, opts Options) (*config.Cluster, []Warning, error) {
+	r, err := Import(filename, data, opts)
+	return r.Cluster, r.Warnings, err
+}
+
+// Result is a translated haproxy.cfg.
+type Result struct {
+	Cluster  *config.Cluster // nil when there are errors
+	Warnings []Warning
+	// Certificates are the files to add to the cluster's certificate
+	// store, under the names the config gives them (with
+	// Options.StoreCertificates), in the order the cfg names them.
+	Certificates []Certificate
+}
+
+// Import is Parse that also returns the certificates to store.
+func Import(filename string, data []byte, opts Options) (Result, error) {
 	p := newParser(filename, opts)
 	c := p.translate(data)
 	warns, errs := p.results()
+	r := Result{Warnings: warns}
 	if len(errs) > 0 {
-		return nil, warns, errs
+		return r, errs
 	}
 	if err := c.Validate(); err != nil {
-		return nil, warns, p.mapErrors(err)
+		return r, p.mapErrors(err)
 	}
-	return c, warns, nil
+	r.Cluster, r.Certificates = c, p.usedCertificates(c)
+	return r, nil
+}
+
+// usedCertificates are the stored certificates the kept frontends name.
+func (p *parser) usedCertificates(c *config.Cluster) []Certificate {
+	used := map[string]bool{}
+	for _, f := range c.Frontends {
+		if f.TLS != nil {
+			for _, n := range f.TLS.Certificates {
+				used[n] = true
+			}
+		}
+	}
+	var out []Certificate
+	for _, s := range p.certs {
+		if used[s.Name] {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Looks reports whether data looks like a haproxy.cfg rather than YAML: its
@@ -129,23 +170,27 @@ type diag struct {
 // parser holds the translation in progress. Sections are kept until the end
 // of the file, when inheritance, references and checks are settled.
 type parser struct {
-	file       string
-	opts       Options
-	env        *environ
-	conds      []condLevel
-	global     config.Global
-	crtBase    string
-	sec        section // the section being read; nil before the first
-	defs       *proxy  // the last defaults section: the one a section takes by default
-	defaults   []*proxy
-	proxies    []*proxy // frontend, backend and listen sections, in file order
-	userlists  []*userlist
-	httpErrors map[string]*httpErrors
-	files      map[string]string // every file read, by the path the cfg wrote
-	fileRefs   []fileRef
-	diags      []diag
-	lines      map[string]int // config path → cfg line, for validation errors
-	lastLine   int
+	file    string
+	opts    Options
+	env     *environ
+	conds   []condLevel
+	global  config.Global
+	crtBase string
+	caBase  string
+	// sslBindDefaults are the ssl-default-bind-* lines read so far.
+	sslBindDefaults tlsBind
+	certs           []Certificate // the certificates to store (Options.StoreCertificates)
+	sec             section       // the section being read; nil before the first
+	defs            *proxy        // the last defaults section: the one a section takes by default
+	defaults        []*proxy
+	proxies         []*proxy // frontend, backend and listen sections, in file order
+	userlists       []*userlist
+	httpErrors      map[string]*httpErrors
+	files           map[string]string // every file read, by the path the cfg wrote
+	fileRefs        []fileRef
+	diags           []diag
+	lines           map[string]int // config path → cfg line, for validation errors
+	lastLine        int
 }
 
 // section receives the directives of one section.

@@ -148,7 +148,7 @@ func TestLooks(t *testing.T) {
 
 // Lenient imports what strict refuses, and refuses what HAProxy refuses too.
 func TestLenient(t *testing.T) {
-	cfg := timeoutsHTTP + "frontend f\n bind :80\n option httpclose\n default_backend b\nbackend b\n server s 10.0.0.1:80 send-proxy\n"
+	cfg := timeoutsHTTP + "frontend f\n bind :80\n option httpclose\n default_backend b\nbackend b\n server s 10.0.0.1:80 send-proxy-v2-ssl\n"
 	if _, _, err := Parse("t.cfg", []byte(cfg), Options{}); err == nil || !strings.Contains(err.Error(), "t.cfg:8:") || !strings.Contains(err.Error(), "t.cfg:11:") {
 		t.Errorf("strict: err = %v, want errors at lines 8 and 11", err)
 	}
@@ -156,7 +156,7 @@ func TestLenient(t *testing.T) {
 	if err != nil || c == nil {
 		t.Fatalf("lenient: %v", err)
 	}
-	checkPrefixes(t, "warnings", warnStrings(warns), []string{"8: --lenient: 'option httpclose'", "11: --lenient: server option 'send-proxy'"}, true)
+	checkPrefixes(t, "warnings", warnStrings(warns), []string{"8: --lenient: 'option httpclose'", "11: --lenient: server option 'send-proxy-v2-ssl'"}, true)
 	if _, _, err := Parse("t.cfg", []byte(cfg+" server x\n reqadd X:\\ 1\n"), Options{Lenient: true}); err == nil ||
 		!strings.Contains(err.Error(), "t.cfg:12: 'server' wants a name and an address") || !strings.Contains(err.Error(), "t.cfg:13: 'reqadd' is refused by HAProxy 2.6") {
 		t.Errorf("lenient: err = %v, want syntax errors and keywords HAProxy 2.6 refuses to stay errors", err)

@@ -1,5 +1,7 @@
 package haproxy
 
+import "strings"
+
 // This file is the classification of every proxy keyword of HAProxy 2.6
 // (configuration.txt section 4.1, the keyword matrix): what the importer does
 // with each one. It is the one place to change when tandem learns a feature:
@@ -74,8 +76,8 @@ func (k keyword) strict() keyword    { k.fatal = true; return k }
 const (
 	whyLog       = "it only shapes logs, and tandem writes its own access log (set access_log on the frontend)"
 	whyTCPTuning = "it tunes TCP keep-alive probes or socket options, not what clients and servers exchange"
-	whyCheck     = "HAProxy checks servers with this protocol's exchange; tandem checks with a TCP connect or option httpchk only (protocol health checks come in a later issue)"
-	whyTCPCheck  = "HAProxy runs these tcp-check steps as the health check; tandem checks with a TCP connect or option httpchk only (tcp-check comes in a later issue)"
+	whyCheck     = "HAProxy checks servers with this protocol's exchange or program; tandem does not speak it (it checks with tcp-check, http-check and the protocol checks of mysql, pgsql, redis, smtp, ldap and ssl-hello)"
+	whyCheckVars = "HAProxy sets variables during checks for later steps to use; tandem's checks have no variables"
 	whyStick     = "HAProxy keeps clients on servers by this stick rule; tandem's persistence is 'stick on src' with a 'stick-table type ip' in the same backend, or a cookie"
 	whyRules     = "its rules are kept in the config and checked by rule validation"
 )
@@ -88,9 +90,9 @@ var keywords = map[string]keyword{
 	"balance":                     kwMapped(inDefBE, (*parser).balance),
 	"bind":                        kwMapped(inFrontend, (*parser).bind),
 	"bind-process":                kwNeutral(inAll, "it pins the proxy to processes or threads"),
-	"capture cookie":              kwNeutral(inFrontend, whyLog).httpOnly(),
-	"capture request":             kwNeutral(inFrontend, whyLog).httpOnly(),
-	"capture response":            kwNeutral(inFrontend, whyLog).httpOnly(),
+	"capture cookie":              kwMapped(inFrontend, (*parser).capture).httpOnly(),
+	"capture request":             kwMapped(inFrontend, (*parser).capture).httpOnly(),
+	"capture response":            kwMapped(inFrontend, (*parser).capture).httpOnly(),
 	"clitcpka-cnt":                kwNeutral(inDefFE, whyTCPTuning),
 	"clitcpka-idle":               kwNeutral(inDefFE, whyTCPTuning),
 	"clitcpka-intvl":              kwNeutral(inDefFE, whyTCPTuning),
@@ -124,9 +126,9 @@ var keywords = map[string]keyword{
 	"id":                          kwNeutral(inProxy, "numeric proxy IDs only show in HAProxy's stats and logs"),
 	"ignore-persist":              kwRefused(inBackend, "HAProxy ignores persistence for the requests this condition matches"),
 	"load-server-state-from-file": kwNeutral(inDefBE, "it restores server states across HAProxy reloads; tandem replicates them"),
-	"log":                         kwNeutral(inAll, "tandem logs to its standard output (the systemd journal)").negatable(),
-	"log-format":                  kwNeutral(inDefFE, whyLog+"; log-format comes in a later issue"),
-	"log-format-sd":               kwNeutral(inDefFE, whyLog),
+	"log":                         kwMapped(inAll, (*parser).proxyLog).negatable(),
+	"log-format":                  kwMapped(inDefFE, (*parser).logFormat),
+	"log-format-sd":               kwMapped(inDefFE, (*parser).logFormatSD),
 	"log-tag":                     kwNeutral(inAll, whyLog),
 	"max-keep-alive-queue":        kwNeutral(inDefBE, "it only decides when a request waits for a busy keep-alive connection"),
 	"maxconn":                     kwMapped(inDefFE, (*parser).maxConn),
@@ -148,7 +150,6 @@ var keywords = map[string]keyword{
 	"stats":                       kwMapped(inAll, (*parser).stats),
 	"stick":                       kwMapped(inBackend, (*parser).stick),
 	"stick-table":                 kwMapped(inProxy, (*parser).stickTable),
-	"tcp-check":                   kwRefused(inDefBE, whyTCPCheck),
 	"tcp-request":                 kwMapped(inRules, (*parser).tcpRequest),
 	"tcp-response":                kwRefused(inNamedDefaults|inBackend, "HAProxy runs tcp-response content rules on server data; tandem has none"),
 	"timeout":                     kwMapped(inAll, (*parser).timeout),
@@ -193,7 +194,7 @@ var options = map[string]keyword{
 	"contstats":                    kwNeutral(inDefFE, "it only updates HAProxy's traffic counters more often").negatable(),
 	"disable-h2-upgrade":           kwNeutral(inDefFE, "tandem never upgrades clear-text connections to HTTP/2 either").negatable().httpOnly(),
 	"dontlog-normal":               kwNeutral(inDefFE, whyLog).negatable(),
-	"dontlognull":                  kwNeutral(inDefFE, whyLog).negatable(),
+	"dontlognull":                  kwMapped(inDefFE, (*parser).optionDontLogNull).negatable(),
 	"external-check":               kwRefused(inDefBE, whyCheck),
 	"forwardfor":                   kwMapped(inAll, (*parser).optionForwardFor).httpOnly(),
 	"h1-case-adjust-bogus-client":  kwRefused(inDefFE, "HAProxy rewrites the case of header names sent to clients (h1-case-adjust); tandem does not").negatable().httpOnly(),
@@ -208,34 +209,34 @@ var options = map[string]keyword{
 	"http-use-proxy-header":        kwRefused(inDefFE, "HAProxy reads Proxy-Connection as Connection; tandem does not").negatable().httpOnly(),
 	"httpchk":                      kwMapped(inDefBE, (*parser).optionHTTPChk),
 	"httpclose":                    kwRefused(inAll, "HAProxy closes client and server connections after each response (Connection: close both ways); tandem keeps them alive").negatable().httpOnly(),
-	"httplog":                      kwNeutral(inDefFE, whyLog),
-	"httpslog":                     kwNeutral(inDefFE, whyLog),
+	"httplog":                      kwMapped(inDefFE, (*parser).logOption).negatable(),
+	"httpslog":                     kwMapped(inDefFE, (*parser).logOption).negatable(),
 	"independent-streams":          kwNeutral(inAll, "it only changes which direction's activity resets the timeouts").negatable(),
-	"ldap-check":                   kwRefused(inDefBE, whyCheck),
+	"ldap-check":                   kwMapped(inDefBE, (*parser).optionCheck),
 	"log-health-checks":            kwNeutral(inDefBE, whyLog).negatable(),
-	"log-separate-errors":          kwNeutral(inDefFE, whyLog).negatable(),
+	"log-separate-errors":          kwMapped(inDefFE, (*parser).optionLogSeparateErrors).negatable(),
 	"logasap":                      kwNeutral(inDefFE, whyLog).negatable(),
-	"mysql-check":                  kwRefused(inDefBE, whyCheck),
+	"mysql-check":                  kwMapped(inDefBE, (*parser).optionCheck),
 	"nolinger":                     kwNeutral(inAll, "it only changes how closed sockets are torn down").negatable(),
 	"originalto":                   kwRefused(inAll, "HAProxy adds an X-Original-To header to every request; tandem does not").httpOnly(),
 	"persist":                      kwRefused(inDefBE, "HAProxy keeps sending a persistent client to its server even when that server is down").negatable(),
-	"pgsql-check":                  kwRefused(inDefBE, whyCheck),
+	"pgsql-check":                  kwMapped(inDefBE, (*parser).optionCheck),
 	"prefer-last-server":           kwRefused(inDefBE, "HAProxy sends a keep-alive client's next request to the server of its last one; tandem balances every request").negatable(),
-	"redis-check":                  kwRefused(inDefBE, whyCheck),
+	"redis-check":                  kwMapped(inDefBE, (*parser).optionCheck),
 	"redispatch":                   kwMapped(inDefBE, (*parser).optionRedispatch).negatable(),
-	"smtpchk":                      kwRefused(inDefBE, whyCheck),
+	"smtpchk":                      kwMapped(inDefBE, (*parser).optionCheck),
 	"socket-stats":                 kwNeutral(inDefFE, "it only adds per-socket counters to HAProxy's stats").negatable(),
 	"splice-auto":                  kwNeutral(inAll, "it only chooses the kernel's copy path").negatable(),
 	"splice-request":               kwNeutral(inAll, "it only chooses the kernel's copy path").negatable(),
 	"splice-response":              kwNeutral(inAll, "it only chooses the kernel's copy path").negatable(),
 	"spop-check":                   kwRefused(inDefBE, whyCheck),
 	"srvtcpka":                     kwNeutral(inDefBE, whyTCPTuning).negatable(),
-	"ssl-hello-chk":                kwRefused(inDefBE, whyCheck),
-	"tcp-check":                    kwRefused(inDefBE, whyTCPCheck),
+	"ssl-hello-chk":                kwMapped(inDefBE, (*parser).optionCheck),
+	"tcp-check":                    kwMapped(inDefBE, (*parser).optionCheck),
 	"tcp-smart-accept":             kwNeutral(inDefFE, whyTCPTuning).negatable(),
 	"tcp-smart-connect":            kwNeutral(inDefBE, whyTCPTuning).negatable(),
 	"tcpka":                        kwNeutral(inAll, whyTCPTuning),
-	"tcplog":                       kwNeutral(inAll, whyLog),
+	"tcplog":                       kwMapped(inAll, (*parser).logOption).negatable(),
 	"transparent":                  kwRefused(inDefBE, "HAProxy connects to the address the client asked for (transparent proxying)").negatable(),
 	"idle-close-on-response":       kwNeutral(inDefFE, "it only decides when idle client connections close during a reload").negatable(),
 
@@ -262,14 +263,29 @@ var timeouts = map[string]keyword{
 
 // httpChecks are the "http-check" rules.
 var httpChecks = map[string]keyword{
-	"comment":        kwNeutral(inDefBE, "it only names a check step in logs"),
-	"connect":        kwRefused(inDefBE, "HAProxy opens the check connection as this step says (port, TLS, PROXY protocol); tandem connects to the server's own address"),
+	"comment":        kwMapped(inDefBE, (*parser).httpCheck),
+	"connect":        kwMapped(inDefBE, (*parser).httpCheck),
 	"disable-on-404": kwMapped(inDefBE, (*parser).httpCheck),
 	"expect":         kwMapped(inDefBE, (*parser).httpCheck),
 	"send":           kwMapped(inDefBE, (*parser).httpCheck),
 	"send-state":     kwRefused(inDefBE, "HAProxy adds an X-Haproxy-Server-State header to every check; tandem does not"),
-	"set-var":        kwRefused(inDefBE, "HAProxy sets variables during checks; tandem's checks have none"),
-	"unset-var":      kwRefused(inDefBE, "HAProxy sets variables during checks; tandem's checks have none"),
+	"set-var":        kwRefused(inDefBE, whyCheckVars),
+	"set-var-fmt":    kwRefused(inDefBE, whyCheckVars),
+	"unset-var":      kwRefused(inDefBE, whyCheckVars),
+}
+
+// tcpChecks are the "tcp-check" rules.
+var tcpChecks = map[string]keyword{
+	"comment":        kwMapped(inDefBE, (*parser).tcpCheck),
+	"connect":        kwMapped(inDefBE, (*parser).tcpCheck),
+	"expect":         kwMapped(inDefBE, (*parser).tcpCheck),
+	"send":           kwMapped(inDefBE, (*parser).tcpCheck),
+	"send-lf":        kwMapped(inDefBE, (*parser).tcpCheck),
+	"send-binary":    kwMapped(inDefBE, (*parser).tcpCheck),
+	"send-binary-lf": kwMapped(inDefBE, (*parser).tcpCheck),
+	"set-var":        kwRefused(inDefBE, whyCheckVars),
+	"set-var-fmt":    kwRefused(inDefBE, whyCheckVars),
+	"unset-var":      kwRefused(inDefBE, whyCheckVars),
 }
 
 // statsKeywords are the "stats" sub-keywords; what a section with them
@@ -294,6 +310,7 @@ var subKeywords = map[string]map[string]keyword{
 	"timeout":     timeouts,
 	"tcp-request": tcpRequestKinds,
 	"http-check":  httpChecks,
+	"tcp-check":   tcpChecks,
 }
 
 // lookupKeyword finds the row of l, and the name to write in messages
@@ -303,8 +320,12 @@ func lookupKeyword(l line) (kw keyword, name string, ok bool) {
 		if len(l.args) == 0 {
 			return keyword{}, l.kw, false
 		}
-		kw, ok = sub[l.args[0]]
-		return kw, l.kw + " " + l.args[0], ok
+		name := l.args[0]
+		if i := strings.IndexByte(name, '('); i > 0 && (l.kw == "tcp-check" || l.kw == "http-check") {
+			name = name[:i] // set-var(check.port)
+		}
+		kw, ok = sub[name]
+		return kw, l.kw + " " + name, ok
 	}
 	if len(l.args) > 0 {
 		two := l.kw + " " + l.args[0]

@@ -313,6 +313,12 @@ func TestEveryServerAndBindOption(t *testing.T) {
 		}
 	}
 	for name, o := range bindOpts {
+		if _, tls := bindTLSOpts[name]; o.class == mapped || tls {
+			continue
+		}
+		classCase(t, "bind :81 "+name+strings.Repeat(" x", o.arity), o.class, false)
+	}
+	for name, o := range bindTLSOpts {
 		if o.class == mapped {
 			continue
 		}

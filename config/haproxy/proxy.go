@@ -57,9 +57,10 @@ type proxy struct {
 
 // bindLine is one address of a bind line.
 type bindLine struct {
-	addr string
-	line int
-	tls  bool // an ssl bind
+	addr  string
+	line  int
+	tls   bool // an ssl bind
+	proxy bool // accept-proxy
 }
 
 // settings are everything a section configures. A frontend, backend or
@@ -83,13 +84,17 @@ type settings struct {
 	allBackups      bool
 	stick           stickRules
 	stats           []int  // lines of stats directives
+	statsURI        string // the last "stats uri", and its line
+	statsURILine    int
 	disabled        int    // line of "disabled"; 0: enabled
 	reuseNever      int    // line of "http-reuse never"
 	pending         []pend // refusals that depend on the sections and mode that end up using them
 	rules           ruleSet
 	defRules        *ruleSet // a named defaults section's rules, evaluated first, with their own ACLs
 	lines           map[string]int
-	httpOnly        []httpOnlyItem // mapped settings HAProxy ignores outside mode http
+	httpOnly        []httpOnlyItem  // mapped settings HAProxy ignores outside mode http
+	logging         config.Logging  // the traffic log (inherited, then the section's own lines)
+	captures        config.Captures // frontends only
 }
 
 // pend is a refused directive whose error waits for the end of the file:
@@ -124,6 +129,9 @@ func (st *settings) clone() *settings {
 	c.lines = maps.Clone(st.lines)
 	c.httpOnly = slices.Clone(st.httpOnly)
 	c.rules = st.rules.clone()
+	c.logging.Log = slices.Clone(st.logging.Log)
+	c.captures.CaptureRequestHeaders = slices.Clone(st.captures.CaptureRequestHeaders)
+	c.captures.CaptureResponseHeaders = slices.Clone(st.captures.CaptureResponseHeaders)
 	return &c
 }
 

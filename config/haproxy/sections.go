@@ -28,7 +28,13 @@ var globalKeywords = map[string]globalKeyword{
 	"unsetenv":  {mapped, (*parser).globalSetenv, ""},
 	"resetenv":  {mapped, (*parser).globalSetenv, ""},
 
-	"ca-base":                               {neutral, nil, "it only locates CA files for client and server certificates, which tandem refuses"},
+	"ca-base":                               {mapped, (*parser).globalCaBase, ""},
+	"ssl-default-bind-ciphers":              {mapped, (*parser).globalSSLBind, ""},
+	"ssl-default-bind-ciphersuites":         {mapped, (*parser).globalSSLBind, ""},
+	"ssl-default-bind-curves":               {mapped, (*parser).globalSSLBind, ""},
+	"ssl-default-bind-options":              {mapped, (*parser).globalSSLBind, ""},
+	"ssl-default-bind-sigalgs":              {refused, nil, "HAProxy limits the signature algorithms of every TLS bind's handshakes; Go's crypto/tls offers its own set"},
+	"ssl-default-bind-client-sigalgs":       {refused, nil, "HAProxy limits the signature algorithms client certificates may use; Go's crypto/tls accepts its own set"},
 	"chroot":                                {neutral, nil, whyProcess},
 	"daemon":                                {neutral, nil, whyProcess},
 	"master-worker":                         {neutral, nil, whyProcess},
@@ -44,10 +50,10 @@ var globalKeywords = map[string]globalKeyword{
 	"ulimit-n":                              {neutral, nil, whyProcess},
 	"node":                                  {neutral, nil, whyProcess},
 	"description":                           {neutral, nil, "it is shown on HAProxy's stats page only"},
-	"log":                                   {neutral, nil, "tandem logs to its standard output (the systemd journal)"},
-	"log-tag":                               {neutral, nil, whyLog},
-	"log-send-hostname":                     {neutral, nil, whyLog},
-	"stats":                                 {neutral, nil, "tandem's admin API (api_addr in the node settings) replaces the stats socket; HAProxy's runtime API on a stats socket comes in a later issue"},
+	"log":                                   {mapped, (*parser).globalLog, ""},
+	"log-tag":                               {mapped, (*parser).globalLogTag, ""},
+	"log-send-hostname":                     {mapped, (*parser).globalLogSendHostname, ""},
+	"stats":                                 {mapped, (*parser).globalStats, ""},
 	"hard-stop-after":                       {neutral, nil, "tandem drains connections on stop for drain_timeout (node settings)"},
 	"grace":                                 {neutral, nil, "tandem drains connections on stop for drain_timeout (node settings)"},
 	"spread-checks":                         {neutral, nil, "it only spreads health checks in time"},
@@ -81,7 +87,7 @@ var globalKeywords = map[string]globalKeyword{
 	"debug":                                 {neutral, nil, whyProcess},
 	"mworker-max-reloads":                   {neutral, nil, whyProcess},
 	"numa-cpu-mapping":                      {neutral, nil, whyProcess},
-	"pp2-never-send-local":                  {neutral, nil, "tandem sends no PROXY protocol header"},
+	"pp2-never-send-local":                  {neutral, nil, "health checks send a LOCAL PROXY header with or without it (they name no client)"},
 	"h1-case-adjust":                        {neutral, nil, "it only matters with option h1-case-adjust-bogus-*, which tandem refuses"},
 	"h1-case-adjust-file":                   {neutral, nil, "it only matters with option h1-case-adjust-bogus-*, which tandem refuses"},
 	"h2-workaround-bogus-websocket-clients": {neutral, nil, "tandem offers WebSocket over HTTP/1.1"},
@@ -148,6 +154,12 @@ func (p *parser) globalMaxConn(l line) {
 			p.global.MaxConn = n
 			p.lines["global.maxconn"] = l.num
 		}
+	}
+}
+
+func (p *parser) globalCaBase(l line) {
+	if v, ok := p.oneArg(nil, l); ok {
+		p.caBase = v
 	}
 }
 

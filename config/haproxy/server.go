@@ -52,13 +52,14 @@ func cloneServer(s config.Server) config.Server {
 	if s.Weight != nil {
 		s.Weight = ptr(*s.Weight)
 	}
+	cloneServerCheck(&s)
 	return s
 }
 
 // serverOptions applies the options of a server or default-server line to
 // s, each as its row of serverOpts says.
 func (p *parser) serverOptions(px *proxy, l line, s *config.Server, opts []string) {
-	ssl := slices.Contains(opts, "ssl")
+	ssl := slices.Contains(opts, "ssl") || slices.Contains(opts, "check-ssl")
 	for i := 0; i < len(opts); i++ {
 		o := opts[i]
 		so, ok := serverOpts[o]
@@ -89,6 +90,7 @@ func (p *parser) serverOptions(px *proxy, l line, s *config.Server, opts []strin
 			p.warnf(px, l.num, "server option '%s' ignored: %s", written, so.why)
 		}
 	}
+	p.finishServerCheck(px, l, s, opts)
 }
 
 // serverHandler applies one mapped server option with its value.

@@ -28,6 +28,9 @@ func (p *parser) stats(px *proxy, l line) {
 		return
 	}
 	px.st.stats = append(px.st.stats, l.num)
+	if sub == "uri" && len(l.args) == 2 {
+		px.st.statsURI, px.st.statsURILine = l.args[1], l.num
+	}
 }
 
 // statsWhere is where tandem's own stats are, for the warnings.

@@ -163,11 +163,112 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("error banner on lb2: %q", e)
 	}
 
-	saveScreenshot(t, tab2, "dashboard-lb2.png", 1280, 900)
-	saveScreenshot(t, tab2, "dashboard-phone.png", 390, 844)
+	checkCharts(t, c, tab2)
+	checkPerNode(t, tab2)
+	for _, vp := range []struct {
+		name string
+		w, h int64
+	}{{"dashboard-lb2.png", 1280, 900}, {"dashboard-phone.png", 390, 844}} {
+		checkNoHorizontalScroll(t, tab2, vp.w, vp.h)
+		saveScreenshot(t, tab2, vp.name, vp.w, vp.h)
+	}
+	checkPageWeight(t, c.lb2)
 
 	checkMetrics(t, c)
 	checkAccessLog(t, c)
+}
+
+// checkCharts sends traffic through both nodes and waits for the
+// dashboard's 15-minute charts to draw it: the request chart of server2
+// (server1 drains) and of the frontend get a non-zero maximum once a 5 s
+// slot has passed, and the rates are numbers.
+func checkCharts(t *testing.T, c *cluster, tab context.Context) {
+	t.Helper()
+	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+	for range 40 {
+		resp, err := hc.Get("http://" + c.front + "/?from=chart-test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	// The slot holding these requests closes within 5 s; the page
+	// refreshes every 2 s.
+	sctx, cancel := context.WithTimeout(tab, 30*time.Second)
+	defer cancel()
+	err := chromedp.Do(sctx, chromedp.Poll[chromedp.Void](`(function(){
+		var s=document.querySelector('tr[data-server="server2"] svg.spark.req'), f=document.querySelector('tr[data-frontend="http-in"] svg.spark.req');
+		return !!(s&&f&&s.getAttribute("data-max")!=="0.0"&&f.getAttribute("data-max")!=="0.0");
+	})()`, chromedp.WithPollingTimeout(25*time.Second)))
+	if err != nil {
+		t.Fatalf("the charts never drew the 40 requests: %v", err)
+	}
+	last, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector('tr[data-server="server2"] svg.spark.req polyline').getAttribute("points").split(" ").pop()`))
+	if err != nil || !strings.HasPrefix(last, "179,") {
+		t.Errorf("server2's request chart ends at %q (%v), want x=179: 15 min of 5 s slots", last, err)
+	}
+	rate, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector('tr[data-server="server2"] td[data-l="Req/s"]').textContent`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rate == "–" || rate == "" {
+		t.Errorf("server2's req/s is %q once traffic was charted", rate)
+	}
+}
+
+// checkPerNode turns on "per node" and waits for a row per LB node under
+// server2 (the serving node's first).
+func checkPerNode(t *testing.T, tab context.Context) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(tab, 20*time.Second)
+	defer cancel()
+	err := chromedp.Do(sctx, chromedp.Click(chromedp.CSS("#pernode")),
+		chromedp.Poll[chromedp.Void](`(function(){var r=document.querySelector('tr[data-server="server2"]'); var a=r&&r.nextElementSibling, b=a&&a.nextElementSibling;
+			var n=[a&&a.dataset.node,b&&b.dataset.node].sort().join(); return n==="lb1,lb2";})()`, chromedp.WithPollingTimeout(15*time.Second)))
+	if err != nil {
+		t.Fatalf("per-node rows of server2: %v", err)
+	}
+}
+
+// checkNoHorizontalScroll: at this viewport neither the page nor any
+// panel scrolls sideways.
+func checkNoHorizontalScroll(t *testing.T, tab context.Context, w, h int64) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(tab, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(sctx, chromedp.EmulateViewport(w, h), chromedp.Poll[chromedp.Void](`document.querySelector("#nodes")!==null`)); err != nil {
+		t.Fatalf("viewport %dx%d: %v", w, h, err)
+	}
+	wide, err := chromedp.Run(sctx, chromedp.Evaluate[[]string](`(function(){var out=[]; var d=document.documentElement;
+			if(d.scrollWidth>window.innerWidth){out.push("page "+d.scrollWidth+">"+window.innerWidth);}
+			document.querySelectorAll("section").forEach(function(s){if(s.scrollWidth>s.clientWidth+1){out.push((s.id||s.dataset.backend)+" "+s.scrollWidth+">"+s.clientWidth);}});
+			return out;})()`))
+	if err != nil {
+		t.Fatalf("measure at %dx%d: %v", w, h, err)
+	}
+	if len(wide) > 0 {
+		t.Errorf("at %dx%d these scroll sideways: %v", w, h, wide)
+	}
+}
+
+// checkPageWeight: the page and its panels stay under 100 kB.
+func checkPageWeight(t *testing.T, n *proctest.Node) {
+	t.Helper()
+	size := 0
+	for _, path := range []string{"/", "/dashboard/panels?nodes=1"} {
+		resp, err := http.Get("http://" + n.APIAddr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		size += len(b)
+	}
+	if size > 100<<10 {
+		t.Errorf("page and panels weigh %d bytes, want under 100 kB", size)
+	}
+	t.Logf("page and panels: %d bytes", size)
 }
 
 // checkDashboardServed fails clearly when the agent does not serve the

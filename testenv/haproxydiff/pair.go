@@ -48,6 +48,13 @@ type Setup struct {
 // connections on every frontend.
 func Start(t testing.TB, s Setup) *Pair {
 	t.Helper()
+	return StartTuned(t, s, nil)
+}
+
+// StartTuned is Start with tune applied to the config tandem imported
+// before it serves it: for settings the importer does not map yet.
+func StartTuned(t testing.TB, s Setup, tune func(*config.Cluster)) *Pair {
+	t.Helper()
 	haproxyBin := NeedHAProxy(t)
 	p := &Pair{HAProxy: map[string]string{}, Tandem: map[string]string{}}
 	dir := t.TempDir()
@@ -88,7 +95,7 @@ func Start(t testing.TB, s Setup) *Pair {
 		t.Fatal(err)
 	}
 	startHAProxy(t, haproxyBin, path, p.HAProxy)
-	p.Config = startTandem(t, dir, tcfg, p.Tandem)
+	p.Config = startTandem(t, dir, tcfg, p.Tandem, tune)
 	return p
 }
 
@@ -171,7 +178,7 @@ func startHAProxy(t testing.TB, bin, path string, fronts map[string]string) {
 
 // startTandem imports cfg as `tandem agent --cluster-config` would and
 // serves it with an agent of its own.
-func startTandem(t testing.TB, dir, cfg string, fronts map[string]string) *config.Cluster {
+func startTandem(t testing.TB, dir, cfg string, fronts map[string]string, tune func(*config.Cluster)) *config.Cluster {
 	t.Helper()
 	c, warns, err := haproxy.Parse("haproxy.cfg", []byte(cfg), haproxy.Options{
 		Files: haproxy.FromFS(os.DirFS("/"), dir),
@@ -181,6 +188,9 @@ func startTandem(t testing.TB, dir, cfg string, fronts map[string]string) *confi
 	}
 	for _, w := range warns {
 		t.Logf("tandem import: %s", w)
+	}
+	if tune != nil {
+		tune(c)
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatalf("tandem refuses the imported config: %v", err)
@@ -225,6 +235,24 @@ func startTandem(t testing.TB, dir, cfg string, fronts map[string]string) *confi
 		if err := waitListening(addr, 10*time.Second, nil); err != nil {
 			t.Fatalf("tandem frontend %s on %s: %v", name, addr, err)
 		}
+	}
+	// The probes (HAProxy gets them too, and both log them) must be gone
+	// before the test's first request: it would count them in %ac.
+	cl := api.NewClient(apiAddr, "")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := cl.Status(context.Background())
+		open := int64(0)
+		for _, f := range st.Frontends {
+			open += f.CurConns
+		}
+		if err == nil && open == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tandem still has %d client connections open after the probes (err %v)", open, err)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	return c
 }

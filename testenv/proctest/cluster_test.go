@@ -71,14 +71,20 @@ type testCluster struct {
 // others to it, then waits until every node serves version 1.
 func startCluster(t *testing.T, names ...string) *testCluster {
 	t.Helper()
+	return startClusterArgs(t, nil, names...)
+}
+
+// startClusterArgs is startCluster with more agent flags for every node.
+func startClusterArgs(t *testing.T, args []string, names ...string) *testCluster {
+	t.Helper()
 	s1, s2 := sites(t)
 	tc := &testCluster{front: fmt.Sprintf("127.0.0.1:%d", FreePort(t))}
 	tc.config = writeConfig(t, tc.front, s1, s2)
-	first := NewNode(t, names[0], "--cluster-config", tc.config)
+	first := NewNode(t, names[0], append([]string{"--cluster-config", tc.config}, args...)...)
 	first.Start()
 	tc.nodes = append(tc.nodes, first)
 	for _, name := range names[1:] {
-		n := NewNode(t, name, "--join", first.GossipAddr)
+		n := NewNode(t, name, append([]string{"--join", first.GossipAddr}, args...)...)
 		n.Start()
 		tc.nodes = append(tc.nodes, n)
 	}

@@ -1,0 +1,190 @@
+package balancer
+
+import (
+	"crypto/ecdsa"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tandem-lb/tandem/config"
+)
+
+// certIndex chooses a frontend's certificate for a handshake by the name
+// the client asks for (SNI): an exact name first, then a wildcard one
+// label up ("*.example.com" for "www.example.com"), else the default
+// certificate, or a refused handshake with strict SNI. Where two
+// certificates serve a name (ECDSA and RSA), the first the client
+// supports wins, ECDSA first. It is immutable once built.
+type certIndex struct {
+	exact  map[string][]*tls.Certificate // by lower-case name
+	wild   map[string][]*tls.Certificate // by the domain under the "*."
+	def    []*tls.Certificate
+	strict bool
+	// byName is each certificate by the name the config gives it.
+	byName map[string]*tls.Certificate
+}
+
+var errNoCertificate = errors.New("no certificate for the server name the client asked for (strict SNI)")
+
+// certificate is tls.Config.GetCertificate.
+func (ix *certIndex) certificate(chi *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	name := strings.ToLower(strings.TrimSuffix(chi.ServerName, "."))
+	cands := ix.exact[name]
+	if len(cands) == 0 && name != "" {
+		if i := strings.IndexByte(name, '.'); i > 0 {
+			cands = ix.wild[name[i+1:]]
+		}
+	}
+	if len(cands) == 0 {
+		if ix.strict {
+			return nil, errNoCertificate
+		}
+		cands = ix.def
+	}
+	for _, c := range cands {
+		if chi.SupportsCertificate(c) == nil {
+			return c, nil
+		}
+	}
+	return cands[0], nil
+}
+
+// buildCertIndex indexes the certificates of t; load returns each by the
+// name t uses.
+func buildCertIndex(t *config.TLS, load func(name string) (*tls.Certificate, error)) (*certIndex, error) {
+	ix := &certIndex{exact: map[string][]*tls.Certificate{}, wild: map[string][]*tls.Certificate{}, strict: t.StrictSNI}
+	names := t.CertificateNames()
+	byName := map[string]*tls.Certificate{}
+	for _, n := range names {
+		c, err := load(n)
+		if err != nil {
+			return nil, err
+		}
+		byName[n] = c
+	}
+	filters := map[string][]string{}
+	for _, f := range t.SNI {
+		filters[f.Certificate] = append(filters[f.Certificate], f.Names...)
+	}
+	for _, n := range names {
+		c := byName[n]
+		for _, sn := range serves(c, filters[n]) {
+			if d, ok := strings.CutPrefix(sn, "*."); ok {
+				ix.wild[d] = appendCert(ix.wild[d], c)
+			} else {
+				ix.exact[sn] = appendCert(ix.exact[sn], c)
+			}
+		}
+	}
+	def := names[0]
+	if t.DefaultCertificate != "" {
+		def = t.DefaultCertificate
+	}
+	ix.def = []*tls.Certificate{byName[def]}
+	ix.byName = byName
+	return ix, nil
+}
+
+// serves is the names a certificate serves: its DNS SANs (its subject's
+// common name without them, as HAProxy falls back to), or the SNI filter
+// given for it, less the names the filter excludes with "!".
+func serves(c *tls.Certificate, filter []string) []string {
+	var own []string
+	if leaf := c.Leaf; leaf != nil {
+		own = leaf.DNSNames
+		if len(own) == 0 && leaf.Subject.CommonName != "" {
+			own = []string{leaf.Subject.CommonName}
+		}
+	}
+	var pos, neg []string
+	for _, f := range filter {
+		if n, ok := strings.CutPrefix(f, "!"); ok {
+			neg = append(neg, strings.ToLower(n))
+		} else {
+			pos = append(pos, strings.ToLower(f))
+		}
+	}
+	if len(pos) == 0 {
+		for _, n := range own {
+			pos = append(pos, strings.ToLower(n))
+		}
+	}
+	return slices.DeleteFunc(pos, func(n string) bool { return slices.Contains(neg, n) })
+}
+
+// appendCert adds c to a name's candidates, ECDSA ones first.
+func appendCert(list []*tls.Certificate, c *tls.Certificate) []*tls.Certificate {
+	if _, ok := c.PrivateKey.(*ecdsa.PrivateKey); ok {
+		return append([]*tls.Certificate{c}, list...)
+	}
+	return append(list, c)
+}
+
+// loadCertFile reads a certificate from a PEM file on this node: the
+// certificate chain and its key in one file, or the key in PATH.key, as
+// HAProxy looks for it. keyFile, when set, names the key's file.
+func loadCertFile(path, keyFile string) (*tls.Certificate, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read certificate %s: %w", path, err)
+	}
+	key := data
+	if keyFile != "" && keyFile != path {
+		if key, err = os.ReadFile(keyFile); err != nil {
+			return nil, fmt.Errorf("read key %s: %w", keyFile, err)
+		}
+	} else if !strings.Contains(string(data), "PRIVATE KEY-----") {
+		if key, err = os.ReadFile(path + ".key"); err != nil {
+			return nil, fmt.Errorf("certificate %s has no private key, and %s.key: %w", path, path, err)
+		}
+	}
+	c, err := tls.X509KeyPair(data, key)
+	if err != nil {
+		return nil, fmt.Errorf("load certificate %s: %w", path, err)
+	}
+	if c.Leaf == nil {
+		if c.Leaf, err = x509.ParseCertificate(c.Certificate[0]); err != nil {
+			return nil, fmt.Errorf("parse certificate %s: %w", path, err)
+		}
+	}
+	return &c, nil
+}
+
+// CertificateStats is one certificate a frontend serves now.
+type CertificateStats struct {
+	Frontend string
+	Name     string // as the config names it: a store name or a PEM path
+	NotAfter time.Time
+}
+
+// Certificates lists the certificates every TLS frontend serves, by
+// frontend then name, with their expiry (the leaf's not-after).
+func (b *Balancer) Certificates() []CertificateStats {
+	snap := b.cur.Load()
+	if snap.cluster == nil {
+		return nil
+	}
+	var out []CertificateStats
+	for i := range snap.cluster.Frontends {
+		fe := snap.frontends[snap.cluster.Frontends[i].Name]
+		if fe == nil || fe.tls == nil {
+			continue
+		}
+		ix := fe.tls.certs.Load()
+		names := slices.Sorted(maps.Keys(ix.byName))
+		for _, n := range names {
+			cs := CertificateStats{Frontend: fe.name, Name: n}
+			if c := ix.byName[n]; c != nil && c.Leaf != nil { // set by every loader
+				cs.NotAfter = c.Leaf.NotAfter
+			}
+			out = append(out, cs)
+		}
+	}
+	return out
+}
