@@ -97,7 +97,9 @@ func (cc *compiler) memoDep(e *crules.Expr) int {
 			return depFields
 		case crules.FetchBase:
 			return depAll
-		case crules.FetchReqProtoHTTP, crules.FetchCaptureReqURI, crules.FetchCaptureReqVer, crules.FetchReqVer:
+		case crules.FetchCaptureReqURI:
+			return -1 // known once the http-request rules start (captureURI)
+		case crules.FetchReqProtoHTTP, crules.FetchCaptureReqVer, crules.FetchReqVer:
 			return depNone
 		}
 		return depLine
