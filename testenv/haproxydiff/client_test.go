@@ -135,7 +135,7 @@ func do(addr string, r request, bs backends) result {
 const answerTimeout = 5 * time.Second
 
 // pauseFor is the gap "\P" puts between two segments of a payload.
-const pauseFor = 300 * time.Millisecond
+const pauseFor = 800 * time.Millisecond
 
 var errHandshake = errors.New("the TLS handshake failed")
 
