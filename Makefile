@@ -73,7 +73,10 @@ FUZZ_TARGETS = \
 	./balancer/accesslog:FuzzFrame \
 	./balancer/proxyproto:FuzzParse \
 	./health:FuzzServerReplies \
-	./health:FuzzAgentReply
+	./health:FuzzAgentReply \
+	./balancer:FuzzACMEChallengePath \
+	./config:FuzzValidDNSName \
+	./api/runtimeapi:FuzzRuntimeCommand
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "== $$fn ($$pkg)"; $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; done

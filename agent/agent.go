@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tandem-lb/tandem/acme"
 	"github.com/tandem-lb/tandem/api"
 	"github.com/tandem-lb/tandem/balancer"
 	"github.com/tandem-lb/tandem/cluster"
@@ -34,6 +35,9 @@ type Config struct {
 	// VIP configures virtual IPs; VIPs move only when VIP.Interface is set
 	// (and never on a witness).
 	VIP vip.Config
+	// ACME tunes the ACME certificate manager (acme.go); Node and
+	// ClusterKey come from Cluster.
+	ACME acme.Config
 }
 
 // Deps are the agent's collaborators.
@@ -61,6 +65,7 @@ type Agent struct {
 	readyOnce sync.Once
 
 	mu        sync.Mutex
+	acme      acmeParts       // the ACME manager and challenge answers (acme.go)
 	certs     certCache       // the store's certificates, opened
 	applied   *config.Cluster // the config the balancer serves (unresolved, as committed)
 	resolved  *config.Cluster
@@ -93,8 +98,9 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create health monitor: %w", err)
 	}
+	a.newACME(deps.Logger)
 	a.lb, err = balancer.New(balancer.Config{DrainTimeout: cfg.DrainTimeout, TicketSecret: cfg.Cluster.ClusterKey}, balancer.Deps{Logger: deps.Logger,
-		OnServerFailure: a.health.ReportFailure, OnServerResult: a.health.Observe})
+		OnServerFailure: a.health.ReportFailure, OnServerResult: a.health.Observe, ACME: a.acme.answers})
 	if err != nil {
 		return nil, fmt.Errorf("create balancer: %w", err)
 	}
@@ -179,6 +185,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.servesTraffic() {
 		run("health", hcCtx, a.health.Run)
 		run("balancer", lbCtx, a.lb.Run)
+		if a.acme.manager != nil {
+			run("acme", lbCtx, a.acme.manager.Run)
+		}
 		run("history", lbCtx, a.ops.history.Run)
 		a.syncRuntime()
 		run("runtime api", apiCtx, a.ops.runtime.Run)

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"maps"
 
 	"github.com/tandem-lb/tandem/cluster"
 	"github.com/tandem-lb/tandem/config"
@@ -26,6 +27,7 @@ type openedCert struct {
 // config, naming it.
 func (a *Agent) certificates(c *config.Cluster, store map[string]cluster.StoredCertificate) map[string]*tls.Certificate {
 	names := cluster.StoreNames(c)
+	maps.Copy(names, cluster.ACMEStoreNames(c))
 	if len(names) == 0 {
 		return nil
 	}

@@ -22,6 +22,9 @@ func (a *Agent) observe(reg *prometheus.Registry) error {
 	if err := reg.Register(api.NewCollector(status, a.lb)); err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
+	if err := reg.Register(acmeCollector{a}); err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
 	d, err := api.NewDashboard(status, a.ops.counters)
 	if err != nil {
 		return err

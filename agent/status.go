@@ -118,6 +118,7 @@ func (n nodeAPI) nodeStatus() api.Status {
 		}
 	}
 	st.Certificates = certificateStatus(a.lb.Certificates())
+	st.ACME = a.acmeStatus()
 	return st
 }
 

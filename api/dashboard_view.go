@@ -21,6 +21,7 @@ type view struct {
 	Missing   []missingNode
 	Deploying []DeployRecord
 	Expiring  []CertificateStatus // within ExpiryWarning, or expired
+	ACMEFail  []ACMEStatus        // names whose last ACME order or renewal failed
 	VIPs      []vipView
 	Frontends []feView
 	Backends  []beView
@@ -110,6 +111,11 @@ func buildView(st Status, cc ClusterCounters, now time.Time, perNode bool) view 
 	for _, c := range st.Certificates {
 		if c.NotAfter.Sub(now) < ExpiryWarning {
 			v.Expiring = append(v.Expiring, c)
+		}
+	}
+	for _, a := range st.ACME {
+		if a.Error != "" {
+			v.ACMEFail = append(v.ACMEFail, a)
 		}
 	}
 	for _, vs := range st.VIPs {

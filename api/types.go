@@ -21,6 +21,8 @@ type Status struct {
 	Servers     []ServerStatus          `json:"servers"`
 	// Certificates are those this node's frontends serve now.
 	Certificates []CertificateStatus `json:"certificates,omitempty"`
+	// ACME is the state of every name the cluster gets certificates for.
+	ACME []ACMEStatus `json:"acme,omitempty"`
 	// CounterNodes are the LB nodes whose counters the Cluster fields
 	// sum (asked with ?cluster=1); MissingNodes did not answer, with why.
 	CounterNodes []string          `json:"counter_nodes,omitempty"`

@@ -124,6 +124,7 @@ func (b *Balancer) applyConfig(d Desired) error {
 			if err != nil {
 				return fmt.Errorf("apply frontend %s: TLS: %w", f.Name, err)
 			}
+			ft.answerALPN(b.acme)
 			binds[i].tls = ft
 		}
 		ap, err := newAcceptProxy(f.AcceptProxy)
@@ -207,7 +208,7 @@ func (b *Balancer) applyConfig(d Desired) error {
 		rt.lim.setMax(f.MaxConn)
 		keepFe[f.Name] = true
 		fe := &frontend{
-			name: f.Name, mode: f.Mode, tm: timeoutsOf(f.Timeouts), forwardFor: *f.ForwardFor,
+			name: f.Name, mode: f.Mode, tm: timeoutsOf(f.Timeouts), forwardFor: *f.ForwardFor, h2c: f.H2C,
 			tls: binds[i].tls, backend: next.backends[f.DefaultBackend], rt: rt, rules: prog.Frontend(i), acceptProxy: binds[i].proxy,
 		}
 		next.rulesOn = next.rulesOn || fe.rules.HTTPActive()
@@ -287,7 +288,7 @@ func (b *Balancer) applyCertificates(snap *snapshot, certs map[string]*tls.Certi
 		if f.TLS == nil || fe == nil || fe.tls == nil {
 			continue
 		}
-		ix, err := buildCertIndex(f.TLS, certLoader(f.TLS, certs))
+		ix, err := buildCertIndex(f.TLS, acmeCertNames(snap.cluster, f), certLoader(f.TLS, certs))
 		if err != nil {
 			return fmt.Errorf("apply frontend %s: TLS: %w", f.Name, err)
 		}

@@ -46,6 +46,9 @@ type Deps struct {
 	// access_log lines are buffered and flushed every second and at
 	// shutdown.
 	AccessLog io.Writer
+	// ACME, when set, answers the ACME CA's HTTP-01 challenges on plain
+	// HTTP frontends (before any rule) and TLS-ALPN-01 on TLS ones.
+	ACME ChallengeSource
 }
 
 // Desired is the plain state the balancer serves.
@@ -84,6 +87,7 @@ type Balancer struct {
 	h2log    *log.Logger // x/net/http2's own messages (client protocol errors), at debug level
 	onFail   func(config.ServerKey, error)
 	onResult func(config.ServerKey, bool, string)
+	acme     ChallengeSource // nil: no ACME challenges answered
 	cur      atomic.Pointer[snapshot]
 	stopped  atomic.Bool // Run is shutting down: no keep-alive, no new accepts
 	runCtx   context.Context
@@ -127,6 +131,7 @@ func New(cfg Config, deps Deps) (*Balancer, error) {
 		h2log:     slog.NewLogLogger(log.With("component", "balancer").Handler(), slog.LevelDebug),
 		onFail:    deps.OnServerFailure,
 		onResult:  deps.OnServerResult,
+		acme:      deps.ACME,
 		runCtx:    ctx,
 		cancel:    cancel,
 		listeners: map[string]*listener{},

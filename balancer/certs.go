@@ -42,7 +42,7 @@ func (ix *certIndex) certificate(chi *tls.ClientHelloInfo) (*tls.Certificate, er
 		}
 	}
 	if len(cands) == 0 {
-		if ix.strict {
+		if ix.strict || len(ix.def) == 0 {
 			return nil, errNoCertificate
 		}
 		cands = ix.def
@@ -55,9 +55,10 @@ func (ix *certIndex) certificate(chi *tls.ClientHelloInfo) (*tls.Certificate, er
 	return cands[0], nil
 }
 
-// buildCertIndex indexes the certificates of t; load returns each by the
-// name t uses.
-func buildCertIndex(t *config.TLS, load func(name string) (*tls.Certificate, error)) (*certIndex, error) {
+// buildCertIndex indexes the certificates of t, and those of optional
+// that load finds (ACME certificates not obtained yet are skipped); load
+// returns each by the name t uses.
+func buildCertIndex(t *config.TLS, optional []string, load func(name string) (*tls.Certificate, error)) (*certIndex, error) {
 	ix := &certIndex{exact: map[string][]*tls.Certificate{}, wild: map[string][]*tls.Certificate{}, strict: t.StrictSNI}
 	names := t.CertificateNames()
 	byName := map[string]*tls.Certificate{}
@@ -67,6 +68,16 @@ func buildCertIndex(t *config.TLS, load func(name string) (*tls.Certificate, err
 			return nil, err
 		}
 		byName[n] = c
+	}
+	for _, n := range optional {
+		if c, err := load(n); err == nil {
+			byName[n] = c
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		ix.byName = byName
+		return ix, nil // every handshake is refused until a certificate arrives
 	}
 	filters := map[string][]string{}
 	for _, f := range t.SNI {

@@ -188,7 +188,7 @@ func (b *Balancer) serveConn(cc *clientConn) {
 		return
 	}
 	if fe.mode == config.ModeHTTP && cc.tlsInfo.ALPN == "h2" {
-		b.serveH2(cc, fe)
+		b.serveH2(cc, fe, cc.conn)
 		return
 	}
 	if fe.mode == config.ModeTCP {

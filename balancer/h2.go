@@ -1,8 +1,10 @@
 package balancer
 
 import (
+	"bufio"
 	"bytes"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -12,13 +14,14 @@ import (
 	"github.com/tandem-lb/tandem/balancer/http1"
 )
 
-// serveH2 serves HTTP/2 on a TLS connection that negotiated "h2" with
+// serveH2 serves HTTP/2 on conn (cc's TLS connection that negotiated
+// "h2", or its clear-text one that started with the HTTP/2 preface) with
 // golang.org/x/net/http2; each stream takes the same stages as an HTTP/1
-// request (serveRequest) and is proxied to the servers over HTTP/1.1.
-func (b *Balancer) serveH2(cc *clientConn, fe *frontend) {
+// request (serveRequest).
+func (b *Balancer) serveH2(cc *clientConn, fe *frontend, conn net.Conn) {
 	srv := &http2.Server{IdleTimeout: fe.tm.keepAlive, MaxReadFrameSize: h2MaxFrameSize}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { b.serveH2Stream(cc, w, r) })
-	srv.ServeConn(&h2Conn{Conn: cc.conn}, &http2.ServeConnOpts{
+	srv.ServeConn(newH2Conn(conn), &http2.ServeConnOpts{
 		Context:    b.runCtx,
 		Handler:    h,
 		BaseConfig: &http.Server{ReadHeaderTimeout: fe.tm.httpRequest, IdleTimeout: fe.tm.keepAlive, ErrorLog: b.h2log},
@@ -168,3 +171,32 @@ func (f h2Flusher) Flush() error { return f.rc.Flush() }
 // initial SETTINGS_MAX_FRAME_SIZE, as HAProxy (tune.h2.max-frame-size).
 // x/net/http2 would otherwise advertise 1 MiB.
 const h2MaxFrameSize = 16 << 10
+
+// startsH2 reports whether a clear-text connection's first bytes are
+// HTTP/2's preface (prior knowledge). It reads only as far as they match:
+// a short HTTP/1 request is never waited on.
+func startsH2(br *bufio.Reader) bool {
+	for n := 1; n <= len(h2Preface); n++ {
+		b, err := br.Peek(n)
+		if err != nil || b[n-1] != h2Preface[n-1] {
+			return false
+		}
+	}
+	return true
+}
+
+// prefixConn reads the bytes already taken from a connection, then the
+// connection.
+type prefixConn struct {
+	net.Conn
+	pre []byte
+}
+
+func (c *prefixConn) Read(p []byte) (int, error) {
+	if len(c.pre) > 0 {
+		n := copy(p, c.pre)
+		c.pre = c.pre[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}

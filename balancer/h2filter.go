@@ -259,13 +259,24 @@ type h2Conn struct {
 	err error
 }
 
-// ConnectionState lets the HTTP/2 server see the TLS state (RFC 9113
-// 9.2 checks, Request.TLS).
-func (c *h2Conn) ConnectionState() tls.ConnectionState {
-	if tc, ok := c.Conn.(interface{ ConnectionState() tls.ConnectionState }); ok {
-		return tc.ConnectionState()
+// h2TLSConn is an h2Conn over TLS: ConnectionState lets the HTTP/2
+// server see the TLS state (RFC 9113 9.2 checks, Request.TLS). A clear
+// connection (h2c) must not have the method: the server would take it for
+// TLS without a version.
+type h2TLSConn struct {
+	*h2Conn
+	tc *tls.Conn
+}
+
+func (c h2TLSConn) ConnectionState() tls.ConnectionState { return c.tc.ConnectionState() }
+
+// newH2Conn wraps conn for the HTTP/2 server.
+func newH2Conn(conn net.Conn) net.Conn {
+	c := &h2Conn{Conn: conn}
+	if tc, ok := conn.(*tls.Conn); ok {
+		return h2TLSConn{c, tc}
 	}
-	return tls.ConnectionState{}
+	return c
 }
 
 func (c *h2Conn) Read(p []byte) (int, error) {

@@ -154,20 +154,31 @@ func TestH2Spec(t *testing.T) {
 	if testing.Short() {
 		t.Skip("h2spec: not in -short")
 	}
-	// Some tests need a body larger than the window sizes they set.
-	s := newSite(t, "s1", func(w http.ResponseWriter, r *http.Request) { w.Write(bytes.Repeat([]byte("x"), 1024)) })
-	cert, key := selfSigned(t)
-	c := cluster(srv("s1", s.addr()))
-	c.Frontends[0].TLS = &config.TLS{Cert: cert, Key: key}
-	e := start(t, c)
-	host, port, _ := strings.Cut(e.addr("fe"), ":")
-	out, err := exec.Command("go", "tool", "h2spec", "-h", host, "-p", port, "-t", "-k", "-o", "5").CombinedOutput()
-	summary := string(out)
-	if i := strings.LastIndex(summary, "Failures:"); i >= 0 {
-		summary = summary[i:]
-	}
-	if err != nil || !strings.Contains(string(out), "145 tests, 145 passed, 0 skipped, 0 failed") {
-		t.Fatalf("h2spec: %v\n%s", err, tail(summary, 4000))
+	for _, tlsOn := range []bool{true, false} {
+		t.Run(map[bool]string{true: "TLS", false: "h2c"}[tlsOn], func(t *testing.T) {
+			// Some tests need a body larger than the window sizes they set.
+			s := newSite(t, "s1", func(w http.ResponseWriter, r *http.Request) { w.Write(bytes.Repeat([]byte("x"), 1024)) })
+			c := cluster(srv("s1", s.addr()))
+			args := []string{"tool", "h2spec", "-o", "5"}
+			if tlsOn {
+				cert, key := selfSigned(t)
+				c.Frontends[0].TLS = &config.TLS{Cert: cert, Key: key}
+				args = append(args, "-t", "-k")
+			} else {
+				// HTTP/2 only: an invalid preface is not HTTP/1 to answer.
+				c.Frontends[0].H2C = "only"
+			}
+			e := start(t, c)
+			host, port, _ := strings.Cut(e.addr("fe"), ":")
+			out, err := exec.Command("go", append(args, "-h", host, "-p", port)...).CombinedOutput()
+			summary := string(out)
+			if i := strings.LastIndex(summary, "Failures:"); i >= 0 {
+				summary = summary[i:]
+			}
+			if err != nil || !strings.Contains(string(out), "145 tests, 145 passed, 0 skipped, 0 failed") {
+				t.Fatalf("h2spec: %v\n%s", err, tail(summary, 4000))
+			}
+		})
 	}
 }
 

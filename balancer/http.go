@@ -2,12 +2,14 @@ package balancer
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"sync"
 	"time"
 
 	"github.com/tandem-lb/tandem/balancer/http1"
+	"github.com/tandem-lb/tandem/config"
 )
 
 // clientBufSize is the read buffer of an HTTP client connection while it
@@ -54,6 +56,14 @@ func (b *Balancer) serveHTTP(cc *clientConn, first bool) (parked bool) {
 			}
 			br = readerPool.Get().(*bufio.Reader)
 			br.Reset(tc)
+			if !first {
+				// Readable: the request timeout runs from here. The wait's
+				// own deadline (idleParkAfter) must not cut the read that
+				// takes the bytes: Go refuses a read once it has passed,
+				// however ready the bytes are, and a busy machine may run
+				// this goroutine after it.
+				tc.readDeadline(deadline(time.Now(), fe.tm.httpRequest))
+			}
 			if _, err := br.Peek(1); err != nil {
 				if first {
 					b.logNoRequest(cc, fe)
@@ -64,6 +74,18 @@ func (b *Balancer) serveHTTP(cc *clientConn, first bool) (parked bool) {
 				return false
 			}
 			fe = snap.byAddr[cc.l.key]
+		}
+		if first && fe.mode == config.ModeHTTP && fe.tls == nil && fe.h2c != "off" {
+			if startsH2(br) {
+				// HTTP/2's reader may outlive ServeConn: it gets its own
+				// copy of the bytes read, not the pooled buffer.
+				pre, _ := br.Peek(br.Buffered())
+				b.serveH2(cc, fe, &prefixConn{Conn: cc.conn, pre: bytes.Clone(pre)})
+				return false
+			}
+			if fe.h2c == "only" {
+				return false // HTTP/2 only: an HTTP/1 client is not answered
+			}
 		}
 		if !cc.beginRequest() {
 			return false
@@ -141,9 +163,13 @@ func (b *Balancer) serveRequest(ex *exchange, tc *timedConn, br *bufio.Reader, s
 	if !ok {
 		return false
 	}
+	ex.keep = keep
+	// 1b. An ACME HTTP-01 challenge, answered from the replicated state.
+	if b.answerACME(ex) {
+		return ex.keep
+	}
 	// 2-4. Frontend rules, the backend (use_backend … default_backend),
 	// backend rules, use-server.
-	ex.keep = keep
 	if !b.requestRules(ex) {
 		return ex.keep
 	}

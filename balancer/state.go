@@ -40,6 +40,7 @@ type frontend struct {
 	mode       config.Mode
 	tm         timeouts
 	forwardFor bool
+	h2c        string       // config.Frontend.H2C
 	tls        *frontendTLS // nil: plain
 	backend    *backend
 	rt         *frontendRT

@@ -3,7 +3,6 @@ package balancer
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -23,7 +22,7 @@ type frontendTLS struct {
 // newFrontendTLS builds the TLS side of frontend f of cluster c.
 func newFrontendTLS(f *config.Frontend, c *config.Cluster, load func(string) (*tls.Certificate, error)) (*frontendTLS, error) {
 	t := f.TLS
-	ix, err := buildCertIndex(t, load)
+	ix, err := buildCertIndex(t, acmeCertNames(c, f), load)
 	if err != nil {
 		return nil, err
 	}
@@ -82,20 +81,9 @@ func clientAuth(conf *tls.Config, ca *config.ClientAuth, files map[string]string
 	if ca.Verify == "required" {
 		conf.ClientAuth = tls.RequireAndVerifyClientCert
 	}
-	if ca.CRL == "" {
-		return nil
-	}
-	block, _ := pem.Decode([]byte(files[ca.CRL]))
-	if block == nil {
-		return fmt.Errorf("CRL file %q holds no PEM block", ca.CRL)
-	}
-	crl, err := x509.ParseRevocationList(block.Bytes)
-	if err != nil {
-		return fmt.Errorf("parse CRL file %q: %w", ca.CRL, err)
-	}
-	revoked := map[string]bool{}
-	for _, e := range crl.RevokedCertificateEntries {
-		revoked[e.SerialNumber.String()] = true
+	revoked, err := config.RevokedSerials(files, ca.CRL)
+	if err != nil || revoked == nil {
+		return err
 	}
 	conf.VerifyPeerCertificate = func(_ [][]byte, chains [][]*x509.Certificate) error {
 		for _, chain := range chains {

@@ -59,7 +59,7 @@ func (SetCertificate) commandType() cmdType    { return typeSetCertificate }
 func (DeleteCertificate) commandType() cmdType { return typeDeleteCertificate }
 
 func setCertificate(s *State, c SetCertificate) (*State, error) {
-	if !config.ValidName(c.Name) {
+	if _, acme := config.IsACMECertificateName(c.Name); !acme && !config.ValidName(c.Name) {
 		return nil, fmt.Errorf("set certificate %q: %w: want letters, digits, '.', '_' and '-'", c.Name, ErrInvalidCommand)
 	}
 	if c.Certificate.Chain == "" || len(c.Certificate.SealedKey) == 0 {
@@ -108,7 +108,9 @@ func StoreNames(c *config.Cluster) map[string][]string {
 }
 
 // CertificateUsers are the frontends of c that serve certificate name.
-func CertificateUsers(c *config.Cluster, name string) []string { return StoreNames(c)[name] }
+func CertificateUsers(c *config.Cluster, name string) []string {
+	return append(StoreNames(c)[name], ACMEStoreNames(c)[name]...)
+}
 
 // missingCertificates are the store names c uses that s does not hold.
 func missingCertificates(s *State, c *config.Cluster) []string {

@@ -31,6 +31,12 @@ const (
 	// not skip them (it would serve a stale certificate).
 	typeSetCertificate    cmdType = 0x09
 	typeDeleteCertificate cmdType = 0x0a
+	// The ACME manager's storage and locks (acmestore.go); not ignorable:
+	// a node that skipped them would hand out a lock another node holds.
+	typePutACMEValue    cmdType = 0x0b
+	typeDeleteACMEValue cmdType = 0x0c
+	typeAcquireACMELock cmdType = 0x0d
+	typeReleaseACMELock cmdType = 0x0e
 )
 
 // Command is one typed change to the replicated state, applied through
@@ -171,6 +177,14 @@ func decodeCommand(data []byte) (Command, error) {
 		c, err = decodeAs[SetCertificate](body)
 	case typeDeleteCertificate:
 		c, err = decodeAs[DeleteCertificate](body)
+	case typePutACMEValue:
+		c, err = decodeAs[PutACMEValue](body)
+	case typeDeleteACMEValue:
+		c, err = decodeAs[DeleteACMEValue](body)
+	case typeAcquireACMELock:
+		c, err = decodeAs[AcquireACMELock](body)
+	case typeReleaseACMELock:
+		c, err = decodeAs[ReleaseACMELock](body)
 	default:
 		if t&ignorableBit != 0 {
 			return nil, nil

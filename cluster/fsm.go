@@ -85,6 +85,8 @@ func step(s *State, cmd Command) (*State, error) {
 		return setCertificate(s, c)
 	case DeleteCertificate:
 		return deleteCertificate(s, c)
+	case PutACMEValue, DeleteACMEValue, AcquireACMELock, ReleaseACMELock:
+		return acmeStep(s, c)
 	case InitCluster:
 		if s.ClusterID != "" || c.ID == "" {
 			return nil, fmt.Errorf("init cluster: %w: the cluster ID is %q already", ErrInvalidCommand, s.ClusterID)

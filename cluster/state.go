@@ -42,6 +42,8 @@ type State struct {
 	// Certificates are the certificates frontends name (tandem cert add),
 	// their private keys sealed.
 	Certificates map[string]StoredCertificate `json:"certificates,omitempty"`
+	// ACME is the ACME certificate manager's storage and locks.
+	ACME *ACMEStore `json:"acme,omitempty"`
 	// ClusterID names the cluster; set once by its first leader. Gossip
 	// carries it so that a leader never adds a node that bootstrapped a
 	// cluster of its own.

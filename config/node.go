@@ -68,6 +68,12 @@ type Node struct {
 	DrainTimeout time.Duration `mapstructure:"drain_timeout"`
 	// LogLevel: debug, info, warn, error.
 	LogLevel string `mapstructure:"log_level"`
+	// ACMELockTTL is how long the ACME lock of a node that died outlives
+	// it, before another node takes its order over (default 30s).
+	ACMELockTTL time.Duration `mapstructure:"acme_lock_ttl"`
+	// ACMERetryMin is the first wait after a failed ACME order or renewal;
+	// it doubles with each failure, to at most 2 h (default 2m).
+	ACMERetryMin time.Duration `mapstructure:"acme_retry_min"`
 }
 
 // Node setting defaults.

@@ -20,6 +20,8 @@ type Cluster struct {
 	Files map[string]string `yaml:"files,omitempty" json:"files,omitempty"`
 	// Userlists are the users and groups of http_auth() and "http-request auth".
 	Userlists []Userlist `yaml:"userlists,omitempty" json:"userlists,omitempty"`
+	// ACME gets and renews the TLS frontends' certificates automatically (acme.go).
+	ACME *ACME `yaml:"acme,omitempty" json:"acme,omitempty"`
 }
 
 // Global holds process-wide settings.
@@ -107,6 +109,12 @@ type Frontend struct {
 	AccessLog *AccessLog `yaml:"access_log,omitempty" json:"access_log,omitempty"`
 	// AcceptProxy reads a PROXY protocol header first (see proxyproto.go).
 	AcceptProxy *AcceptProxy `yaml:"accept_proxy,omitempty" json:"accept_proxy,omitempty"`
+	// H2C is HTTP/2 in clear text with prior knowledge on a plain mode
+	// http frontend: "" (default) serves a connection that starts with
+	// HTTP/2's preface as HTTP/2, as HAProxy 2.6 does; "off" never
+	// (HAProxy's option disable-h2-upgrade); "only" serves HTTP/2 only
+	// (HAProxy's bind ... proto h2).
+	H2C string `yaml:"h2c,omitempty" json:"h2c,omitempty"`
 	// Logging and Captures are HAProxy's syslog traffic log (logging.go).
 	Logging  `yaml:",inline"`
 	Captures `yaml:",inline"`
@@ -226,6 +234,13 @@ type Server struct {
 	ServerCheck `yaml:",inline"`
 	// ServerProxy: PROXY protocol to the server (see proxyproto.go).
 	ServerProxy `yaml:",inline"`
+	// TLS connects to the server over TLS (HAProxy's "ssl"; servertls.go).
+	TLS *ServerTLS `yaml:"tls,omitempty" json:"tls,omitempty"`
+	// Proto is the protocol spoken to the server in mode http: h1
+	// (default) or h2 (HTTP/2, over TLS or in clear text with prior
+	// knowledge: HAProxy's "proto h2"). HTTP/2 is also spoken when TLS
+	// negotiates h2 by ALPN.
+	Proto string `yaml:"proto,omitempty" json:"proto,omitempty"`
 }
 
 // VIP is a virtual IP address moved between LB nodes.

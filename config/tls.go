@@ -221,10 +221,10 @@ func CheckCipherSuites(list string) error {
 	return nil
 }
 
-func (t *TLS) validate(es *Errors, path string, c *Cluster) {
+func (t *TLS) validate(es *Errors, path string, c *Cluster, acme bool) {
 	names := t.CertificateNames()
-	if len(names) == 0 {
-		es.add(path, "a certificate is required: certificates, or cert and key files")
+	if len(names) == 0 && !acme {
+		es.add(path, "a certificate is required: certificates, cert and key files, or acme in the cluster config")
 	}
 	if t.Cert != "" && t.Key == "" {
 		es.add(path+".key", "required with cert (it may name the same file)")

@@ -48,8 +48,17 @@ func (c *Cluster) Validate() error {
 		frontendNames[f.Name] = true
 		f.validate(&es, path, c, binds)
 	}
+	for i := range c.Backends {
+		for j := range c.Backends[i].Servers {
+			if t := c.Backends[i].Servers[j].TLS; t != nil {
+				b := &c.Backends[i]
+				t.validate(&es, itemPath(itemPath("backends", b.Name, i)+".servers", b.Servers[j].Name, j)+".tls", c)
+			}
+		}
+	}
 	c.validateRules(&es)
 	c.validateLogging(&es)
+	c.validateACME(&es)
 	vipNames := map[string]bool{}
 	for i := range c.VIPs {
 		v := &c.VIPs[i]
@@ -114,13 +123,22 @@ func (f *Frontend) validate(es *Errors, path string, c *Cluster, binds map[strin
 		es.add(path+".default_backend", "frontend mode %s cannot use backend %q in mode %s", mode, b.Name, bm)
 	}
 	if f.TLS != nil {
-		f.TLS.validate(es, path+".tls", c)
+		f.TLS.validate(es, path+".tls", c, c.ACMEServes(f))
 	}
 	if al := f.AccessLog; al != nil && al.Format != "" && al.Format != "text" && al.Format != "json" {
 		es.add(path+".access_log.format", "want text or json (got %q)", al.Format)
 	}
 	if f.AcceptProxy != nil {
 		f.AcceptProxy.validate(es, path+".accept_proxy")
+	}
+	switch f.H2C {
+	case "", "off":
+	case "only":
+		if f.TLS != nil {
+			es.add(path+".h2c", "only is for clear-text frontends (a TLS frontend negotiates HTTP/2 by ALPN)")
+		}
+	default:
+		es.add(path+".h2c", "want off or only (got %q)", f.H2C)
 	}
 }
 
@@ -156,6 +174,15 @@ func (b *Backend) validate(es *Errors, path string, d Defaults) {
 		}
 		names[s.Name] = true
 		s.validate(es, sp)
+		switch s.Proto {
+		case "", "h1":
+		case "h2":
+			if mode != ModeHTTP {
+				es.add(sp+".proto", "h2 needs mode http")
+			}
+		default:
+			es.add(sp+".proto", "want h1 or h2 (got %q)", s.Proto)
+		}
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
+	"github.com/tandem-lb/tandem/acme"
 	"github.com/tandem-lb/tandem/agent"
 	"github.com/tandem-lb/tandem/api"
 	"github.com/tandem-lb/tandem/cluster"
@@ -73,6 +74,8 @@ environment variables TANDEM_<SETTING> (e.g. TANDEM_CLUSTER_KEY), and flags, fla
 	f.StringSlice("vip-track-interface", nil, "interfaces that must be up for this node to hold a VIP")
 	f.String("vip-track-script", "", "command whose failure makes this node ineligible (keepalived vrrp_script)")
 	f.String("failure-detection", "fast", "gossip failure detection: fast (~0.4 s) or lan (~6 s, tolerant of long stalls)")
+	f.Duration("acme-lock-ttl", 0, "how long a dead node's ACME lock lasts before another node takes its order over (default 30s)")
+	f.Duration("acme-retry-min", 0, "first wait after a failed ACME order or renewal, doubling to 2h (default 2m)")
 	return cmd
 }
 
@@ -86,7 +89,7 @@ func loadSettings(c *cobra.Command, af *agentFlags) (config.Node, error) {
 		"cluster-key": "cluster_key", "insecure": "insecure", "api-token": "api_token", "drain-timeout": "drain_timeout",
 		"vip-interface": "vip_interface", "vip-priority": "vip_priority", "vip-notify": "vip_notify",
 		"vip-track-interface": "vip_track_interfaces", "vip-track-script": "vip_track_script", "failure-detection": "failure_detection",
-		"api-addr": "api_addr", "log-level": "log_level",
+		"api-addr": "api_addr", "log-level": "log_level", "acme-lock-ttl": "acme_lock_ttl", "acme-retry-min": "acme_retry_min",
 	} {
 		_ = v.BindPFlag(key, c.Flags().Lookup(flag))
 	}
@@ -171,6 +174,7 @@ func runAgent(ctx context.Context, c *cobra.Command, af *agentFlags) error {
 		API:           api.ServerConfig{Addr: node.APIAddr, Token: node.APIToken},
 		DrainTimeout:  node.DrainTimeout,
 		VIP:           vipSettings(node),
+		ACME:          acme.Config{LockTTL: node.ACMELockTTL, RetryMin: node.ACMERetryMin},
 	}, agent.Deps{Logger: logger})
 	if err != nil {
 		return err

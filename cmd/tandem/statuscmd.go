@@ -164,6 +164,7 @@ func printStatus(w io.Writer, st api.Status, useColor bool) {
 			fmt.Fprintf(w, "%s certificate %s (%s) %s\n", p.c(red, "WARNING:"), c.Name, strings.Join(c.Frontends, ", "), expiryText(left))
 		}
 	}
+	printACME(w, st.ACME, p)
 	if r := st.Raft; r != nil {
 		leader := r.Leader
 		if leader == "" {

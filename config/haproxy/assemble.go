@@ -191,6 +191,7 @@ func (p *parser) buildFrontend(px *proxy, shared *proxy, rs sideRules, part fron
 		p.at(paths, fmt.Sprintf(".bind[%d]", j), b.line)
 	}
 	f.AcceptProxy = p.acceptProxyOf(px, part.binds)
+	f.H2C = p.h2cOf(px, part.binds)
 	f.Mode = keep(st.effectiveMode(), sh, (*settings).effectiveMode)
 	if f.TLS != nil && f.TLS.ALPN == nil && st.effectiveMode() == config.ModeHTTP {
 		f.TLS.ALPN = []string{config.NoALPN} // HAProxy 2.6 offers no ALPN on a bind without "alpn"

@@ -62,7 +62,7 @@ func (p *parser) bind(px *proxy, l line) {
 		px.plainLine = pick(px.plainLine, l.num)
 	}
 	for _, a := range addrs {
-		px.binds = append(px.binds, bindLine{addr: a, line: l.num, tls: b.ssl, proxy: b.proxy})
+		px.binds = append(px.binds, bindLine{addr: a, line: l.num, tls: b.ssl, proxy: b.proxy, proto: b.proto})
 	}
 }
 
@@ -70,7 +70,8 @@ func (p *parser) bind(px *proxy, l line) {
 type bindState struct {
 	ssl   bool
 	tls   tlsBind
-	proxy bool // accept-proxy
+	proxy bool   // accept-proxy
+	proto string // proto h1|h2
 }
 
 // bindHandler applies one mapped bind option with its value.

@@ -345,3 +345,43 @@ func (p *parser) sslBindOptions(l line, d *tlsBind) {
 		}
 	}
 }
+
+// bindProtoOption reads "proto h1|h2" of a bind.
+func bindProtoOption(p *parser, px *proxy, l line, b *bindState, _, v string) {
+	if v != "h1" && v != "h2" {
+		p.refusef(px, l.num, "bind option 'proto %s': HAProxy speaks it to clients; tandem speaks h1 and h2", v)
+		return
+	}
+	b.proto = v
+}
+
+// optionDisableH2Upgrade reads "option disable-h2-upgrade": no HTTP/2 in
+// clear text on the frontend's plain binds.
+func (p *parser) optionDisableH2Upgrade(px *proxy, l line) {
+	px.st.h2Upgrade = ptr(l.neg)
+}
+
+// h2cOf is a frontend's h2c: HTTP/2 with prior knowledge on its plain
+// binds unless disable-h2-upgrade (off) or proto h1 (off); proto h2 serves
+// HTTP/2 only. tandem sets it per frontend: binds of one frontend with
+// different protos are refused.
+func (p *parser) h2cOf(px *proxy, binds []bindLine) string {
+	proto := ""
+	for i, b := range binds {
+		if b.proto == "h2" && b.tls {
+			p.refusef(px, b.line, "bind option 'proto h2' on a TLS bind: HAProxy speaks HTTP/2 whatever ALPN says; tandem negotiates it by ALPN (alpn h2)")
+		}
+		if i > 0 && b.proto != proto {
+			p.refusef(px, b.line, "bind %s has another 'proto' than the other binds of %s: tandem sets it per frontend (put them in frontends of their own)", b.addr, px)
+			return ""
+		}
+		proto = b.proto
+	}
+	switch {
+	case proto == "h2":
+		return "only"
+	case proto == "h1", px.st.h2Upgrade != nil && !*px.st.h2Upgrade:
+		return "off"
+	}
+	return ""
+}

@@ -234,3 +234,37 @@ func TestParseCrtList(t *testing.T) {
 		}
 	}
 }
+
+func TestH2CImport(t *testing.T) {
+	fe := func(lines ...string) string {
+		return "defaults\n mode http\n timeout client 1s\n timeout connect 1s\n timeout server 1s\nfrontend f\n " +
+			strings.Join(append(lines, "default_backend b"), "\n ") + "\nbackend b\n server s 10.0.0.1:80\n"
+	}
+	for _, tt := range []struct {
+		name, cfg, want, err string
+	}{
+		{"HAProxy 2.6 upgrades on the preface", fe("bind :80"), "", ""},
+		{"disable-h2-upgrade", fe("bind :80", "option disable-h2-upgrade"), "off", ""},
+		{"in defaults, undone", "defaults\n option disable-h2-upgrade\n" + fe("bind :80", "no option disable-h2-upgrade"), "", ""},
+		{"proto h2", fe("bind :80 proto h2"), "only", ""},
+		{"proto h1", fe("bind :80 proto h1"), "off", ""},
+		{"mixed protos", fe("bind :80 proto h2", "bind :81"), "", "8: bind :81 has another 'proto'"},
+		{"proto h2 on TLS", fe("bind :443 ssl crt /a.pem proto h2"), "", "7: bind option 'proto h2' on a TLS bind"},
+		{"proto fcgi", fe("bind :80 proto fcgi"), "", "7: bind option 'proto fcgi'"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _, errs := translateCfg(tt.cfg, Options{})
+			es := strings.Join(errStrings(errs), "\n")
+			switch {
+			case tt.err != "":
+				if !strings.Contains(es, tt.err) {
+					t.Errorf("errors %q, want %q", es, tt.err)
+				}
+			case es != "":
+				t.Errorf("errors: %s", es)
+			case fe0(c).H2C != tt.want:
+				t.Errorf("h2c %q, want %q", fe0(c).H2C, tt.want)
+			}
+		})
+	}
+}

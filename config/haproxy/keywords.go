@@ -192,7 +192,7 @@ var options = map[string]keyword{
 	"checkcache":                   kwRefused(inDefBE, "HAProxy blocks cacheable responses that set cookies; tandem passes them on").negatable().httpOnly(),
 	"clitcpka":                     kwNeutral(inDefFE, whyTCPTuning).negatable(),
 	"contstats":                    kwNeutral(inDefFE, "it only updates HAProxy's traffic counters more often").negatable(),
-	"disable-h2-upgrade":           kwNeutral(inDefFE, "tandem never upgrades clear-text connections to HTTP/2 either").negatable().httpOnly(),
+	"disable-h2-upgrade":           kwMapped(inDefFE, (*parser).optionDisableH2Upgrade).negatable().httpOnly(),
 	"dontlog-normal":               kwNeutral(inDefFE, whyLog).negatable(),
 	"dontlognull":                  kwMapped(inDefFE, (*parser).optionDontLogNull).negatable(),
 	"external-check":               kwRefused(inDefBE, whyCheck),

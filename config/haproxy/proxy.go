@@ -59,8 +59,9 @@ type proxy struct {
 type bindLine struct {
 	addr  string
 	line  int
-	tls   bool // an ssl bind
-	proxy bool // accept-proxy
+	tls   bool   // an ssl bind
+	proxy bool   // accept-proxy
+	proto string // proto h1|h2
 }
 
 // settings are everything a section configures. A frontend, backend or
@@ -75,6 +76,7 @@ type settings struct {
 	retries         *int
 	redispatch      *bool
 	forwardFor      *bool
+	h2Upgrade       *bool // option disable-h2-upgrade (false)
 	retryIdempotent *bool
 	check           checkRules
 	cookie          *config.Cookie

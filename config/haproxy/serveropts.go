@@ -195,7 +195,7 @@ var bindOpts = map[string]bindOpt{
 	"v6only":                {0, neutral, whyListener, nil},
 	"idle-ping":             {1, neutral, whyListener, nil},
 	"ktls":                  {1, neutral, whyListener, nil},
-	"proto":                 {1, refused, "HAProxy speaks this protocol (e.g. h2 in clear text) to clients; tandem offers HTTP/2 over TLS only", nil},
+	"proto":                 {1, mapped, "", bindProtoOption},
 	"quic-cc-algo":          {1, refused, "HAProxy serves QUIC (HTTP/3); tandem does not", nil},
 	"quic-force-retry":      {0, refused, "HAProxy serves QUIC (HTTP/3); tandem does not", nil},
 	"transparent":           {0, refused, "HAProxy accepts connections for any address (transparent proxying)", nil},
