@@ -57,6 +57,18 @@ FUZZ_TARGETS = \
 	./balancer/http1:FuzzResponseHead \
 	./balancer/http1:FuzzChunked \
 	./balancer:FuzzH2Filter \
+	./config/rules:FuzzSplit \
+	./config/rules:FuzzRule \
+	./config/rules:FuzzLogFormat \
+	./config/rules:FuzzCondition \
+	./config/rules:FuzzMapFile \
+	./config/rules:FuzzPatternFile \
+	./balancer/rules:FuzzParseClientHello \
+	./balancer/rules:FuzzWordIndex \
+	./balancer/rules:FuzzAffixIndex \
+	./balancer/rules:FuzzIPIndex \
+	./balancer/rules:FuzzRequestRules \
+	./balancer/rules:FuzzMemoAgreesWithPlain \
 	./balancer/accesslog:FuzzLogFormat \
 	./balancer/accesslog:FuzzFrame \
 	./balancer/proxyproto:FuzzParse \

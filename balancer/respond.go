@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"net/http"
 	"strconv"
 
 	"github.com/tandem-lb/tandem/balancer/http1"
@@ -414,6 +415,10 @@ func statusText(code int) string {
 		return "Gateway Timeout"
 	case http505:
 		return "HTTP Version Not Supported"
+	}
+	// The statuses rules answer with (deny_status, return, auth).
+	if t := http.StatusText(code); t != "" {
+		return t
 	}
 	return "Error"
 }

@@ -92,7 +92,8 @@ func (b *Balancer) dialTCP(cc *clientConn, ts *tcpSession, now int64) bool {
 		if err == errNoServer {
 			// A config swap may have removed every server of the backend
 			// this connection started with: use the current one.
-			if nf := b.cur.Load().byAddr[cc.l.key]; nf != nil && nf.backend != ts.be && nf.mode == ts.fe.mode {
+			// A backend a rule chose (use_backend) stays.
+			if nf := b.cur.Load().byAddr[cc.l.key]; nf != nil && nf.backend != ts.be && nf.mode == ts.fe.mode && ts.be == ts.fe.backend {
 				ts.fe, ts.be = nf, nf.backend
 				ts.a.p.reset(ts.be, balanceKey(ts.be, cc, nil))
 				continue

@@ -147,10 +147,11 @@ func (ex *exchange) track(u *upConn) {
 
 // refreshBackend moves a request that found no server to the backend of
 // the current config, when a config swap happened since it started (its
-// servers may all have been removed meanwhile).
+// servers may all have been removed meanwhile). A backend a rule chose
+// (use_backend) stays: with no server it answers 503, as HAProxy's does.
 func (b *Balancer) refreshBackend(ex *exchange, a *attempt) bool {
 	fe := b.cur.Load().byAddr[ex.cc.l.key]
-	if fe == nil || fe.backend == ex.be || fe.mode != ex.fe.mode {
+	if fe == nil || fe.backend == ex.be || fe.mode != ex.fe.mode || ex.be != ex.fe.backend {
 		return false
 	}
 	ex.fe, ex.be = fe, fe.backend

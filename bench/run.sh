@@ -3,12 +3,16 @@
 #
 # Two test sites (tandem testsite) on 127.0.0.1:18001/18002; HAProxy with the
 # article's config (bench/haproxy.cfg, ports 18080 http / 18090 tcp) and tandem
-# with the same config (bench/tandem.cfg, ports 18081 / 18091). Then:
+# with the same config (bench/tandem.cfg, ports 18081 / 18091), both also
+# serving issue 11's rules scenario (1,000 hosts through a map and 50 ACL and
+# header rules, ports 18082 / 18083, on the same sites). Then:
 #   1. interleaved rounds of wrk (HAProxy, then tandem, per scenario):
 #      keep-alive 50 and 200 connections, a new connection per request
 #      (Connection: close, 50 connections), TCP mode with 1 MiB answers
-#      (10 connections); req/s, p50, p99, CPU µs per request; medians over
-#      the rounds and tandem/HAProxy ratios;
+#      (10 connections), the rules scenario (keep-alive, 50 connections);
+#      req/s, p50, p99, CPU µs per request; medians over the rounds and
+#      tandem/HAProxy ratios, and for the rules tandem's against its own
+#      keep-alive figure without rules (the same connections and sites);
 #   2. server death: wrk 50 connections, server1 SIGKILLed after 3 s; the
 #      errors clients saw;
 #   3. memory: RSS per idle keep-alive client connection (10,000 of them).
@@ -24,6 +28,8 @@
 #   LBS="haproxy tandem"  which load balancers to run ("haproxy" alone
 #                     checks the harness without tandem)
 #   BENCH_KEEP=1      keep the work dir (wrk outputs, logs) and print where
+#   PORT_OFFSET=0     add this to every port (sites, frontends, admin API), for
+#                     a machine where another run holds the usual ones
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -33,11 +39,17 @@ DEATH_DURATION=${DEATH_DURATION:-10}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 LBS=${LBS:-haproxy tandem}
 CLK_TCK=$(getconf CLK_TCK)
+PORT_OFFSET=${PORT_OFFSET:-0}
+port() { echo $(($1 + PORT_OFFSET)); }
 
-declare -A HTTP_PORT=([haproxy]=18080 [tandem]=18081)
-declare -A TCP_PORT=([haproxy]=18090 [tandem]=18091)
+declare -A HTTP_PORT=([haproxy]=$(port 18080) [tandem]=$(port 18081))
+declare -A RULES_PORT=([haproxy]=$(port 18082) [tandem]=$(port 18083))
+# What wrk sends in the rules scenario: a host of the map, and a field one
+# of the rules deletes.
+RULES_HOST=host123.example.com
+declare -A TCP_PORT=([haproxy]=$(port 18090) [tandem]=$(port 18091))
 declare -A LB_PID=()
-SITE_PORT=(18001 18002)
+SITE_PORT=($(port 18001) $(port 18002))
 declare -A SITE_PID=()
 PIDS=()
 
@@ -100,13 +112,14 @@ raise_fd_limit() {
 	fi
 }
 
-# wait_serving PORT: until GET / on PORT has answered from both server1 and
-# server2 (so both are up on that load balancer), for at most 30 s.
+# wait_serving PORT [HOST]: until GET / on PORT has answered from both
+# server1 and server2 (so both are up on that load balancer), for at most
+# 30 s.
 wait_serving() {
-	local port=$1 seen deadline=$((SECONDS + 30))
+	local port=$1 host=${2:-127.0.0.1} seen deadline=$((SECONDS + 30))
 	while ((SECONDS < deadline)); do
 		seen=$(for _ in 1 2 3 4 5 6; do
-			curl -s -o /dev/null -m 1 -w '%header{x-served-by}\n' "http://127.0.0.1:$port/" 2>/dev/null || true
+			curl -s -o /dev/null -m 1 -H "Host: $host" -w '%header{x-served-by}\n' "http://127.0.0.1:$port/" 2>/dev/null || true
 		done | sort -u | tr '\n' ' ')
 		[[ $seen == *server1* && $seen == *server2* ]] && return 0
 		sleep 0.3
@@ -130,22 +143,34 @@ start_lb() {
 	local lb=$1 cfg=$2
 	case $lb in
 	haproxy) start haproxy haproxy -db -f "$cfg" ;;
-	tandem) start tandem bin/tandem agent --dev --cluster-config "$cfg" --api-addr 127.0.0.1:18404 ;;
+	tandem) start tandem bin/tandem agent --dev --cluster-config "$cfg" --api-addr "127.0.0.1:$(port 18404)" ;;
 	esac
 	LB_PID[$lb]=$STARTED
-	if ! wait_serving "${HTTP_PORT[$lb]}"; then
-		log "bench: $lb is not serving both sites on 127.0.0.1:${HTTP_PORT[$lb]} after 30 s; its log ends:"
+	if ! wait_serving "${HTTP_PORT[$lb]}" || ! wait_serving "${RULES_PORT[$lb]}" "$RULES_HOST"; then
+		log "bench: $lb is not serving both sites on 127.0.0.1:${HTTP_PORT[$lb]} and ${RULES_PORT[$lb]} after 30 s; its log ends:"
 		tail -20 "$WORK/$lb.log" >&2 || true
 		die "$lb did not start"
 	fi
 }
 
+# render_config LB: bench/LB.cfg with @BENCH@ made this directory's
+# absolute path (HAProxy reads a map's relative path from its working
+# directory, tandem from the cfg's) and the ports moved by PORT_OFFSET,
+# written to $WORK/LB.cfg.
+render_config() {
+	local p args=(-e "s|@BENCH@|$PWD/bench|g")
+	for p in 18001 18002 18080 18081 18082 18083 18090 18091; do
+		args+=(-e "s/127\.0\.0\.1:$p\b/127.0.0.1:$(port $p)/g")
+	done
+	sed "${args[@]}" "bench/$1.cfg" >"$WORK/$1.cfg"
+}
+
 # check that tandem.cfg is haproxy.cfg with the other ports, so the two
 # load balancers are compared on the same configuration.
 check_configs() {
-	diff <(grep -v '^#' bench/haproxy.cfg | sed 's/:18080/:18081/; s/:18090/:18091/') \
+	diff <(grep -v '^#' bench/haproxy.cfg | sed 's/:18080/:18081/; s/:18090/:18091/; s/:18082/:18083/') \
 		<(grep -v '^#' bench/tandem.cfg) >/dev/null ||
-		die "bench/tandem.cfg must be bench/haproxy.cfg with ports 18081/18091 (diff them)"
+		die "bench/tandem.cfg must be bench/haproxy.cfg with ports 18081/18091/18083 (diff them)"
 }
 
 setup() {
@@ -164,7 +189,8 @@ setup() {
 	done
 	local lb
 	for lb in $LBS; do
-		start_lb "$lb" "bench/$lb.cfg"
+		render_config "$lb"
+		start_lb "$lb" "$WORK/$lb.cfg"
 	done
 }
 
@@ -219,6 +245,7 @@ run_wrk() {
 	ka200) args=(-t2 -c200) url="http://127.0.0.1:${HTTP_PORT[$lb]}/" ;;
 	close50) args=(-t2 -c50 -H 'Connection: close') url="http://127.0.0.1:${HTTP_PORT[$lb]}/" ;;
 	tcp1m) args=(-t2 -c10) url="http://127.0.0.1:${TCP_PORT[$lb]}/big.bin" ;;
+	rules50) args=(-t2 -c50 -H "Host: $RULES_HOST" -H 'X-Internal-4: 1') url="http://127.0.0.1:${RULES_PORT[$lb]}/" ;;
 	esac
 	local out="$WORK/wrk-$sc-$lb-$round.txt" pid=${LB_PID[$lb]}
 	local t0 t1
@@ -263,14 +290,22 @@ report_scenario() {
 			"$(ratio "$(median "$sc" tandem 8)" "$(median "$sc" haproxy 8)")" \
 			"$(ratio "$(median "$sc" tandem 9)" "$(median "$sc" haproxy 9)")"
 	fi
+	if [[ $sc == rules50 && $LBS == *tandem* ]]; then
+		# Issue 11's targets: >= 0.97x tandem without rules, >= 1.0x HAProxy.
+		printf '  %-16s %10s %10s %10s %12s\n' "tandem/no-rules" \
+			"$(ratio "$(median rules50 tandem 5)" "$(median ka50 tandem 5)")" "" \
+			"$(ratio "$(median rules50 tandem 7)" "$(median ka50 tandem 7)")" \
+			"$(ratio "$(median rules50 tandem 8)" "$(median ka50 tandem 8)")"
+	fi
 }
 
-SCENARIOS=(ka50 ka200 close50 tcp1m)
+SCENARIOS=(ka50 ka200 close50 tcp1m rules50)
 declare -A TITLE=(
 	[ka50]="HTTP keep-alive, 50 connections (wrk -t2 -c50, GET /)"
 	[ka200]="HTTP keep-alive, 200 connections (wrk -t2 -c200, GET /)"
 	[close50]="HTTP new connection per request, 50 connections (Connection: close)"
 	[tcp1m]="TCP mode, 1 MiB answers, 10 connections (GET /big.bin through tcp-in)"
+	[rules50]="HTTP keep-alive, 50 connections, 1,000 hosts through a map + 50 ACL/header rules (rules-in; no-rules: ka50)"
 )
 
 throughput() {
@@ -329,7 +364,7 @@ mem_config() {
 	if [[ $lb == haproxy ]] && (($(ulimit -n) < 40100)); then
 		global+="\nno strict-limits"
 	fi
-	sed -e "s/^maxconn 4096\$/$global/" -e 's/^defaults$/defaults\nmaxconn 20000/' "bench/$lb.cfg" >"$dst"
+	sed -e "s/^maxconn 4096\$/$global/" -e 's/^defaults$/defaults\nmaxconn 20000/' "$WORK/$lb.cfg" >"$dst"
 }
 
 memory() {

@@ -115,11 +115,13 @@ func (f *Frontend) validate(es *Errors, path string, c *Cluster, binds map[strin
 		es.add(path+".maxconn", "must not be negative (got %d)", f.MaxConn)
 	}
 	mode := pick(f.Mode, pick(c.Defaults.Mode, DefaultMode))
-	if f.DefaultBackend == "" && len(f.UseBackend) == 0 {
+	answers := len(f.HTTPRequest)+len(f.Redirect)+len(f.TCPRequest) > 0
+	if f.DefaultBackend == "" && len(f.UseBackend) == 0 && !answers {
 		es.add(path+".default_backend", "required (or use_backend rules): the backend that receives this frontend's traffic")
 	} else if f.DefaultBackend == "" {
-		// Only use_backend rules: a request none of them takes gets 503
-		// (a TCP connection is closed), as in HAProxy.
+		// Only use_backend rules, or rules that answer (a frontend that
+		// redirects everything to https): a request no rule takes gets
+		// 503 (a TCP connection is closed), as in HAProxy.
 	} else if b := c.Backend(f.DefaultBackend); b == nil {
 		es.add(path+".default_backend", "backend %q does not exist", f.DefaultBackend)
 	} else if bm := pick(b.Mode, pick(c.Defaults.Mode, DefaultMode)); bm != mode {

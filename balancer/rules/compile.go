@@ -22,7 +22,25 @@ type Program struct {
 	userlists     []*userlist
 	varSlots      map[string]int
 	varScopes     []crules.Scope
-	pool          sync.Pool
+	// memoSlots counts the fetches whose results a request keeps
+	// (memo.go); memoKeys names them while compiling.
+	memoSlots int
+	memoKeys  map[string]int
+	// fieldDeps numbers the field names memoised fetches read (memo.go).
+	fieldDeps    map[string]int
+	numFieldDeps int
+	// fieldIDs are those names' numbers from 0 (lower-case), fieldLens
+	// their lengths, for the request's field index (hdrindex.go); nil
+	// when a name is too long to index.
+	fieldIDs  map[string]int
+	fieldLens [maxIndexedName + 1]bool
+	// numGroups and groupWords size a request's criterion groups
+	// (group.go).
+	numGroups, groupWords int
+	// plain compiles without the memo, the groups and the field index:
+	// the reference the fuzz target compares the optimised engine with.
+	plain bool
+	pool  sync.Pool
 }
 
 // Proxy is one frontend's or backend's compiled rules.
@@ -67,8 +85,10 @@ func (p *Program) Backend(i int) *Proxy { return p.backends[i] }
 
 // Compile checks and compiles every frontend's and backend's rules of a
 // config that passed Validate. It is called once per config version.
-func Compile(c *config.Cluster) (*Program, error) {
-	p := &Program{backendByName: map[string]int{}, varSlots: map[string]int{}}
+func Compile(c *config.Cluster) (*Program, error) { return compile(c, false) }
+
+func compile(c *config.Cluster, plain bool) (*Program, error) {
+	p := &Program{plain: plain, backendByName: map[string]int{}, varSlots: map[string]int{}, memoKeys: map[string]int{}, fieldDeps: map[string]int{}}
 	for i, b := range c.Backends {
 		p.backendByName[b.Name] = i
 	}
@@ -90,6 +110,20 @@ func Compile(c *config.Cluster) (*Program, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	p.numFieldDeps = len(p.fieldDeps)
+	p.fieldIDs = map[string]int{}
+	if plain {
+		p.fieldIDs = nil
+	}
+	for name, dep := range p.fieldDeps {
+		if len(name) > maxIndexedName || p.fieldIDs == nil {
+			p.fieldIDs = nil
+			break
+		}
+		p.fieldIDs[name] = dep - depNamed
+		p.fieldLens[len(name)] = true
+	}
+	p.memoKeys, p.fieldDeps = nil, nil // compile-time only
 	return p, nil
 }
 
@@ -107,7 +141,8 @@ func (p *Program) compileSection(c *config.Cluster, env crules.Env, name string,
 		}
 		return nil, errors.Join(all...)
 	}
-	cc := &compiler{p: p, acls: map[*crules.ACL]*acl{}, files: c.Files}
+	cc := &compiler{p: p, acls: map[*crules.ACL]*acl{}, files: c.Files, groups: map[string]*critGroup{}}
+	defer func() { p.layoutGroups(cc.groups, cc.crits) }()
 	px := &Proxy{name: name, nameB: []byte(name), backend: backend, index: i, inspectDelay: ast.InspectDelay}
 	if backend {
 		b := &c.Backends[i]
@@ -165,11 +200,13 @@ func errorFileReply(ef *crules.ErrorFile) *Reply {
 }
 
 type compiler struct {
-	p     *Program
-	px    *Proxy
-	acls  map[*crules.ACL]*acl
-	files map[string]string
-	maps  map[string]*mapTable
+	p      *Program
+	px     *Proxy
+	acls   map[*crules.ACL]*acl
+	files  map[string]string
+	maps   map[string]*mapTable
+	groups map[string]*critGroup // by groupKey, for this section
+	crits  []*criterion          // every criterion of the section
 }
 
 // arg is a compiled argument: bytes and string forms, integer, variable
@@ -189,6 +226,10 @@ type expr struct {
 	group fetchGroup
 	args  []arg
 	convs []conv
+	// memo is the slot where a request keeps this fetch's first result
+	// (the same fetch with the same arguments, asked the same way, shares
+	// it), -1 when it is fetched each time; dep is what it reads.
+	memo, dep int
 }
 
 type conv struct {
@@ -247,8 +288,11 @@ func (cc *compiler) args(as []crules.Arg) []arg {
 	return out
 }
 
-func (cc *compiler) expr(e *crules.Expr) *expr {
+// expr compiles an expression; acl says it is an ACL criterion's, which
+// iterates over values (it is memoised apart from a sample's).
+func (cc *compiler) expr(e *crules.Expr, acl bool) *expr {
 	x := &expr{fetch: e.Fetch, group: groupOf(e.Fetch), args: cc.args(e.Args)}
+	x.memo, x.dep = cc.memoSlot(e, acl)
 	for _, c := range e.Convs {
 		cv := conv{id: c.Def.ID, in: c.Def.In, args: cc.args(c.Args)}
 		switch c.Def.ID {
@@ -275,13 +319,23 @@ type criterion struct {
 	e   *expr
 	m   crules.Match
 	idx []index
+	// group, when set, evaluates this criterion with the others on the
+	// same expression; bit is its result's position there.
+	group *critGroup
+	bit   int
+	// foundID, when 0 or more, is the field name whose presence answers
+	// "hdr(NAME) -m found" (the field index tells at once); foundRes: in
+	// the response.
+	foundID  int
+	foundRes bool
 }
 
 type acl struct{ crits []*criterion }
 
 type term struct {
-	neg bool
-	acl *acl
+	neg  bool
+	acl  *acl
+	crit *criterion // the ACL's only criterion, when it has one
 }
 
 type cond struct {
@@ -290,8 +344,12 @@ type cond struct {
 }
 
 func (cc *compiler) criterion(c *crules.Criterion) *criterion {
-	x := &criterion{e: cc.expr(c.Expr), m: c.Match}
+	x := &criterion{e: cc.expr(c.Expr, true), m: c.Match, foundID: -1}
+	if c.Match == crules.MatchFound {
+		cc.foundByIndex(c, x)
+	}
 	if c.Match == crules.MatchFound || c.Match == crules.MatchBool {
+		cc.crits = append(cc.crits, x)
 		return x
 	}
 	for _, f := range c.Files {
@@ -300,6 +358,8 @@ func (cc *compiler) criterion(c *crules.Criterion) *criterion {
 	if len(c.Patterns) > 0 {
 		x.idx = append(x.idx, buildIndex(c.Match, c.Patterns, c.IgnoreCase))
 	}
+	cc.group(c, x)
+	cc.crits = append(cc.crits, x)
 	return x
 }
 
@@ -323,11 +383,16 @@ func (cc *compiler) cond(c *crules.Cond) *cond {
 	for _, suite := range c.Or {
 		var ts []term
 		for _, t := range suite {
+			var x term
 			if t.Anon != nil {
-				ts = append(ts, term{neg: t.Neg, acl: &acl{crits: []*criterion{cc.criterion(t.Anon)}}})
+				x = term{neg: t.Neg, acl: &acl{crits: []*criterion{cc.criterion(t.Anon)}}}
 			} else {
-				ts = append(ts, term{neg: t.Neg, acl: cc.acl(t.ACL)})
+				x = term{neg: t.Neg, acl: cc.acl(t.ACL)}
 			}
+			if len(x.acl.crits) == 1 {
+				x.crit = x.acl.crits[0]
+			}
+			ts = append(ts, x)
 		}
 		x.or = append(x.or, ts)
 	}
@@ -359,7 +424,7 @@ func (cc *compiler) format(f *crules.LogFormat) *lformat {
 	for _, n := range f.Nodes {
 		ln := lfNode{lit: []byte(n.Lit), v: n.Var, quote: n.Quote}
 		if n.Expr != nil {
-			ln.e = cc.expr(n.Expr)
+			ln.e = cc.expr(n.Expr, false)
 		}
 		x.nodes = append(x.nodes, ln)
 	}

@@ -23,6 +23,8 @@ type rule struct {
 	realm     []byte
 	rd        *redirect
 	reply     *replySpec
+	edit      int // what the action changes, for the memo (memo.go editDep)
+	hdrID     int // the field name's number in the field index (hdrindex.go), -1 none
 }
 
 type redirect struct {
@@ -60,7 +62,10 @@ func (cc *compiler) rules(rs []*crules.Rule) []*rule {
 
 func (cc *compiler) rule(r *crules.Rule) *rule {
 	x := &rule{act: r.Action, cond: cc.cond(r.Cond), hdr: []byte(r.Header), value: cc.format(r.Value),
-		nameMatch: r.NameMatch, status: r.Status, reason: []byte(r.Reason)}
+		nameMatch: r.NameMatch, status: r.Status, reason: []byte(r.Reason), edit: cc.editDep(r), hdrID: -1}
+	if r.Action == crules.ActSetHeader || r.Action == crules.ActAddHeader {
+		x.hdrID = cc.fieldDep(r.Header) - depNamed
+	}
 	if r.Regex != "" {
 		x.re = compileRegex(r.Regex, false)
 	}
@@ -71,7 +76,7 @@ func (cc *compiler) rule(r *crules.Rule) *rule {
 	case crules.ActSetVar, crules.ActSetVarFmt, crules.ActUnsetVar:
 		x.slot, x.scope = cc.slot(r.Var)
 		if r.Expr != nil {
-			x.e = cc.expr(r.Expr)
+			x.e = cc.expr(r.Expr, false)
 		}
 	case crules.ActAuth:
 		// HAProxy's default realm is the section's name (http_act.c).

@@ -25,6 +25,12 @@
 //     name except a dynamic use_backend/use-server target; string, prefix,
 //     suffix, domain and map matches do not allocate (maps are hash tables,
 //     prefix and suffix indexes and IP tries, not scans).
+//   - A request reads what the rules before it left: results kept within
+//     a request (the fetch memo, the criterion groups, the field index:
+//     memo.go, group.go, hdrindex.go) are stamped with what they read and
+//     recomputed after an edit of it; only side-effect-free fetches and
+//     criteria are kept. FuzzMemoAgreesWithPlain compares the engine with
+//     the same rules compiled without them.
 //   - The views the core passes (Request, Response, Conn, Servers) are
 //     read, never retained past the call; edits go through the editor
 //     interfaces with byte slices valid only during the call.

@@ -9,7 +9,7 @@ import (
 
 // editRequest applies a request rewriting action (http_act.c).
 func (s *State) editRequest(r *rule, ed RequestEditor) {
-	if s.editFields(r, s.In.Req, ed) {
+	if s.editFields(r, s.In.Req, ed, false) {
 		return
 	}
 	req := s.In.Req
@@ -166,16 +166,18 @@ func (s *State) expReplace(src, tmpl []byte, m []int) ([]byte, bool) {
 // editFields applies header actions; it reports whether r was one.
 // Values are computed before any field changes, so "set-header X
 // %[hdr(X)]" reads the old value (http_act.c http_action_set_header).
-func (s *State) editFields(r *rule, f Fields, ed FieldEditor) bool {
+func (s *State) editFields(r *rule, f Fields, ed FieldEditor, res bool) bool {
 	switch r.act {
 	case crules.ActAddHeader:
 		ed.AddField(r.hdr, s.render(r.value))
+		s.indexAdded(res, r.hdrID)
 	case crules.ActSetHeader:
 		v := s.render(r.value)
-		delFields(f, ed, func(name []byte) bool { return bytes.EqualFold(name, r.hdr) })
+		s.delFields(f, ed, res, func(name []byte) bool { return bytes.EqualFold(name, r.hdr) })
 		ed.AddField(r.hdr, v)
+		s.indexAdded(res, r.hdrID)
 	case crules.ActDelHeader:
-		delFields(f, ed, func(name []byte) bool { return nameMatches(r, name) })
+		s.delFields(f, ed, res, func(name []byte) bool { return nameMatches(r, name) })
 	case crules.ActReplaceHeader, crules.ActReplaceValue:
 		s.replaceFields(r, f, ed)
 	default:
@@ -185,13 +187,14 @@ func (s *State) editFields(r *rule, f Fields, ed FieldEditor) bool {
 }
 
 // delFields removes matching fields, from the last so indexes hold.
-func delFields(f Fields, ed FieldEditor, match func([]byte) bool) {
+func (s *State) delFields(f Fields, ed FieldEditor, res bool, match func([]byte) bool) {
 	if f == nil {
 		return
 	}
 	for i := f.NumFields() - 1; i >= 0; i-- {
 		if name, _ := f.Field(i); match(name) {
 			ed.DelField(i)
+			s.indexDeleted(res, i)
 		}
 	}
 }

@@ -196,7 +196,7 @@ files:
 	}{
 		{"/deny", Respond, 403, "nope\n", "Content-Type=text/plain X-Custom=1", false},
 		{"/429", Respond, 429, "", "", true},
-		{"/ping", Respond, 200, "pong", "Content-Type=text/plain X-Node=n1", false},
+		{"/ping", Respond, 200, "pong", "X-Node=n1 Content-Type=text/plain", false},
 		{"/down", Respond, 503, "down\n", "", false},
 		{"/ip", Respond, 200, "ip=192.0.2.10", "Content-Type=text/plain", false},
 		{"/reject", Reject, 0, "", "", false},

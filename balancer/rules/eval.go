@@ -33,8 +33,14 @@ func (s *State) evalCond(c *cond) tri {
 	res := triFail
 	for _, suite := range c.or {
 		sr := triPass
-		for _, t := range suite {
-			r := s.evalACL(t.acl)
+		for i := range suite {
+			t := &suite[i]
+			var r tri
+			if c := t.crit; c != nil {
+				r = s.evalCriterion(c)
+			} else {
+				r = s.evalACL(t.acl)
+			}
 			if t.neg {
 				r = r.not()
 			}
@@ -76,6 +82,14 @@ func (s *State) evalACL(a *acl) tri {
 
 // evalCriterion tries every value the fetch gives until one matches.
 func (s *State) evalCriterion(c *criterion) tri {
+	if c.group != nil {
+		return s.groupResult(c)
+	}
+	if c.foundID >= 0 {
+		if t, ok := s.foundResult(c); ok {
+			return t
+		}
+	}
 	it := iter{acl: true}
 	res := triFail
 	var smp sample
@@ -133,19 +147,16 @@ func (s *State) match(c *criterion, smp *sample) bool {
 
 // tcpRules runs tcp-request connection, session or content rules
 // (tcp_rules.c tcp_exec_l4_rules, tcp_inspect_request): the first accept
-// or reject ends them; a rule whose condition needs more bytes waits, and
-// evaluation resumes at that rule when more bytes come.
-func (s *State) tcpRules(px *Proxy, rs []*rule, resumable bool) Verdict {
-	start := 0
-	if resumable && s.resumePx == px {
-		start = s.resume
-	}
-	for i := start; i < len(rs); i++ {
-		r := rs[i]
+// or reject ends them. A content rule whose condition needs more bytes
+// (waitable) stops them with NeedMore; when more bytes come they run again
+// from the first rule, as HAProxy does (it resumes in the middle only for
+// actions that yield, which tandem has none of), so a set-var above the
+// waiting rule sees the new bytes too.
+func (s *State) tcpRules(rs []*rule, waitable bool) Verdict {
+	for _, r := range rs {
 		switch s.evalCond(r.cond) {
 		case triMiss:
-			if resumable && !s.In.Final {
-				s.resumePx, s.resume = px, i
+			if waitable && !s.In.Final {
 				return NeedMore
 			}
 			continue
@@ -161,7 +172,6 @@ func (s *State) tcpRules(px *Proxy, rs []*rule, resumable bool) Verdict {
 			s.doVar(r)
 		}
 	}
-	s.resumePx = nil
 	return Continue
 }
 
@@ -170,7 +180,7 @@ func (s *State) tcpRules(px *Proxy, rs []*rule, resumable bool) Verdict {
 func (px *Proxy) TCPConnection(s *State) Verdict {
 	s.noStream = true
 	defer func() { s.noStream = false }()
-	return s.tcpRules(px, px.tcpConnection, false)
+	return s.tcpRules(px.tcpConnection, false)
 }
 
 // TCPSession runs a frontend's tcp-request session rules (after TLS and
@@ -178,7 +188,7 @@ func (px *Proxy) TCPConnection(s *State) Verdict {
 func (px *Proxy) TCPSession(s *State) Verdict {
 	s.noStream = true
 	defer func() { s.noStream = false }()
-	return s.tcpRules(px, px.tcpSession, false)
+	return s.tcpRules(px.tcpSession, false)
 }
 
 // TCPContent runs tcp-request content rules over s.In.Payload. NeedMore
@@ -190,7 +200,7 @@ func (px *Proxy) TCPContent(s *State) Verdict {
 		s.be = px
 	}
 	s.partial = !s.In.Final
-	v := s.tcpRules(px, px.tcpContent, true)
+	v := s.tcpRules(px.tcpContent, true)
 	s.partial = false
 	return v
 }

@@ -14,6 +14,7 @@ import (
 type iter struct {
 	acl     bool // asked by an ACL: every value in turn
 	more    bool // set by the fetch: another value may follow
+	started bool // a value was fetched already (memo.go)
 	a, b, c int  // fetch-specific positions
 }
 
@@ -21,7 +22,7 @@ type iter struct {
 // The sample is written in place (it is 64 bytes: returning it by value
 // through every level showed in profiles).
 func (s *State) eval(e *expr, it *iter, smp *sample) bool {
-	if !s.fetch(e, it, smp) {
+	if !s.memoFetch(e, it, smp) {
 		return false
 	}
 	for i := range e.convs {
@@ -34,7 +35,7 @@ func (s *State) eval(e *expr, it *iter, smp *sample) bool {
 
 // fetch dispatches one fetch (configuration.txt 7.3.2-7.3.6).
 func (s *State) fetch(e *expr, it *iter, smp *sample) (ok bool) {
-	it.more = false
+	it.more, it.started = false, true
 	switch e.group {
 	case groupConn:
 		*smp, ok, _ = s.fetchConn(e)

@@ -45,8 +45,7 @@ func (s *State) fetchFields(e *expr, it *iter) (sample, bool, bool) {
 		if !ok {
 			return withHandled(smp, false)
 		}
-		n, ok := parseLeadingInt(bytes.TrimLeft(smp.b, " \t"), true)
-		return withHandled(intSample(n), ok)
+		return withHandled(intSample(strl2ic(smp.b)), true)
 	case crules.FetchReqCook, crules.FetchResCook:
 		return withHandled(s.cookie(e, it, e.fetch == crules.FetchResCook))
 	case crules.FetchReqCookCnt, crules.FetchResCookCnt:
@@ -56,8 +55,7 @@ func (s *State) fetchFields(e *expr, it *iter) (sample, bool, bool) {
 		if !ok {
 			return withHandled(smp, false)
 		}
-		n, ok := parseLeadingInt(smp.b, true)
-		return withHandled(intSample(n), ok)
+		return withHandled(intSample(strl2ic(smp.b)), true)
 	case crules.FetchStatus:
 		if res == nil {
 			return withHandled(sample{}, false)
@@ -165,9 +163,14 @@ func (s *State) hdr(f Fields, e *expr, it *iter, full bool) (sample, bool) {
 	if f == nil {
 		return sample{}, false
 	}
-	var name []byte
+	w := walker{f: f, full: full}
 	if len(e.args) > 0 {
-		name = e.args[0].s
+		w.name = e.args[0].s
+	}
+	if e.dep >= depNamed && len(w.name) > 0 {
+		if ix := s.index(f, isResponseFetch(e.fetch)); ix != nil {
+			w.ix, w.id = ix, e.dep-depNamed
+		}
 	}
 	var occ int64
 	if len(e.args) > 1 {
@@ -177,15 +180,20 @@ func (s *State) hdr(f Fields, e *expr, it *iter, full bool) (sample, bool) {
 		occ = -1
 	}
 	if occ == 0 {
-		v, ok := nextValue(f, name, full, &it.a, &it.b)
-		it.more = ok
+		v, ok := w.next(&it.a, &it.b)
+		if ok {
+			// Look ahead, so that a single value says there is no
+			// other (the memo keeps it across unrelated edits).
+			fi, pos := it.a, it.b
+			_, it.more = w.next(&fi, &pos)
+		}
 		return strSample(v), ok
 	}
 	if occ < 0 {
 		total := int64(0)
 		fi, pos := 0, 0
 		for {
-			if _, ok := nextValue(f, name, full, &fi, &pos); !ok {
+			if _, ok := w.next(&fi, &pos); !ok {
 				break
 			}
 			total++
@@ -197,7 +205,7 @@ func (s *State) hdr(f Fields, e *expr, it *iter, full bool) (sample, bool) {
 	}
 	fi, pos := 0, 0
 	for n := int64(1); ; n++ {
-		v, ok := nextValue(f, name, full, &fi, &pos)
+		v, ok := w.next(&fi, &pos)
 		if !ok {
 			return sample{}, false
 		}
@@ -205,6 +213,33 @@ func (s *State) hdr(f Fields, e *expr, it *iter, full bool) (sample, bool) {
 			return strSample(v), true
 		}
 	}
+}
+
+// walker walks the values of the fields of one name: through the field
+// index when there is one (hdrindex.go), else comparing names.
+type walker struct {
+	f    Fields
+	name []byte
+	full bool
+	ix   *hdrIndex
+	id   int
+}
+
+func (w *walker) next(fi, pos *int) ([]byte, bool) {
+	if w.ix != nil {
+		return nextNamed(w.f, w.ix, w.id, w.full, fi, pos)
+	}
+	return nextValue(w.f, w.name, w.full, fi, pos)
+}
+
+// isResponseFetch reports the header fetches of the response.
+func isResponseFetch(f crules.Fetch) bool {
+	switch f {
+	case crules.FetchResHdr, crules.FetchResFhdr, crules.FetchResHdrCnt, crules.FetchResFhdrCnt,
+		crules.FetchResHdrIP, crules.FetchResHdrVal, crules.FetchResCook, crules.FetchResCookCnt:
+		return true
+	}
+	return false
 }
 
 // nextValue returns the next value of the fields named name (any field if
@@ -358,8 +393,7 @@ func (s *State) urlParamFetch(e *expr, it *iter, target []byte) (sample, bool) {
 		return sample{}, false
 	}
 	if e.fetch == crules.FetchURLParamVal {
-		n, ok := parseLeadingInt(v, true)
-		return intSample(n), ok
+		return intSample(strl2ic(v)), true
 	}
 	return strSample(v), true
 }

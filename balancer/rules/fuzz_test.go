@@ -6,6 +6,9 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tandem-lb/tandem/config"
 	crules "github.com/tandem-lb/tandem/config/rules"
 )
 
@@ -221,6 +224,67 @@ func FuzzIPIndex(f *testing.F) {
 		g1, g2 := trie.lookup(nil, smp), small.lookup(nil, smp)
 		if g1 != g2 && !(g1 >= 0 && g2 >= 0 && pats[g1].Prefix == pats[g2].Prefix) {
 			t.Fatalf("%v in %v: trie %d, direct %d", a, pats, g1, g2)
+		}
+	})
+}
+
+// FuzzMemoAgreesWithPlain: the optimised engine (memoised fetches,
+// grouped criteria, the field index) answers every request exactly as the
+// same rules compiled without them, over rules that read what earlier
+// rules changed.
+func FuzzMemoAgreesWithPlain(f *testing.F) {
+	f.Add("GET", "/api/x.css?a=1", "www.Example.com", "a, b", "x=1", "10.0.0.1")
+	f.Add("POST", "http://h/v2/p", "h:81", "", "", "")
+	f.Add("GET", "/", "", "b", "x", "::1, 10.1.1.1")
+	f.Add("HEAD", "/static/a.js", "static.example.com", "a,b,c", "drop", "192.0.2.1")
+	y := fmt.Sprintf(base, `
+    acls:
+      api: path_beg /api /v2
+      www: hdr_beg(host) -i www.
+      css: path_end .css .js
+    http_request:
+      - set-header X-Was-Api 1 if api
+      - set-header X-Tag %[req.hdr(x-tag)]-seen if { req.hdr(x-tag) -m found }
+      - set-header X-Has-B 1 if { req.hdr(x-tag) b }
+      - add-header X-Tag late if www
+      - set-header X-Count %[req.hdr_cnt(x-tag)]
+      - del-header X-Drop if { req.hdr(x-drop) -m sub drop }
+      - set-header X-Dropped 1 unless { req.hdr(x-drop) -m found }
+      - set-path /v2%[path] if api !{ path_beg /v2 }
+      - set-header X-Now-Api 1 if api css
+      - replace-header Host ^www\.(.*)$ \1
+      - set-header X-Www-After 1 if www || { hdr(host) -i example.com }
+      - del-header X-Tag- -m beg
+      - set-header X-Src 1 if { req.hdr_ip(x-ip) 10.0.0.0/8 ::1 }
+      - add-header X-Last %[req.hdr(x-tag)]
+      - add-header X-Dom 1 if { hdr_dom(host) -i example.com } || { hdr_dom(host) corp }
+      - add-header X-Dir 1 if { path_dir v2 } || { path_dir -i STATIC }
+    use_backend:
+      - {backend: api, if: "{ req.hdr(x-now-api) -m found }"}
+      - {backend: "%[req.hdr(host),lower,map_dom(hosts.map)]"}
+`, hostsMap)
+	c, err := config.Load("test.yaml", []byte(y))
+	if err != nil {
+		f.Fatal(err)
+	}
+	fast, err := Compile(c)
+	if err != nil {
+		f.Fatal(err)
+	}
+	plain, err := compile(c, true)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, method, target, host, tag, drop, ip string) {
+		mk := func() *head {
+			return newReq(method, target, "Host: "+host, "X-Tag: "+tag, "X-Drop: "+drop, "X-Ip: "+ip, "X-Tag-Extra: "+tag)
+		}
+		a, b := fast.serve(t, mk(), plainConn, nil), plain.serve(t, mk(), plainConn, nil)
+		if a.verdict != b.verdict || a.backend != b.backend {
+			t.Fatalf("optimised %v to %d, plain %v to %d", a.verdict, a.backend, b.verdict, b.backend)
+		}
+		if d := cmp.Diff(b.req, a.req, cmp.AllowUnexported(head{})); d != "" {
+			t.Fatalf("the request differs (-plain +optimised):\n%s", d)
 		}
 	})
 }

@@ -38,6 +38,7 @@ rules:
 			}
 		default:
 			s.editRequest(r, ed)
+			s.edited(r.edit)
 		}
 	}
 	for _, r := range px.redirect {
@@ -76,7 +77,10 @@ func HTTPAfterResponse(s *State, be, fe *Proxy, ed ResponseEditor) {
 	}
 }
 
+// startResponse begins a response stage: a new generation (the core may
+// have given another response since), and the req.* variables go.
 func (s *State) startResponse() {
+	s.newRequest()
 	if !s.resStarted {
 		s.pruneReqVars()
 		s.resStarted = true
@@ -100,10 +104,12 @@ func (s *State) responseRules(px *Proxy, rs []*rule, ed ResponseEditor) Verdict 
 			}
 		case crules.ActSetStatus:
 			ed.SetStatus(r.status, r.reason)
+			s.edited(depLine)
 		default:
-			if !s.editFields(r, s.In.Res, ed) {
+			if !s.editFields(r, s.In.Res, ed, true) {
 				s.doVar(r)
 			}
+			s.edited(r.edit)
 		}
 	}
 	return Continue

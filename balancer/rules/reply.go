@@ -77,11 +77,13 @@ func (s *State) fillReply(rp *replySpec) {
 	case crules.BodyLFString, crules.BodyLFFile:
 		s.reply.Body = s.render(rp.format)
 	}
-	if len(s.reply.Body) > 0 && len(rp.contentType) > 0 {
-		fields = append(fields, Field{Name: contentTypeName, Value: rp.contentType})
-	}
+	// http_reply_to_htx writes the hdr fields, then the length, then
+	// the content-type.
 	for _, h := range rp.hdrs {
 		fields = append(fields, Field{Name: h.name, Value: s.render(h.value)})
+	}
+	if len(s.reply.Body) > 0 && len(rp.contentType) > 0 {
+		fields = append(fields, Field{Name: contentTypeName, Value: rp.contentType})
 	}
 	s.reply.Fields = fields
 	s.buf.fields = fields

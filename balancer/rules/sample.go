@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"math"
 	"net/netip"
 	"strconv"
 
@@ -44,17 +45,17 @@ func (s *State) toStr(smp *sample) bool {
 	return true
 }
 
-// toInt converts a sample to an integer (c_str2int reads a leading
-// signed decimal number and fails on anything else).
+// toInt converts a sample to an integer as HAProxy's c_str2int does: an
+// empty string fails; otherwise the leading signed decimal number, 0 when
+// there is none ("abc" is 0, "42x" is 42; tools.c read_int64).
 func toInt(smp *sample) bool {
 	switch smp.t {
 	case crules.TypeInt, crules.TypeBool:
 	case crules.TypeStr, crules.TypeBin:
-		n, ok := parseLeadingInt(smp.b, false)
-		if !ok {
+		if len(smp.b) == 0 {
 			return false
 		}
-		smp.i = n
+		smp.i = readInt64(smp.b)
 	case crules.TypeAddr:
 		if !smp.a.Is4() {
 			return false
@@ -68,8 +69,65 @@ func toInt(smp *sample) bool {
 	return true
 }
 
-// parseLeadingInt reads [+-]digits; prefixOK allows trailing bytes
-// (hdr_val reads "12abc" as 12).
+// readInt64 is tools.c read_int64: an optional sign, then the leading
+// digits (none: 0), saturating at the int64 bounds.
+func readInt64(b []byte) int64 {
+	i, neg := 0, false
+	if i < len(b) && (b[i] == '-' || b[i] == '+') {
+		neg = b[i] == '-'
+		i++
+	}
+	var n uint64
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		d := uint64(b[i] - '0')
+		if n > (math.MaxUint64-d)/10 {
+			n = math.MaxUint64
+			break
+		}
+		n = n*10 + d
+	}
+	switch {
+	case neg && n > 1<<63:
+		return math.MinInt64
+	case neg:
+		return -int64(n)
+	case n > math.MaxInt64:
+		return math.MaxInt64
+	}
+	return int64(n)
+}
+
+// strl2ic is tools.c strl2ic, which hdr_val, urlp_val and cook_val use: a
+// C int built digit by digit until a byte above '9'. Bytes below '0' (a
+// space, '+', '.', a byte of 0x80 or more as a signed char) count as
+// negative digits, so "+10" is -490 and "1.5" is 85: HAProxy's result,
+// kept because routing depends on it.
+func strl2ic(b []byte) int64 {
+	var n int32
+	if len(b) == 0 {
+		return 0
+	}
+	if b[0] != '-' {
+		for _, c := range b {
+			d := int32(int8(c)) - '0'
+			if d > 9 {
+				break
+			}
+			n = n*10 + d
+		}
+		return int64(n)
+	}
+	for _, c := range b[1:] {
+		d := int32(int8(c)) - '0'
+		if d > 9 {
+			break
+		}
+		n = n*10 - d
+	}
+	return int64(n)
+}
+
+// parseLeadingInt reads [+-]digits; prefixOK allows trailing bytes.
 func parseLeadingInt(b []byte, prefixOK bool) (int64, bool) {
 	i, neg := 0, false
 	if i < len(b) && (b[i] == '-' || b[i] == '+') {

@@ -13,13 +13,17 @@ import (
 type State struct {
 	In Input
 
-	prog  *Program
-	sess  *Session
-	fe    *Proxy // the frontend, set by Begin
-	be    *Proxy // the backend whose rules ran last
-	vars  []value
-	set   []bool // vars[i] is set
-	reply Reply
+	prog *Program
+	sess *Session
+	fe   *Proxy // the frontend, set by Begin
+	be   *Proxy // the backend whose rules ran last
+	vars []value
+	set  []bool // vars[i] is set
+	memo []memoEntry
+	// groups and groupBits are the criterion groups' results (group.go).
+	groups    []groupRes
+	groupBits []uint64
+	reply     Reply
 
 	// origURI is the request-target as first seen (capture.req.uri).
 	origURI    []byte
@@ -34,11 +38,7 @@ type State struct {
 	// noStream: tcp-request connection and session rules run before
 	// HAProxy has a stream, so txn, req and res variables do not exist
 	// there (vars.c get_vars gives nothing: setting them does nothing).
-	noStream bool
-	// resumePx and resume: the tcp-request content rule that waits for
-	// more bytes.
-	resumePx   *Proxy
-	resume     int
+	noStream   bool
 	resStarted bool
 
 	buf buffers
@@ -53,6 +53,16 @@ type buffers struct {
 	auth   []int
 	orig   []byte
 	parts  []part // log-format pieces being rendered
+	// The memo's slots and stamps (memo.go): clock only grows, start is
+	// its value when the request began, changed[d] when d last changed.
+	memo      []memoEntry
+	groups    []groupRes
+	groupBits []uint64
+	changed   []uint64
+	clock     uint64
+	start     uint64
+	// reqIx and resIx index the fields by name (hdrindex.go).
+	reqIx, resIx hdrIndex
 }
 
 // value is a typed sample as variables store it: bytes are owned.
@@ -104,6 +114,18 @@ func (s *State) Begin(fe *Proxy, sess *Session, in Input) {
 	}
 	s.vars, s.set = s.buf.vals[:n], s.buf.set[:n]
 	clear(s.set)
+	if cap(s.buf.memo) < p.memoSlots {
+		s.buf.memo = make([]memoEntry, p.memoSlots)
+	}
+	s.memo = s.buf.memo[:p.memoSlots]
+	if cap(s.buf.groups) < p.numGroups {
+		s.buf.groups = make([]groupRes, p.numGroups)
+	}
+	if cap(s.buf.groupBits) < p.groupWords {
+		s.buf.groupBits = make([]uint64, p.groupWords)
+	}
+	s.groups, s.groupBits = s.buf.groups[:p.numGroups], s.buf.groupBits[:p.groupWords]
+	s.newRequest()
 	if cap(s.buf.auth) < len(p.userlists) {
 		s.buf.auth = make([]int, len(p.userlists))
 	}

@@ -4,8 +4,11 @@ import (
 	"crypto/tls"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/tandem-lb/tandem/config"
 )
 
 // clientHello returns the first bytes a Go TLS client sends: a real
@@ -115,9 +118,10 @@ files:
 	}
 }
 
-// A rule that waits is where evaluation resumes: the set-var before it
-// runs once (tcp_rules.c keeps current_rule).
-func TestTCPContentResumesAtTheWaitingRule(t *testing.T) {
+// When a rule waits for more bytes, the next call runs the rules again
+// from the first one (tcp_rules.c tcp_inspect_request keeps current_rule
+// only for an action that yields): the set-var above it runs twice.
+func TestTCPContentRerunsFromTheFirstRule(t *testing.T) {
 	p, _ := compileYAML(t, `
 defaults: {mode: tcp}
 frontends:
@@ -143,21 +147,18 @@ backends:
 	if v := fe.TCPContent(s); v != Accept {
 		t.Fatalf("4 bytes: %v", v)
 	}
-	if v, ok := s.getVar(p.varSlots["txn.n"], 2); !ok || v.i != 1 {
-		t.Fatalf("txn.n = %+v %v, want 1 (rules before the waiting one ran once)", v, ok)
+	if v, ok := s.getVar(p.varSlots["txn.n"], 2); !ok || v.i != 2 {
+		t.Fatalf("txn.n = %+v %v, want 2 (the rules ran from the first one at each call)", v, ok)
 	}
 }
 
-// Outside tcp-request content rules, fetches are final: an http-request
-// rule on req.len decides on the bytes there are (SMP_OPT_FINAL).
-func TestHTTPRulesDoNotWaitForPayload(t *testing.T) {
-	p := prog(t, "    http_request: [\"deny if { req.len gt 3 }\"]\n", "")
-	s := p.Get()
-	defer p.Put(s)
-	req := newReq("POST", "/")
-	s.Begin(p.Frontend(0), nil, Input{Req: req, Payload: []byte("12345")})
-	if v := p.Frontend(0).HTTPRequest(s, req); v != Respond {
-		t.Fatalf("verdict %v, want the deny", v)
+// In mode http, payload fetches are refused: HAProxy reads its internal
+// HTTP form (HTX) there, not the client's bytes (config/rules checks it).
+func TestPayloadFetchesRefusedInModeHTTP(t *testing.T) {
+	_, err := config.Load("test.yaml", []byte("frontends:\n  - name: web\n    bind: [\"127.0.0.1:8080\"]\n    mode: http\n    default_backend: b\n"+
+		"    http_request: [\"deny if { req.len gt 3 }\"]\nbackends:\n  - {name: b, mode: http, servers: [{name: s, address: \"127.0.0.1:1\"}]}\n"))
+	if err == nil || !strings.Contains(err.Error(), `fetch "req.len" reads the raw request bytes`) {
+		t.Fatalf("err = %v, want req.len refused in mode http", err)
 	}
 }
 

@@ -327,9 +327,13 @@ func (p *parser) configRules(paths []string, rs sideRules, px *proxy, withErrors
 	r.HTTPResponse = p.ruleTexts(paths, ".http_response", rs.resp)
 	r.HTTPAfterResponse = p.ruleTexts(paths, ".http_after_response", rs.after)
 	if withErrors {
-		files, lines := p.resolveErrorFiles(px)
+		files, lines, answers := p.resolveErrorFiles(px)
 		if len(files) > 0 {
 			r.ErrorFiles = files
+		}
+		for k, a := range answers {
+			r.HTTPErrors = append(r.HTTPErrors, a.text)
+			p.at(paths, fmt.Sprintf(".http_errors[%d]", k), a.line)
 		}
 		for code, num := range lines {
 			p.at(paths, ".errorfiles."+strconv.Itoa(code), num)

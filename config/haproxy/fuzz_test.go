@@ -17,8 +17,9 @@ import (
 var sampleArgs = map[string]string{
 	"acl": "a path /a", "balance": "roundrobin", "bind": ":80 accept-proxy", "cookie": "SRV insert indirect nocache",
 	"default-server": "check inter 2s rise 2 fall 3", "default_backend": "b", "disabled": "", "enabled": "",
-	"errorfile": "503 /etc/haproxy/503.http", "errorfiles": "site 503", "http-after-response": "set-header X-A 1",
-	"http-request": "set-header X-A 1 if a", "http-response": "del-header Server", "http-reuse": "safe",
+	"errorfile": "503 /etc/haproxy/503.http", "errorfiles": "site 503", "http-error": "status 503 content-type text/plain string down",
+	"http-after-response": "set-header X-A 1",
+	"http-request":        "set-header X-A 1 if a", "http-response": "del-header Server", "http-reuse": "safe",
 	"maxconn": "100", "mode": "http", "redirect": "scheme https code 301 if !{ ssl_fc }", "retries": "3",
 	"retry-on": "conn-failure", "server": "s 10.0.0.1:80 check cookie s port 8008 addr 10.0.0.9 agent-check agent-port 9999 observe layer4 error-limit 3 on-error mark-down on-marked-down shutdown-sessions send-proxy-v2 proxy-v2-options authority check-ssl verify none", "stats": "enable", "stick": "on src",
 	"stick-table": "type ip size 1k expire 1m", "tcp-request": "content accept if { src 10.0.0.0/8 }",

@@ -118,7 +118,7 @@ var keywords = map[string]keyword{
 	"fullconn":                    kwNeutral(inDefBE, "it only scales the servers' minconn, which tandem refuses"),
 	"hash-type":                   kwNeutral(inDefBE, "it only matters for hash-based balancing (balance source, uri), which tandem refuses"),
 	"http-after-response":         kwMapped(inRules, (*parser).httpAfterResponse).httpOnly(),
-	"http-error":                  kwRefused(inAll, "HAProxy answers its own errors with the response this line builds; tandem carries error pages as errorfile only (write the response to a file and use errorfile)").httpOnly(),
+	"http-error":                  kwMapped(inAll, (*parser).httpError).httpOnly(),
 	"http-request":                kwMapped(inRules, (*parser).httpRequest).httpOnly(),
 	"http-response":               kwMapped(inRules, (*parser).httpResponse).httpOnly(),
 	"http-reuse":                  kwMapped(inDefBE, (*parser).httpReuse).httpOnly(),

@@ -228,15 +228,52 @@ func (p *parser) useLine(px *proxy, l line, example string) (useRule, bool) {
 // errorfile replace (configuration.txt, errorfile).
 var errorStatuses = []int{200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503, 504}
 
-// errorOp is one errorfile or errorfiles line. They apply in file order,
-// each overriding the statuses it names, once every http-errors section is
-// known (HAProxy resolves errorfiles after reading the whole file).
+// errorOp is one errorfile, errorfiles or http-error line. They apply in
+// file order, each overriding the statuses it names, once every
+// http-errors section is known (HAProxy resolves errorfiles after reading
+// the whole file).
 type errorOp struct {
 	line    int
-	status  int    // errorfile: the status
+	status  int    // errorfile, http-error: the status
 	file    string // errorfile: the path
 	section string // errorfiles: the http-errors section
 	codes   []int  // errorfiles: the statuses taken; none: all
+	reply   string // http-error: the line after the keyword
+}
+
+// httpError reads "http-error status N [content-type T] [BODY] [hdr H V]...":
+// the answer for status N, as config.Rules.HTTPErrors carries it.
+func (p *parser) httpError(px *proxy, l line) {
+	if len(l.args) < 2 || l.args[0] != "status" {
+		p.errorf(px, l.num, "'http-error' wants 'status' and a status first, e.g. 'http-error status 503 content-type text/html file /etc/haproxy/maint.html'")
+		return
+	}
+	code, ok := p.errorStatus(px, l, l.args[1])
+	if !ok {
+		return
+	}
+	for i := 2; i+1 < len(l.args); i++ {
+		switch l.args[i] {
+		case "file", "lf-file", "errorfile":
+			p.loadFile(px, l.num, l.args[i+1], "response file")
+			i++
+		case "errorfiles":
+			p.refusef(px, l.num, "'http-error ... errorfiles %s': HAProxy answers with a file of http-errors section '%s'; tandem carries http-errors sections only through the errorfiles keyword", l.args[i+1], l.args[i+1])
+			i++
+		case "string", "lf-string", "content-type":
+			i++ // a value, not a keyword
+		case "hdr":
+			i += 2
+		}
+	}
+	px.st.errorOps = append(px.st.errorOps, errorOp{line: l.num, status: code, reply: joinWords(l.args)})
+	px.st.httpOnly = append(px.st.httpOnly, httpOnlyItem{l.num, "http-error"})
+}
+
+// httpErrorLine is one status's http-error answer after resolution.
+type httpErrorLine struct {
+	text string
+	line int
 }
 
 // errorFile reads "errorfile STATUS FILE".
@@ -290,30 +327,50 @@ func (p *parser) errorFiles(px *proxy, l line) {
 	px.st.httpOnly = append(px.st.httpOnly, httpOnlyItem{l.num, "errorfiles"})
 }
 
-// resolveErrorFiles applies a section's errorfile and errorfiles lines:
-// status → file, with the line each came from.
-func (p *parser) resolveErrorFiles(px *proxy) (map[int]string, map[int]int) {
+// resolveErrorFiles applies a section's errorfile, errorfiles and
+// http-error lines: status → file, with the line each came from, and the
+// http-error answers, in file order. For one status the last line wins,
+// as in HAProxy.
+func (p *parser) resolveErrorFiles(px *proxy) (map[int]string, map[int]int, []httpErrorLine) {
 	if len(px.st.errorOps) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	files, lines := map[int]string{}, map[int]int{}
+	replies := map[int]httpErrorLine{}
+	var order []int
 	for _, op := range px.st.errorOps {
-		if op.section == "" {
+		switch {
+		case op.reply != "":
+			delete(files, op.status)
+			delete(lines, op.status)
+			if _, seen := replies[op.status]; !seen {
+				order = append(order, op.status)
+			}
+			replies[op.status] = httpErrorLine{op.reply, op.line}
+		case op.section == "":
 			files[op.status], lines[op.status] = op.file, op.line
-			continue
-		}
-		sec, ok := p.httpErrors[op.section]
-		if !ok {
-			p.errorf(px, op.line, "'errorfiles %s': no http-errors section has that name", op.section)
-			continue
-		}
-		for code, file := range sec.files {
-			if len(op.codes) == 0 || slices.Contains(op.codes, code) {
-				files[code], lines[code] = file, op.line
+			delete(replies, op.status)
+		default:
+			sec, ok := p.httpErrors[op.section]
+			if !ok {
+				p.errorf(px, op.line, "'errorfiles %s': no http-errors section has that name", op.section)
+				continue
+			}
+			for code, file := range sec.files {
+				if len(op.codes) == 0 || slices.Contains(op.codes, code) {
+					files[code], lines[code] = file, op.line
+					delete(replies, code)
+				}
 			}
 		}
 	}
-	return files, lines
+	var answers []httpErrorLine
+	for _, code := range order {
+		if r, ok := replies[code]; ok {
+			answers = append(answers, r)
+		}
+	}
+	return files, lines, answers
 }
 
 // checkACLs checks every ACL a section's conditions use, as HAProxy does

@@ -50,15 +50,15 @@ var cmpRule = cmp.Options{cmpopts.EquateEmpty(), cmpopts.EquateComparable(netip.
 // are equal: the invariant every parser here keeps.
 func parseRT(t *testing.T, set RuleSet, stage Stage, line string, acls map[string][]string) *Rule {
 	t.Helper()
-	r, err := ParseRule(set, stage, true, line, acls, env)
+	// tcp-request rules are parsed as in a mode tcp proxy (where payload
+	// fetches are), the others as in mode http.
+	http := set != SetTCPContent && set != SetTCPConnection && set != SetTCPSession
+	r, err := ParseRule(set, stage, http, line, acls, env)
 	if err != nil {
 		t.Fatalf("ParseRule(%q): %v", line, err)
 	}
 	printed := r.String()
-	if set == SetTCPContent || set == SetTCPConnection || set == SetTCPSession {
-		printed = r.String()
-	}
-	r2, err := ParseRule(set, stage, true, printed, acls, env)
+	r2, err := ParseRule(set, stage, http, printed, acls, env)
 	if err != nil {
 		t.Fatalf("reparse of %q (from %q): %v", printed, line, err)
 	}
@@ -350,7 +350,8 @@ func TestCheckSectionReportsFieldPaths(t *testing.T) {
 		HTTPRequest: []string{"deny if is_api", "deny if is_ap"},
 		UseBackend:  []Switch{{Target: "api", If: "is_api"}, {Target: "x"}, {Target: "%[req.hdr(host),lower,map(hosts.map,web)]"}, {Target: "web", If: "!!"}},
 		TCPRequest:  []string{"inspect-delay 5s", "content accept if { req.len gt 0 }", "nonsense"},
-		ErrorFiles:  map[int]string{503: "missing.http", 403: "403.http"},
+		// req.len in a mode http proxy: refused (tcp_request[1] below).
+		ErrorFiles: map[int]string{503: "missing.http", 403: "403.http"},
 	}
 	prog, errs := Check(sec, env)
 	if prog != nil {
@@ -364,6 +365,7 @@ func TestCheckSectionReportsFieldPaths(t *testing.T) {
 		`acls[bad]: unknown fetch method "nosuch" (column 1)`,
 		`errorfiles[503]: file "missing.http" is not in the config's files`,
 		`http_request[1]: unknown ACL "is_ap" (column 9)`,
+		`tcp_request[1]: fetch "req.len" reads the raw request bytes, which a mode http proxy does not have as the client sent them (HAProxy reads its internal HTTP form there): use it in mode tcp, or the HTTP fetches (hdr, path, method, ssl_fc_sni) (column 21)`,
 		`tcp_request[2]: tcp-request takes connection, session, content or inspect-delay (got "nonsense") (column 1)`,
 		`use_backend[1].backend: backend "x" does not exist`,
 		`use_backend[3].if: missing condition after "if"`,
@@ -375,7 +377,7 @@ func TestCheckSectionReportsFieldPaths(t *testing.T) {
 	sec.HTTPRequest = sec.HTTPRequest[:1]
 	sec.UseBackend = sec.UseBackend[:1:1]
 	sec.UseBackend = append(sec.UseBackend, Switch{Target: "%[req.hdr(host),lower,map(hosts.map,web)]"})
-	sec.TCPRequest = sec.TCPRequest[:2]
+	sec.TCPRequest = []string{"inspect-delay 5s", "content accept if { src 10.0.0.0/8 }"}
 	sec.ErrorFiles = map[int]string{403: "403.http"}
 	prog, errs = Check(sec, env)
 	if len(errs) > 0 {

@@ -208,16 +208,30 @@ func (p *parser) checkFetchUse(e *Expr, def *FetchDef, pos int) error {
 	if src.http() && !p.http {
 		return errAt(pos, "fetch %q needs mode http: tandem does not parse HTTP in a mode tcp proxy", e.Name)
 	}
+	if src == SrcL6Req && p.http {
+		// HAProxy 2.6 keeps an HTTP request in its internal form (HTX):
+		// there req.len is that form's size and req.payload its bytes,
+		// which no other implementation can give.
+		return errAt(pos, "fetch %q reads the raw request bytes, which a mode http proxy does not have as the client sent them (HAProxy reads its internal HTTP form there): use it in mode tcp, or the HTTP fetches (hdr, path, method, ssl_fc_sni)", e.Name)
+	}
 	return nil
 }
 
 // parseArgs parses "(a,b)" at s[i:] when present, as HAProxy's make_arg_list
 // does: quotes and backslashes protect ',' and ')'; an empty optional
-// argument is absent.
+// argument is absent, except a string, which is empty ("str()" is "").
 func (p *parser) parseArgs(s string, i, base int, name string, kinds []ArgKind, min int) ([]Arg, int, error) {
 	raw, rawPos, i, err := scanArgs(s, i, base, name)
 	if err != nil {
 		return nil, i, err
+	}
+	switch {
+	case len(raw) == 1 && raw[0] == "" && (len(kinds) == 0 || kinds[0] != ArgStr):
+		raw, rawPos = nil, nil // "()" has no argument
+	case raw == nil && min > 0 && kinds[0] == ArgStr:
+		// make_arg_list: a mandatory string argument left out is the
+		// empty string ("str" is "str()", an empty string).
+		raw, rawPos = []string{""}, []int{base + i}
 	}
 	if len(raw) > len(kinds) {
 		if len(kinds) == 0 {
@@ -271,9 +285,6 @@ func scanArgs(s string, i, base int, name string) (raw []string, rawPos []int, n
 			i++
 			argStart = i
 			if c == ')' {
-				if len(raw) == 1 && raw[0] == "" && s[open+1] == ')' {
-					return nil, nil, i, nil // "()" has no argument
-				}
 				return raw, rawPos, i, nil
 			}
 			continue

@@ -11,6 +11,11 @@
 // `tandem agent --cluster-config haproxy.cfg` does, and serves it with a
 // real agent in this process.
 //
+// TestRulesAgainstHAProxy runs the cases of testdata (one haproxy.cfg,
+// its files and a generated request set each; testdata/README.md gives
+// the format) and fails on any difference but those the README lists as
+// deliberate, which deliberate_test.go recognises exactly.
+//
 // HAProxy is installed with apt-get when it is missing and the test runs
 // as root; otherwise the test is skipped, or fails under CI=true. Every
 // process started here is stopped when the test ends; everything listens

@@ -222,7 +222,16 @@ func startTandem(t testing.TB, dir, cfg string, fronts map[string]string, tune f
 	case <-time.After(10 * time.Second):
 		t.Fatal("tandem agent not ready after 10s")
 	}
+	bound := map[string]bool{}
+	for _, f := range c.Frontends {
+		for _, b := range f.Bind {
+			bound[b] = true
+		}
+	}
 	for name, addr := range fronts {
+		if !bound[addr] {
+			continue // a section the import left out (a stats page)
+		}
 		if err := waitListening(addr, 10*time.Second, nil); err != nil {
 			t.Fatalf("tandem frontend %s on %s: %v", name, addr, err)
 		}
@@ -268,16 +277,27 @@ func waitListening(addr string, timeout time.Duration, died <-chan struct{}) err
 	}
 }
 
-// freeAddr returns a loopback address whose port was free a moment ago.
+// freeAddr returns a loopback address whose port was free a moment ago
+// and that it never gave before: pairs started in parallel must not get
+// the same port, which both would bind (HAProxy and tandem set
+// SO_REUSEPORT) and then share the connections of.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if _, dup := givenAddrs.LoadOrStore(addr, true); !dup {
+			return addr
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
 }
+
+// givenAddrs are the addresses freeAddr gave in this process.
+var givenAddrs sync.Map
 
 // lockedWriter collects a process's output.
 type lockedWriter struct {
