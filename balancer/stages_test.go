@@ -119,3 +119,13 @@ func TestUseServerBeforePersistence(t *testing.T) {
 		t.Fatalf("use-server s2: s1 got %d, s2 got %d requests", n1, n2)
 	}
 }
+
+// A backend without servers (HAProxy accepts one) answers 503.
+func TestBackendWithoutServersAnswers503(t *testing.T) {
+	c := cluster()
+	c.Frontends[0].Mode = config.ModeHTTP
+	e := start(t, c)
+	if code, _, _ := get(t, client(), e.url("/")); code != 503 {
+		t.Errorf("got %d, want 503", code)
+	}
+}

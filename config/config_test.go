@@ -137,7 +137,6 @@ func TestLoadRejectsBadInput(t *testing.T) {
 		{"port out of range", strings.Replace(article, "127.0.0.1:8002", "127.0.0.1:70000", 1), []string{"backends[http-in].servers[server2].address: port out of range"}},
 		{"duplicate server", strings.Replace(article, "name: server2", "name: server1", 1), []string{`duplicate server name "server1"`}},
 		{"missing backend", strings.Replace(article, "default_backend: http-in", "default_backend: nope", 1), []string{`frontends[http-in].default_backend: backend "nope" does not exist`}},
-		{"no servers", article[:strings.Index(article, "    servers:")] + "    servers: []\n", []string{"backends[http-in].servers: a backend needs at least one server"}},
 		{"bad duration", strings.Replace(article, "connect: 5000ms", "connect: 5 parsecs", 1), []string{"bad.yaml:7:", "invalid duration"}},
 		{"weight", strings.Replace(article, "check: true, inter", "weight: 999, check: true, inter", 1), []string{"servers[server1].weight: want 0-256"}},
 		{"several at once", strings.Replace(strings.Replace(article, "127.0.0.1:8001", "x", 1), "rise: 2, fall: 2}\n      - {name: server2", "rise: -1, fall: 2}\n      - {name: server2", 1), []string{"2 problems", "missing port", "rise: must be at least 1"}},

@@ -149,9 +149,6 @@ func (f *Frontend) validate(es *Errors, path string, c *Cluster, binds map[strin
 
 func (b *Backend) validate(es *Errors, path string, d Defaults) {
 	mode := pick(b.Mode, pick(d.Mode, DefaultMode))
-	if len(b.Servers) == 0 {
-		es.add(path+".servers", "a backend needs at least one server")
-	}
 	if b.Balance == AlgoURI && mode != ModeHTTP {
 		es.add(path+".balance", "uri balancing needs mode http")
 	}

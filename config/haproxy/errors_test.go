@@ -81,8 +81,6 @@ var badCases = []badCase{
 	{"nothing to serve", "global\n  maxconn 10\n\n", []string{"4: frontends: at least one frontend is required", "4: backends: at least one backend is required"}},
 	{"frontend without default_backend", "frontend f\n  bind :80\n  timeout client 1s\nbackend b\n  server s 10.0.0.1:80\n",
 		[]string{"1: frontends[f].default_backend: required"}},
-	{"backend without servers", timeoutsHTTP + "frontend f\n  bind :80\n  default_backend b\nbackend b\n  balance roundrobin\n",
-		[]string{"9: backends[b].servers: a backend needs at least one server"}},
 	{"address bound twice", timeoutsHTTP + "frontend f\n  bind :80\n  default_backend b\nfrontend g\n  bind 127.0.0.1:9000\n  bind *:80\n  default_backend b\nbackend b\n  server s 10.0.0.1:80\n",
 		[]string{"11: frontends[g].bind[1]: address *:80 is already bound by frontend \"f\""}},
 	{"frontend and backend modes differ", "defaults\n  timeout client 1s\n  timeout connect 1s\n  timeout server 1s\nfrontend f\n  bind :80\n  default_backend b\nbackend b\n  mode http\n  server s 10.0.0.1:80\n",
@@ -122,8 +120,8 @@ func TestParseBadInput(t *testing.T) {
 // A validation error from the lines an error is about reads like any other
 // error of the cfg: file:line, then the config path.
 func TestValidationErrorReadsWithTheCfgLine(t *testing.T) {
-	_, _, err := Parse("/etc/haproxy/haproxy.cfg", []byte(timeoutsHTTP+"frontend f\n  bind :80\n  default_backend b\nbackend b\n"), Options{})
-	want := "/etc/haproxy/haproxy.cfg:9: backends[b].servers: a backend needs at least one server"
+	_, _, err := Parse("/etc/haproxy/haproxy.cfg", []byte(timeoutsHTTP+"frontend f\n  bind :80\n  default_backend b\nbackend b\n  option httpchk GET health\n"), Options{})
+	want := `/etc/haproxy/haproxy.cfg:10: backends[b].health_check.path: want a path starting with / and without spaces (got "health")`
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("err = %v, want %q", err, want)
 	}
