@@ -69,3 +69,18 @@ func TestH2CPriorKnowledge(t *testing.T) {
 		})
 	}
 }
+
+// A TLS ClientHello on a clear-text HTTP port is answered 400 at once, as
+// HAProxy does, not after the request timeout.
+func TestClientHelloOnClearPortAnswered400AtOnce(t *testing.T) {
+	s := newSite(t, "s", nil)
+	e := start(t, cluster(srv("s", s.addr())))
+	// rawExchange gives up after a second, far below the request timeout.
+	got := rawExchange(t, e.addr("fe"), "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03")
+	if !strings.HasPrefix(got, "HTTP/1.1 400") {
+		t.Errorf("%q, want a 400 at once", got)
+	}
+	if s.requests.Load() != 0 {
+		t.Error("the server got a request")
+	}
+}

@@ -207,7 +207,14 @@ func (b *Balancer) serveRequest(ex *exchange, tc *timedConn, br *bufio.Reader, s
 // request after this one (its own choice and the framing's).
 func (b *Balancer) readRequest(ex *exchange, tc *timedConn, br *bufio.Reader) (keep, ok bool) {
 	fe := ex.fe
-	err := readHead(br, &ex.bufs.reqRaw)
+	var err error
+	if first, _ := br.Peek(br.Buffered()); http1.BadRequestStart(first) {
+		ex.bufs.reqRaw = append(ex.bufs.reqRaw[:0], first...)
+		br.Discard(len(first))
+		err = http1.ErrMethod // not HTTP: no need to wait for more
+	} else {
+		err = readHead(br, &ex.bufs.reqRaw)
+	}
 	fe.rt.stats.bytesIn.Add(uint64(len(ex.bufs.reqRaw)))
 	tc.writeTimeout(fe.tm.client)
 	if err == nil {

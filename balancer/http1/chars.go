@@ -79,3 +79,26 @@ func ForTokens(v []byte, f func([]byte)) {
 		}
 	}
 }
+
+// BadRequestStart reports whether b, the first bytes of a request as they
+// arrive, cannot start a request line: after the empty lines a client may
+// send first, a byte that is not a method character comes before the first
+// space (or the space comes first). A server need not wait for the whole
+// head to refuse it: HAProxy answers 400 to a TLS ClientHello on a
+// clear-text port at once.
+func BadRequestStart(b []byte) bool {
+	i := 0
+	for i < len(b) && (b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	start := i
+	for ; i < len(b); i++ {
+		switch {
+		case b[i] == ' ':
+			return i == start
+		case !tokenTab[b[i]]:
+			return true
+		}
+	}
+	return false
+}

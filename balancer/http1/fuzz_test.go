@@ -60,6 +60,14 @@ func compareWithReference(t *testing.T, in string, response bool) {
 	} else {
 		err = h.ParseRequest(buf[:n])
 	}
+	if !response && err == nil {
+		// A request that parses is never refused early on a prefix.
+		for k := 0; k <= n; k++ {
+			if BadRequestStart(buf[:k]) {
+				t.Fatalf("%q parses, but BadRequestStart refuses its first %d bytes", head, k)
+			}
+		}
+	}
 	ref, status := refParse(head, response)
 	if (err == nil) != (status == 0) {
 		t.Fatalf("%q: parser err %v, reference status %d", head, err, status)
