@@ -83,7 +83,7 @@ func ForTokens(v []byte, f func([]byte)) {
 // BadRequestStart reports whether b, the first bytes of a request as they
 // arrive, cannot start a request line: after the empty lines a client may
 // send first, a byte that is not a method character comes before the first
-// space (or the space comes first). A server need not wait for the whole
+// space or tab (or that separator comes first). A server need not wait for the whole
 // head to refuse it: HAProxy answers 400 to a TLS ClientHello on a
 // clear-text port at once.
 func BadRequestStart(b []byte) bool {
@@ -94,7 +94,7 @@ func BadRequestStart(b []byte) bool {
 	start := i
 	for ; i < len(b); i++ {
 		switch {
-		case b[i] == ' ':
+		case b[i] == ' ' || b[i] == '\t': // HAProxy takes a tab as a separator too
 			return i == start
 		case !tokenTab[b[i]]:
 			return true

@@ -10,6 +10,7 @@ import (
 // requestSeeds reach every kind of branch: each field kind, folding,
 // framing combinations, the errors of each stage.
 var requestSeeds = []string{
+	"GET\t/\tHTTP/1.1\r\nHost: a\r\n\r\n", // tabs between the parts
 	"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
 	"\r\nGET  /x?y  HTTP/1.0\nHost: a\nConnection: keep-alive, x\nX: y\n\n",
 	"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\nContent-Length: 5\r\n\r\n",

@@ -275,7 +275,7 @@ func TestParseDoesNotAllocate(t *testing.T) {
 func TestBadRequestStart(t *testing.T) {
 	for in, bad := range map[string]bool{
 		"": false, "G": false, "GET": false, "GET ": false, "\r\nGET /": false, "M-SEARCH * HTTP/1.1": false,
-		"\x16\x03\x01\x02\x00": true, " GET": true, "GE\x00": true, "\r\n\x16": true, "PRI * HTTP/2.0": false,
+		"\x16\x03\x01\x02\x00": true, " GET": true, "GE\x00": true, "\r\n\x16": true, "PRI * HTTP/2.0": false, "GET\t/": false, "\tGET": true,
 	} {
 		if got := BadRequestStart([]byte(in)); got != bad {
 			t.Errorf("BadRequestStart(%q) = %v, want %v", in, got, bad)
