@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -171,6 +172,59 @@ func cookieCluster(a, b string) *config.Cluster {
 	return c
 }
 
+// nocache marks only responses a cache could keep private (HAProxy's
+// cacheability rules): not a POST, a 302, one already private, or one
+// without freshness or a validator.
+func TestCookieNoCacheOnlyOnCacheableResponses(t *testing.T) {
+	h := func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/redirect":
+			w.Header().Set("Location", "/")
+			w.WriteHeader(302)
+		case "/private":
+			w.Header().Set("Cache-Control", "no-store, private")
+		case "/public":
+			w.Header().Set("Cache-Control", "no-cache, public")
+		case "/pragma":
+			w.Header().Set("Pragma", "no-cache")
+		case "/", "/etag":
+			w.Header().Set("ETag", `"v1"`) // a validator: a cache could keep it
+		}
+	}
+	a := newSite(t, "a", h)
+	c := cluster(srv("a", a.addr()))
+	c.Backends[0].Cookie = &config.Cookie{Name: "SRV", Insert: true, NoCache: true}
+	e := start(t, c)
+	for _, tt := range []struct {
+		method, path string
+		want         []string
+	}{
+		{"GET", "/", []string{"private"}},
+		{"HEAD", "/", []string{"private"}},
+		{"POST", "/", nil},
+		{"GET", "/redirect", nil},
+		{"GET", "/private", []string{"no-store, private"}},
+		{"GET", "/public", nil}, // public, but no freshness nor validator
+		{"GET", "/plain", nil},
+		{"GET", "/pragma", []string{"no-cache"}}, // Go's client reads Pragma: no-cache as Cache-Control
+	} {
+		req, _ := http.NewRequest(tt.method, e.url(tt.path), nil)
+		cl := client()
+		cl.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		resp, err := cl.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Values("Cache-Control"); !slices.Equal(got, tt.want) {
+			t.Errorf("%s %s: Cache-Control %q, want %q", tt.method, tt.path, got, tt.want)
+		}
+		if resp.Header.Get("Set-Cookie") == "" {
+			t.Errorf("%s %s: no persistence cookie", tt.method, tt.path)
+		}
+	}
+}
+
 func TestCookieInsertStickinessAndFailover(t *testing.T) {
 	var sawCookie atomic.Value
 	h := func(w http.ResponseWriter, r *http.Request) {
@@ -186,8 +240,9 @@ func TestCookieInsertStickinessAndFailover(t *testing.T) {
 	if want := "SERVERID=" + first + "; path=/"; hdr.Get("Set-Cookie") != want {
 		t.Fatalf("Set-Cookie = %q, want %q", hdr.Get("Set-Cookie"), want)
 	}
-	if hdr.Get("Cache-Control") != "private" {
-		t.Errorf("Cache-Control = %q, want private", hdr.Get("Cache-Control"))
+	// As HAProxy: the server's Cache-Control kept, private added.
+	if cc := hdr.Values("Cache-Control"); len(cc) != 2 || cc[0] != "max-age=60" || cc[1] != "private" {
+		t.Errorf("Cache-Control = %q, want max-age=60 then private", cc)
 	}
 	for range 5 {
 		req, _ := http.NewRequest("GET", e.url("/"), nil)

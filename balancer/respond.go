@@ -2,6 +2,7 @@ package balancer
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
@@ -99,7 +100,7 @@ func (ex *exchange) responseFields() []http1.Field {
 	out := ex.bufs.out[:0]
 	setCookie, nocache := ex.cookieDecision()
 	for _, f := range ex.resp.Fields {
-		if ex.resp.HopByHop(f.Name) || (nocache && http1.EqualFold(f.Name, "cache-control")) {
+		if ex.resp.HopByHop(f.Name) {
 			continue
 		}
 		out = append(out, f)
@@ -127,13 +128,61 @@ var (
 
 // cookieDecision reports whether the response must set the persistence
 // cookie (the request was not already persistent to this server) and
-// whether to mark it private (nocache).
+// whether to mark it private: nocache, and the response is one a cache
+// could keep (HAProxy adds "Cache-control: private" then, and keeps the
+// server's own fields).
 func (ex *exchange) cookieDecision() (set, nocache bool) {
 	c := ex.be.cookie
 	if c == nil || !c.Insert || ex.cookieSrv == ex.srv {
 		return false, false
 	}
-	return true, c.NoCache
+	return true, c.NoCache && ex.cacheable()
+}
+
+// cacheable is HAProxy 2.6's judgement of whether a shared cache could
+// keep the response (http_ana.c, as Debian's 2.6 answers): a safe method,
+// a status cacheable by default (RFC 7231 6.1), no "Pragma: no-cache", no
+// Cache-Control value private, no-cache, no-store, max-age=0 or
+// s-maxage=0 unless a "public" follows, and freshness (max-age,
+// s-maxage, Expires) or a validator (ETag, Last-Modified).
+func (ex *exchange) cacheable() bool {
+	m := ex.req.Method
+	ok := string(m) == "GET" || string(m) == "HEAD" || string(m) == "OPTIONS" || string(m) == "TRACE"
+	switch ex.code {
+	case 200, 203, 204, 206, 300, 301, 404, 405, 410, 414, 501:
+	default:
+		ok = false
+	}
+	fresh, validator := false, false
+	for _, f := range ex.resp.Fields {
+		switch {
+		case http1.EqualFold(f.Name, "pragma"):
+			if http1.EqualFold(trimSpace(f.Value), "no-cache") {
+				return false
+			}
+		case http1.EqualFold(f.Name, "expires"):
+			fresh = true
+		case http1.EqualFold(f.Name, "etag"), http1.EqualFold(f.Name, "last-modified"):
+			validator = true
+		case http1.EqualFold(f.Name, "cache-control"):
+			for v := range bytes.SplitSeq(f.Value, []byte(",")) {
+				switch v = trimSpace(v); {
+				case http1.EqualFold(v, "public"):
+					ok = true
+				case http1.EqualFold(v, "private"), http1.EqualFold(v, "no-cache"), http1.EqualFold(v, "no-store"),
+					http1.EqualFold(v, "max-age=0"), http1.EqualFold(v, "s-maxage=0"):
+					ok = false
+				case hasPrefixFold(v, "max-age"), hasPrefixFold(v, "s-maxage"):
+					fresh = true
+				}
+			}
+		}
+	}
+	return ok && (fresh || validator)
+}
+
+func hasPrefixFold(b []byte, lower string) bool {
+	return len(b) >= len(lower) && http1.EqualFold(b[:len(lower)], lower)
 }
 
 // finishUpstream counts the response (for the frontend and backend too
