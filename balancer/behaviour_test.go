@@ -204,7 +204,7 @@ func TestCookieNoCacheOnlyOnCacheableResponses(t *testing.T) {
 		{"POST", "/", nil},
 		{"GET", "/redirect", nil},
 		{"GET", "/private", []string{"no-store, private"}},
-		{"GET", "/public", nil}, // public, but no freshness nor validator
+		{"GET", "/public", []string{"no-cache, public"}}, // public, but no freshness nor validator
 		{"GET", "/plain", nil},
 		{"GET", "/pragma", []string{"no-cache"}}, // Go's client reads Pragma: no-cache as Cache-Control
 	} {
