@@ -49,7 +49,7 @@ func newConfigDiffCmd(g *globals) *cobra.Command {
 			if file == "" {
 				return usageError{fmt.Errorf("config diff: -f FILE is required")}
 			}
-			l, err := loadFile(file, c.ErrOrStderr(), loadOptions{storeCerts: true})
+			l, err := loadFile(file, c.ErrOrStderr(), loadOptions{storeCerts: true, haproxyDir: g.haproxyDir})
 			if err != nil {
 				return err
 			}

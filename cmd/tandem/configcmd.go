@@ -16,12 +16,13 @@ func newConfigCmd(g *globals) *cobra.Command {
 		Use:   "config",
 		Short: "Validate, import, show and apply the cluster config",
 	}
-	cmd.AddCommand(newConfigValidateCmd(), newConfigImportCmd(g), newConfigGetCmd(g), newConfigApplyCmd(g),
+	cmd.PersistentFlags().StringVar(&g.haproxyDir, "haproxy-dir", "/", "haproxy.cfg: the directory HAProxy runs in; relative file names (maps, error files, certificates) are read from it unless default-path says otherwise, as HAProxy reads them")
+	cmd.AddCommand(newConfigValidateCmd(g), newConfigImportCmd(g), newConfigGetCmd(g), newConfigApplyCmd(g),
 		newConfigDiffCmd(g), newConfigHistoryCmd(g), newConfigRollbackCmd(g), newConfigEditCmd(g))
 	return cmd
 }
 
-func newConfigValidateCmd() *cobra.Command {
+func newConfigValidateCmd(g *globals) *cobra.Command {
 	var file string
 	var lenient bool
 	cmd := &cobra.Command{
@@ -32,7 +33,7 @@ func newConfigValidateCmd() *cobra.Command {
 			if file == "" {
 				return usageError{fmt.Errorf("config validate: -f FILE is required")}
 			}
-			l, err := loadFile(file, c.ErrOrStderr(), loadOptions{lenient: lenient, storeCerts: true})
+			l, err := loadFile(file, c.ErrOrStderr(), loadOptions{lenient: lenient, storeCerts: true, haproxyDir: g.haproxyDir})
 			if err != nil {
 				return err
 			}
@@ -78,7 +79,7 @@ keeps the PEM paths instead, to be present on every LB node.`,
 			if certs != "store" && certs != "paths" {
 				return usageError{fmt.Errorf("--certs %q: want store or paths", certs)}
 			}
-			l, err := loadFile(args[0], c.ErrOrStderr(), loadOptions{lenient: lenient, storeCerts: certs == "store"})
+			l, err := loadFile(args[0], c.ErrOrStderr(), loadOptions{lenient: lenient, storeCerts: certs == "store", haproxyDir: g.haproxyDir})
 			if err != nil {
 				return err
 			}
@@ -162,7 +163,7 @@ func newConfigApplyCmd(g *globals) *cobra.Command {
 			if file == "" {
 				return usageError{fmt.Errorf("config apply: -f FILE is required")}
 			}
-			l, err := loadFile(file, c.ErrOrStderr(), loadOptions{storeCerts: true})
+			l, err := loadFile(file, c.ErrOrStderr(), loadOptions{storeCerts: true, haproxyDir: g.haproxyDir})
 			if err != nil {
 				return err
 			}

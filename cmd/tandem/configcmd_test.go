@@ -64,7 +64,9 @@ backend api
 func TestConfigImportReadsFilesAndEnvironment(t *testing.T) {
 	t.Setenv("TEST_ADDR", "127.0.0.1")
 	cfg := siteDir(t, "")
-	out, stderr, err := runTandem(t, "config", "import", cfg)
+	// HAProxy reads relative names from where it runs; here, the cfg's
+	// directory.
+	out, stderr, err := runTandem(t, "config", "import", "--haproxy-dir", filepath.Dir(cfg), cfg)
 	if err != nil {
 		t.Fatalf("config import: %v\n%s", err, stderr)
 	}
@@ -81,6 +83,10 @@ func TestConfigImportReadsFilesAndEnvironment(t *testing.T) {
 	if got := c.Files["maps/hosts.map"]; got != "api.example.com api\n" {
 		t.Errorf("map read from the cfg's directory: %q", got)
 	}
+	// From / (HAProxy under systemd), the relative map is not there.
+	if _, _, err := runTandem(t, "config", "import", cfg); err == nil || !strings.Contains(err.Error(), "map file 'maps/hosts.map': cannot read it") {
+		t.Errorf("relative map read from /: %v", err)
+	}
 	if got := c.Files[filepath.Join(filepath.Dir(cfg), "503.http")]; !strings.Contains(got, "503 Service Unavailable") {
 		t.Errorf("error file by absolute path: %q", got)
 	}
@@ -88,21 +94,22 @@ func TestConfigImportReadsFilesAndEnvironment(t *testing.T) {
 
 func TestConfigImportRefusesAndLenientAccepts(t *testing.T) {
 	cfg := siteDir(t, "    option httpclose\n")
-	_, _, err := runTandem(t, "config", "import", cfg)
+	d := filepath.Dir(cfg)
+	_, _, err := runTandem(t, "config", "import", "--haproxy-dir", d, cfg)
 	if err == nil || !strings.Contains(err.Error(), "haproxy.cfg:13: 'option httpclose': HAProxy closes") || !strings.Contains(err.Error(), "--lenient") {
 		t.Fatalf("err = %v, want the refusal with its line and the --lenient hint", err)
 	}
-	out, stderr, err := runTandem(t, "config", "import", "--lenient", cfg, "-o", filepath.Join(t.TempDir(), "c.yaml"))
+	out, stderr, err := runTandem(t, "config", "import", "--haproxy-dir", d, "--lenient", cfg, "-o", filepath.Join(t.TempDir(), "c.yaml"))
 	if err != nil {
 		t.Fatalf("--lenient: %v", err)
 	}
 	if !strings.Contains(stderr, "haproxy.cfg:13: warning: --lenient: 'option httpclose'") || out != "" {
 		t.Errorf("stdout %q stderr %q, want the YAML in the file and the difference as a warning", out, stderr)
 	}
-	if _, _, err := runTandem(t, "config", "validate", "-f", cfg); err == nil {
+	if _, _, err := runTandem(t, "config", "validate", "--haproxy-dir", d, "-f", cfg); err == nil {
 		t.Error("config validate accepted what import refuses")
 	}
-	out, _, err = runTandem(t, "config", "validate", "--lenient", "-f", cfg)
+	out, _, err = runTandem(t, "config", "validate", "--haproxy-dir", d, "--lenient", "-f", cfg)
 	if err != nil || !strings.Contains(out, "valid (1 frontends, 2 backends, 2 servers)") {
 		t.Errorf("config validate --lenient: %q, %v", out, err)
 	}
@@ -113,8 +120,8 @@ func TestConfigImportRefusesAndLenientAccepts(t *testing.T) {
 func TestDiffShowsRuleChanges(t *testing.T) {
 	a := siteDir(t, "    http-request set-header X-Env staging\n")
 	b := siteDir(t, "    http-request set-header X-Env production\n")
-	la, errA := loadFile(a, &bytes.Buffer{}, loadOptions{})
-	lb, errB := loadFile(b, &bytes.Buffer{}, loadOptions{})
+	la, errA := loadFile(a, &bytes.Buffer{}, loadOptions{haproxyDir: filepath.Dir(a)})
+	lb, errB := loadFile(b, &bytes.Buffer{}, loadOptions{haproxyDir: filepath.Dir(b)})
 	ca, cb := la.cfg, lb.cfg
 	if errA != nil || errB != nil {
 		t.Fatalf("load: %v %v", errA, errB)

@@ -20,6 +20,10 @@ type loadOptions struct {
 	// lenient turns what tandem would serve differently from HAProxy into
 	// warnings.
 	lenient bool
+	// haproxyDir is the directory HAProxy runs in: relative file names
+	// of a cfg without default-path are read from it, as HAProxy reads
+	// them ("": /, where systemd starts it).
+	haproxyDir string
 	// storeCerts names the cfg's crt files as certificates of the
 	// cluster's store (read and checked here, to be added by
 	// storeCertificates) instead of paths every node must have.
@@ -56,9 +60,17 @@ func loadFile(path string, warn io.Writer, o loadOptions) (loaded, error) {
 	if err != nil {
 		return loaded{}, fmt.Errorf("read cluster config: %w", err)
 	}
+	work := o.haproxyDir
+	if work == "" {
+		work = "/"
+	}
+	if work, err = filepath.Abs(work); err != nil {
+		return loaded{}, fmt.Errorf("read cluster config: %w", err)
+	}
 	r, err := haproxy.Import(path, data, haproxy.Options{
 		Env:               os.LookupEnv,
-		Files:             haproxy.FromFS(os.DirFS("/"), dir), // relative paths: the cfg's directory
+		Files:             haproxy.FromFS(os.DirFS("/"), work),
+		ConfigDir:         dir,
 		Lenient:           o.lenient,
 		StoreCertificates: o.storeCerts,
 	})
@@ -74,7 +86,7 @@ func loadFile(path string, warn io.Writer, o loadOptions) (loaded, error) {
 	l := loaded{cfg: r.Cluster}
 	var errs config.Errors
 	for _, c := range r.Certificates {
-		req, err := readCertificate(dir, c, time.Now())
+		req, err := readCertificate(work, c, time.Now())
 		if err != nil {
 			errs = append(errs, config.FieldError{File: path, Line: c.Line, Msg: err.Error()})
 			continue

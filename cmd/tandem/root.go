@@ -17,6 +17,9 @@ type globals struct {
 	apiAddr  string
 	token    string
 	logLevel string
+	// haproxyDir: where relative file names of a haproxy.cfg are read
+	// from (tandem config --haproxy-dir).
+	haproxyDir string
 }
 
 func newRootCmd() *cobra.Command {

@@ -80,7 +80,10 @@ type bindHandler func(p *parser, px *proxy, l line, b *bindState, o, v string)
 // crtPath puts a relative certificate path under the global crt-base.
 func (p *parser) crtPath(v string) string {
 	if p.crtBase != "" && !path.IsAbs(v) {
-		return path.Join(p.crtBase, v)
+		v = path.Join(p.crtBase, v)
+	}
+	if p.defaultPath != "" && !path.IsAbs(v) {
+		v = path.Join(p.defaultPath, v) // a path the agent reads too: resolved
 	}
 	return v
 }

@@ -268,3 +268,39 @@ func TestH2CImport(t *testing.T) {
 		})
 	}
 }
+
+// Relative file names are read as HAProxy reads them: from the directory
+// it runs in (the Files base), or from default-path's.
+func TestDefaultPath(t *testing.T) {
+	fsys := fstest.MapFS{
+		"hosts.map":                  {Data: []byte("a.test cwd\n")},
+		"etc/haproxy/hosts.map":      {Data: []byte("a.test config\n")},
+		"etc/hosts.map":              {Data: []byte("a.test parent\n")},
+		"srv/lb/hosts.map":           {Data: []byte("a.test origin\n")},
+		"etc/haproxy/certs/site.pem": {Data: []byte("cert")},
+	}
+	for policy, want := range map[string]string{"": "a.test cwd\n", "current": "a.test cwd\n", "config": "a.test config\n", "parent": "a.test parent\n", "origin /srv/lb": "a.test origin\n"} {
+		global := ""
+		if policy != "" {
+			global = "global\n default-path " + policy + "\n"
+		}
+		cfg := global + "defaults\n mode http\n timeout client 1s\n timeout connect 1s\n timeout server 1s\nfrontend f\n bind :80\n" +
+			" use_backend %[req.hdr(host),lower,map(hosts.map,b)]\n default_backend b\nbackend b\n server s 10.0.0.1:80\n"
+		c, _, errs := translateCfg(cfg, Options{Files: FromFS(fsys, "/"), ConfigDir: "/etc/haproxy"})
+		if len(errs) > 0 {
+			t.Fatalf("%q: %v", policy, errStrings(errs))
+		}
+		if got := c.Files["hosts.map"]; got != want {
+			t.Errorf("default-path %q: read %q, want %q", policy, got, want)
+		}
+	}
+	cfg := "global\n default-path config\ndefaults\n mode http\n timeout client 1s\n timeout connect 1s\n timeout server 1s\n" +
+		"frontend f\n bind :443 ssl crt certs/site.pem\n default_backend b\nbackend b\n server s 10.0.0.1:80\n"
+	c, _, errs := translateCfg(cfg, Options{Files: FromFS(fsys, "/"), ConfigDir: "/etc/haproxy"})
+	if len(errs) > 0 {
+		t.Fatal(errStrings(errs))
+	}
+	if got := fe0(c).TLS.Certificates; len(got) != 1 || got[0] != "/etc/haproxy/certs/site.pem" {
+		t.Errorf("a relative crt under default-path config: %q", got)
+	}
+}

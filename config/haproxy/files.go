@@ -135,3 +135,40 @@ func (p *parser) readFile(px *proxy, num int, name, what string) bool {
 	p.files[name] = string(data)
 	return true
 }
+
+// defaultPathFS reads relative names from the parser's default-path, as
+// HAProxy chdir()s there while it reads the cfg.
+type defaultPathFS struct {
+	p  *parser
+	fs FS
+}
+
+func (d defaultPathFS) name(n string) string {
+	if d.p.defaultPath != "" && !path.IsAbs(n) {
+		return path.Join(d.p.defaultPath, n)
+	}
+	return n
+}
+
+func (d defaultPathFS) ReadFile(n string) ([]byte, error)       { return d.fs.ReadFile(d.name(n)) }
+func (d defaultPathFS) ReadDir(n string) ([]fs.DirEntry, error) { return d.fs.ReadDir(d.name(n)) }
+
+// globalDefaultPath reads "default-path current|config|parent|origin DIR".
+func (p *parser) globalDefaultPath(l line) {
+	cfgDir := p.opts.ConfigDir
+	if cfgDir == "" {
+		cfgDir = path.Dir(p.file)
+	}
+	switch arg := append(l.args, "")[0]; {
+	case arg == "current" && len(l.args) == 1:
+		p.defaultPath = ""
+	case arg == "config" && len(l.args) == 1:
+		p.defaultPath = cfgDir
+	case arg == "parent" && len(l.args) == 1:
+		p.defaultPath = path.Join(cfgDir, "..")
+	case arg == "origin" && len(l.args) == 2:
+		p.defaultPath = l.args[1]
+	default:
+		p.errorf(nil, l.num, "'default-path' wants current, config, parent or origin <dir>")
+	}
+}

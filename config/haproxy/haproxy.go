@@ -24,6 +24,11 @@ type Options struct {
 	// behave differently from HAProxy into warnings (tandem config import
 	// --lenient). Syntax errors stay errors.
 	Lenient bool
+	// ConfigDir is the absolute directory of the cfg ("default-path
+	// config" and "parent" start from it; "": the directory of the file
+	// name as given). Relative names without default-path are read from
+	// Files' own base: the directory HAProxy runs in.
+	ConfigDir string
 	// StoreCertificates names the certificates of crt and crt-list by
 	// store names (from their file names) instead of their paths; Import
 	// returns the files to add to the cluster's certificate store.
@@ -176,7 +181,10 @@ type parser struct {
 	conds   []condLevel
 	global  config.Global
 	crtBase string
-	caBase  string
+	// defaultPath is where relative file names are read from (HAProxy's
+	// default-path); "": the directory HAProxy runs in (Files' base).
+	defaultPath string
+	caBase      string
 	// sslBindDefaults are the ssl-default-bind-* lines read so far.
 	sslBindDefaults tlsBind
 	// sslServerDefaults are the ssl-default-server-* lines read so far;
@@ -203,10 +211,14 @@ type section interface {
 }
 
 func newParser(filename string, opts Options) *parser {
-	return &parser{
+	p := &parser{
 		file: filename, opts: opts, env: newEnviron(opts.Env, filename),
 		httpErrors: map[string]*httpErrors{}, files: map[string]string{}, lines: map[string]int{},
 	}
+	if opts.Files != nil {
+		p.opts.Files = defaultPathFS{p: p, fs: opts.Files}
+	}
+	return p
 }
 
 func (p *parser) errorf(owner *proxy, num int, format string, args ...any) {

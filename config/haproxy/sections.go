@@ -59,7 +59,7 @@ var globalKeywords = map[string]globalKeyword{
 	"spread-checks":                         {neutral, nil, "it only spreads health checks in time"},
 	"server-state-file":                     {neutral, nil, "tandem replicates server states itself"},
 	"server-state-base":                     {neutral, nil, "tandem replicates server states itself"},
-	"default-path":                          {neutral, nil, "tandem config import reads the files the cfg names relative to the cfg's directory"},
+	"default-path":                          {mapped, (*parser).globalDefaultPath, ""},
 	"external-check":                        {neutral, nil, "external checks are refused where a backend uses them"},
 	"insecure-fork-wanted":                  {neutral, nil, whyProcess},
 	"insecure-setuid-wanted":                {neutral, nil, whyProcess},
