@@ -118,7 +118,11 @@ func (c *clientConn) TLS() (rules.TLSInfo, bool) { return c.tlsInfo, c.tlsInfo.V
 
 // setTLS records the facts of a completed handshake.
 func (c *clientConn) setTLS(cs tls.ConnectionState) {
-	c.tlsInfo = rules.TLSInfo{SNI: cs.ServerName, ALPN: cs.NegotiatedProtocol, Version: tlsVersionName(cs.Version)}
+	c.tlsInfo = rules.TLSInfo{SNI: cs.ServerName, ALPN: cs.NegotiatedProtocol, Version: tlsVersionName(cs.Version),
+		Cipher: cs.CipherSuite, Resumed: cs.DidResume}
+	if len(cs.PeerCertificates) > 0 {
+		c.tlsInfo.Peer = cs.PeerCertificates[0]
+	}
 }
 
 // Usable is HAProxy's nbsrv: the servers of a backend that may take new

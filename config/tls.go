@@ -131,6 +131,22 @@ var openSSLSuites = map[string]uint16{
 	"DES-CBC3-SHA":                  tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA,
 }
 
+// OpenSSLCipherName is the OpenSSL name of a suite Go negotiated (TLS
+// 1.3 suites are named alike in both); "" for one it does not know.
+func OpenSSLCipherName(id uint16) string {
+	for name, v := range openSSLSuites {
+		if v == id {
+			return name
+		}
+	}
+	for _, n := range tls13Suites {
+		if tls.CipherSuiteName(id) == n {
+			return n
+		}
+	}
+	return ""
+}
+
 // ParseCiphers turns an OpenSSL cipher list of TLS 1.2 suites into Go's
 // IDs, in order; any name Go does not implement is an error.
 func ParseCiphers(list string) ([]uint16, error) {

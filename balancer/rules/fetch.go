@@ -68,6 +68,12 @@ func groupOf(f crules.Fetch) fetchGroup {
 	case crules.FetchSrc, crules.FetchSrcPort, crules.FetchDst, crules.FetchDstPort,
 		crules.FetchSSLFc, crules.FetchSSLFcSNI, crules.FetchSSLFcALPN, crules.FetchSSLFcProtocol:
 		return groupConn
+	case crules.FetchSSLCUsed, crules.FetchSSLCVerify, crules.FetchSSLCErr, crules.FetchSSLCCaErr, crules.FetchSSLCCaErrDepth,
+		crules.FetchSSLCSDN, crules.FetchSSLCIDN, crules.FetchSSLCSerial, crules.FetchSSLCSHA1, crules.FetchSSLCDER,
+		crules.FetchSSLCNotBefore, crules.FetchSSLCNotAfter, crules.FetchSSLCVersion, crules.FetchSSLCSigAlg, crules.FetchSSLCKeyAlg,
+		crules.FetchSSLFcHasCrt, crules.FetchSSLFcHasSNI, crules.FetchSSLFcCipher, crules.FetchSSLFcUseKeysize,
+		crules.FetchSSLFcAlgKeysize, crules.FetchSSLFcIsResumed:
+		return groupConn
 	case crules.FetchReqLen, crules.FetchReqPayload, crules.FetchReqSSLSNI, crules.FetchReqSSLHelloType, crules.FetchReqSSLALPN:
 		return groupPayload
 	case crules.FetchReqHdr, crules.FetchReqFhdr, crules.FetchResHdr, crules.FetchResFhdr, crules.FetchReqHdrCnt,
@@ -222,7 +228,7 @@ func (s *State) fetchConn(e *expr) (smp sample, ok, handled bool) {
 		copy(b, v)
 		return strSample(b), true, true
 	}
-	return sample{}, false, false
+	return s.fetchSSL(e, c)
 }
 
 // fetchPayload handles the raw request bytes (tcp-request content):

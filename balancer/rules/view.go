@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"crypto/x509"
 	"net/netip"
 	"time"
 )
@@ -65,6 +66,11 @@ type TLSInfo struct {
 	SNI     string // server name the client asked for ("" if none)
 	ALPN    string // negotiated protocol ("h2", "http/1.1", "")
 	Version string // "TLSv1.2", "TLSv1.3"
+	Cipher  uint16 // the cipher suite's ID
+	Resumed bool
+	// Peer is the client's certificate (verified: the handshake refuses
+	// an invalid one); nil when it sent none.
+	Peer *x509.Certificate
 }
 
 // Servers is the balancer's view of server state for nbsrv() and

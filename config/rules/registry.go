@@ -89,6 +89,27 @@ const (
 	FetchResVer
 	FetchReqHdrs
 	FetchDate
+	FetchSSLCUsed
+	FetchSSLCVerify
+	FetchSSLCErr
+	FetchSSLCCaErr
+	FetchSSLCCaErrDepth
+	FetchSSLCSDN
+	FetchSSLCIDN
+	FetchSSLCSerial
+	FetchSSLCSHA1
+	FetchSSLCDER
+	FetchSSLCNotBefore
+	FetchSSLCNotAfter
+	FetchSSLCVersion
+	FetchSSLCSigAlg
+	FetchSSLCKeyAlg
+	FetchSSLFcHasCrt
+	FetchSSLFcHasSNI
+	FetchSSLFcCipher
+	FetchSSLFcUseKeysize
+	FetchSSLFcAlgKeysize
+	FetchSSLFcIsResumed
 	fetchDirectional // "hdr", "cookie": request or response by stage (resolved by the parser)
 )
 
@@ -134,6 +155,27 @@ var fetchDefs = []FetchDef{
 	{Name: "ssl_fc_sni", ID: FetchSSLFcSNI, Out: TypeStr, Src: SrcL5Cli},
 	{Name: "ssl_fc_alpn", ID: FetchSSLFcALPN, Out: TypeStr, Src: SrcL5Cli},
 	{Name: "ssl_fc_protocol", ID: FetchSSLFcProtocol, Out: TypeStr, Src: SrcL5Cli},
+	{Name: "ssl_fc_has_crt", ID: FetchSSLFcHasCrt, Out: TypeBool, Src: SrcL5Cli},
+	{Name: "ssl_fc_has_sni", ID: FetchSSLFcHasSNI, Out: TypeBool, Src: SrcL5Cli},
+	{Name: "ssl_fc_cipher", ID: FetchSSLFcCipher, Out: TypeStr, Src: SrcL5Cli},
+	{Name: "ssl_fc_use_keysize", ID: FetchSSLFcUseKeysize, Out: TypeInt, Src: SrcL5Cli},
+	{Name: "ssl_fc_alg_keysize", ID: FetchSSLFcAlgKeysize, Out: TypeInt, Src: SrcL5Cli},
+	{Name: "ssl_fc_is_resumed", ID: FetchSSLFcIsResumed, Out: TypeBool, Src: SrcL5Cli},
+	{Name: "ssl_c_used", ID: FetchSSLCUsed, Out: TypeBool, Src: SrcL5Cli},
+	{Name: "ssl_c_verify", ID: FetchSSLCVerify, Out: TypeInt, Src: SrcL5Cli},
+	{Name: "ssl_c_err", ID: FetchSSLCErr, Out: TypeInt, Src: SrcL5Cli},
+	{Name: "ssl_c_ca_err", ID: FetchSSLCCaErr, Out: TypeInt, Src: SrcL5Cli},
+	{Name: "ssl_c_ca_err_depth", ID: FetchSSLCCaErrDepth, Out: TypeInt, Src: SrcL5Cli},
+	{Name: "ssl_c_s_dn", ID: FetchSSLCSDN, Args: []ArgKind{ArgStr, ArgInt, ArgStr}, Out: TypeStr, Src: SrcL5Cli},
+	{Name: "ssl_c_i_dn", ID: FetchSSLCIDN, Args: []ArgKind{ArgStr, ArgInt, ArgStr}, Out: TypeStr, Src: SrcL5Cli},
+	{Name: "ssl_c_serial", ID: FetchSSLCSerial, Out: TypeBin, Src: SrcL5Cli},
+	{Name: "ssl_c_sha1", ID: FetchSSLCSHA1, Out: TypeBin, Src: SrcL5Cli},
+	{Name: "ssl_c_der", ID: FetchSSLCDER, Out: TypeBin, Src: SrcL5Cli},
+	{Name: "ssl_c_notbefore", ID: FetchSSLCNotBefore, Out: TypeStr, Src: SrcL5Cli},
+	{Name: "ssl_c_notafter", ID: FetchSSLCNotAfter, Out: TypeStr, Src: SrcL5Cli},
+	{Name: "ssl_c_version", ID: FetchSSLCVersion, Out: TypeInt, Src: SrcL5Cli},
+	{Name: "ssl_c_sig_alg", ID: FetchSSLCSigAlg, Out: TypeStr, Src: SrcL5Cli},
+	{Name: "ssl_c_key_alg", ID: FetchSSLCKeyAlg, Out: TypeStr, Src: SrcL5Cli},
 	{Name: "req.len", ID: FetchReqLen, Out: TypeInt, Src: SrcL6Req},
 	{Name: "req_len", ID: FetchReqLen, Out: TypeInt, Src: SrcL6Req},
 	{Name: "req.payload", ID: FetchReqPayload, Args: []ArgKind{ArgInt, ArgInt}, MinArgs: 2, Out: TypeBin, Src: SrcL6Req},
