@@ -189,7 +189,7 @@ func (b *Balancer) applyConfig(d Desired) error {
 			cookie := cs.Cookie
 			s.cookie.Store(&cookie)
 			o := b.serverOptsOf(id.key, cs)
-			o.tls = stls[id]
+			o.tls, o.index = stls[id], j
 			if old := s.opts.Load(); old != nil && old.tls != o.tls {
 				s.pool.closeAll() // made with another TLS setting
 			}

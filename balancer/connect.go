@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/tandem-lb/tandem/balancer/rules"
 	"github.com/tandem-lb/tandem/config"
 )
 
@@ -18,12 +19,16 @@ type attempt struct {
 	// cc is the client the attempt serves (set once per connection or
 	// exchange, kept by reset): a PROXY header names it.
 	cc *clientConn
+	// rs and rp evaluate a server's sni expression: the request's rules
+	// state and its backend's rules (set per request; nil: no SNI).
+	rs *rules.State
+	rp *rules.Proxy
 }
 
 // reset prepares a for a new request to be, keeping the pick filter it
 // has bound.
 func (a *attempt) reset(be *backend, key uint64) {
-	*a = attempt{p: pickState{okFn: a.p.okFn}, cc: a.cc}
+	*a = attempt{p: pickState{okFn: a.p.okFn}, cc: a.cc, rs: a.rs, rp: a.rp}
 	a.p.reset(be, key)
 }
 
@@ -34,7 +39,14 @@ func (a *attempt) serverTLS(s *server) (*serverTLS, string) {
 	if o == nil || o.tls == nil {
 		return nil, ""
 	}
-	return o.tls, o.tls.sni.fixed
+	st := o.tls
+	if st.sni.expr == "" {
+		return st, st.sni.fixed
+	}
+	if name, ok := a.rp.ServerSNI(a.rs, o.index); ok {
+		return st, string(name)
+	}
+	return st, "" // no value: no SNI, as HAProxy
 }
 
 // connectServer picks a server of be and connects to it (a pooled

@@ -166,6 +166,8 @@ type serverOpts struct {
 	layer7  bool
 	// tls: TLS to the server (servertls.go); nil: clear text.
 	tls *serverTLS
+	// index is the server's position in its backend's config.
+	index int
 }
 
 func (b *Balancer) serverOptsOf(key config.ServerKey, cs *config.Server) *serverOpts {

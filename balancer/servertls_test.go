@@ -192,3 +192,35 @@ func TestServerTLSStrayBytesAfterResponse(t *testing.T) {
 		t.Errorf("second client got %q, want a response from a fresh connection", body)
 	}
 }
+
+// sni req.hdr(host): each request's Host is the server name sent, and a
+// connection is reused only for the same name.
+func TestServerSNIFromTheRequest(t *testing.T) {
+	ca := newTestCA(t)
+	site := newTLSSite(t, ca, nil, "a.example", "b.example")
+	s := srv("s", site.addr())
+	s.TLS = &config.ServerTLS{CA: "ca.pem", SNI: "req.hdr(host),field(1,:)"}
+	c := cluster(s)
+	c.Frontends[0].Mode, c.Backends[0].Mode = config.ModeHTTP, config.ModeHTTP
+	c.Files = map[string]string{"ca.pem": string(ca.pem)}
+	e := start(t, c)
+	cl := client()
+	before := site.conns.Load()
+	for _, host := range []string{"a.example", "b.example:8443", "a.example", "b.example"} {
+		req, _ := http.NewRequest("GET", e.url("/"), nil)
+		req.Host = host
+		resp, err := cl.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		want, _, _ := strings.Cut(host, ":")
+		if got := resp.Header.Get("X-SNI"); resp.StatusCode != 200 || got != want {
+			t.Errorf("Host %s: %d, SNI %q, want %q", host, resp.StatusCode, got, want)
+		}
+	}
+	if n := site.conns.Load() - before; n != 2 {
+		t.Errorf("%d connections to the server, want 2 (one per name)", n)
+	}
+}

@@ -81,6 +81,16 @@ func (b *Balancer) serveTCP(cc *clientConn, fe *frontend, snap *snapshot) {
 // ts.s holds one of its maxconn slots and ts.up is connected.
 func (b *Balancer) dialTCP(cc *clientConn, ts *tcpSession, now int64) bool {
 	ts.a.cc = cc
+	if ts.be.rules.HasServerSNI() {
+		// A server's sni expression reads the connection (ssl_fc_sni).
+		snap := b.cur.Load()
+		rs := snap.rules.Get()
+		defer snap.rules.Put(rs)
+		rs.Begin(ts.fe.rules, cc.ruleSession(), rules.Input{Conn: cc, Servers: snap})
+		rs.In.Backend = ts.be.index
+		ts.a.rs, ts.a.rp = rs, ts.be.rules
+		defer func() { ts.a.rs, ts.a.rp = nil, nil }()
+	}
 	ts.a.p.reset(ts.be, balanceKey(ts.be, cc, nil))
 	ts.a.p.sticky = stickyServer(ts.be, cc, now)
 	if ts.forced != nil {

@@ -56,6 +56,7 @@ func (b *Balancer) roundTrip(ex *exchange) (int, error) {
 	be := ex.be
 	now := time.Now()
 	a := &ex.bufs.a
+	a.rs, a.rp = ex.rs, be.rules
 	a.reset(be, balanceKey(be, ex.cc, ex.req.Target))
 	a.p.sticky = ex.persistence(now.UnixNano())
 	if ex.forced != nil {
@@ -71,6 +72,7 @@ func (b *Balancer) roundTrip(ex *exchange) (int, error) {
 		}
 		if err == errNoServer && b.refreshBackend(ex, a) {
 			be = ex.be
+			a.rp = be.rules
 			continue
 		}
 		ex.tPicked = a.tPicked

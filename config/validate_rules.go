@@ -43,7 +43,7 @@ func (c *Cluster) RuleSection(name string, backend bool) (rules.Section, bool) {
 		if b == nil {
 			return rules.Section{}, false
 		}
-		return ruleSection(b.Name, true, pick(b.Mode, pick(c.Defaults.Mode, DefaultMode)), b.Rules, nil, b.UseServer), true
+		return backendSection(b, pick(b.Mode, pick(c.Defaults.Mode, DefaultMode))), true
 	}
 	for i := range c.Frontends {
 		if f := &c.Frontends[i]; f.Name == name {
@@ -56,6 +56,20 @@ func (c *Cluster) RuleSection(name string, backend bool) (rules.Section, bool) {
 // RulesEnv is what rules are checked and compiled against: the config's
 // files, backends, servers and userlists.
 func (c *Cluster) RulesEnv() rules.Env { return clusterEnv{c} }
+
+// backendSection is a backend's rules with its servers' sni expressions.
+func backendSection(b *Backend, mode Mode) rules.Section {
+	s := ruleSection(b.Name, true, mode, b.Rules, nil, b.UseServer)
+	for _, sv := range b.Servers {
+		if sv.TLS != nil && sv.TLS.SNI != "" {
+			if s.ServerSNI == nil {
+				s.ServerSNI = map[string]string{}
+			}
+			s.ServerSNI[sv.Name] = sv.TLS.SNI
+		}
+	}
+	return s
+}
 
 func ruleSection(name string, backend bool, mode Mode, r Rules, ub []UseBackend, us []UseServer) rules.Section {
 	s := rules.Section{
@@ -97,7 +111,7 @@ func (c *Cluster) validateRules(es *Errors) {
 	for i := range c.Backends {
 		b := &c.Backends[i]
 		path := itemPath("backends", b.Name, i)
-		sec := ruleSection(b.Name, true, pick(b.Mode, pick(c.Defaults.Mode, DefaultMode)), b.Rules, nil, b.UseServer)
+		sec := backendSection(b, pick(b.Mode, pick(c.Defaults.Mode, DefaultMode)))
 		_, errs := rules.Check(sec, env)
 		for _, e := range errs {
 			es.add(path+"."+e.Field, "%v", e.Err)

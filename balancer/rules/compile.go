@@ -63,6 +63,9 @@ type Proxy struct {
 	serverByName  map[string]int
 	errorFiles    map[int]*Reply
 	httpErrors    map[int]*replySpec
+	// serverSNI are the servers' sni expressions by server index (nil:
+	// none); nil when no server has one.
+	serverSNI []*expr
 }
 
 // Name is the section's name.
@@ -166,6 +169,14 @@ func (p *Program) compileSection(c *config.Cluster, env crules.Env, name string,
 		}
 		return -1
 	})
+	if backend && len(ast.ServerSNI) > 0 {
+		px.serverSNI = make([]*expr, len(px.serverNames))
+		for name, e := range ast.ServerSNI {
+			if j, ok := px.serverByName[name]; ok {
+				px.serverSNI[j] = cc.expr(e, false)
+			}
+		}
+	}
 	px.useServer = cc.switches(ast.UseServer, func(n string) int {
 		if i, ok := px.serverByName[n]; ok {
 			return i
@@ -438,5 +449,5 @@ func (cc *compiler) format(f *crules.LogFormat) *lformat {
 func (px *Proxy) HTTPActive() bool {
 	return len(px.httpRequest)+len(px.redirect)+len(px.httpResponse)+len(px.httpAfter)+
 		len(px.useBackend)+len(px.useServer)+len(px.tcpContent)+len(px.tcpConnection)+len(px.tcpSession)+
-		len(px.errorFiles)+len(px.httpErrors) > 0
+		len(px.errorFiles)+len(px.httpErrors) > 0 || px.HasServerSNI()
 }

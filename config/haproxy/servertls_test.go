@@ -49,6 +49,7 @@ func TestServerTLSImport(t *testing.T) {
 		{name: "sigalgs", opts: "ssl verify none sigalgs RSA+SHA256", errs: []string{"13: server option 'sigalgs RSA+SHA256'"}},
 		{name: "a cipher Go lacks", opts: "ssl verify none ciphers DHE-RSA-AES128-GCM-SHA256", errs: []string{"13: backends[b].servers[s].tls.ciphers"}},
 		{name: "proto fcgi", opts: "proto fcgi", errs: []string{"13: server option 'proto fcgi'"}},
+		{name: "an sni expression that does not parse", opts: "ssl verify none sni req.hdrr(host)", errs: []string{`13: backends[b].servers[s].tls.sni: unknown fetch method "req.hdrr"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -32,6 +32,8 @@ type Section struct {
 	UseBackend, UseServer                 []Switch
 	ErrorFiles                            map[int]string
 	HTTPErrors                            []string
+	// ServerSNI are a backend's servers' "sni" expressions, by server.
+	ServerSNI map[string]string
 }
 
 // Switch is one use_backend or use-server line.
@@ -61,6 +63,8 @@ type Program struct {
 	ErrorFiles        map[int]*ErrorFile
 	// HTTPErrors are the "http-error" answers by status.
 	HTTPErrors map[int]*Reply
+	// ServerSNI are the servers' sni expressions, by server name.
+	ServerSNI map[string]*Expr
 }
 
 // SwitchRule is a parsed use_backend or use-server line.
@@ -148,11 +152,34 @@ func Check(sec Section, env Env) (*Program, []FieldError) {
 	}
 	prog.ErrorFiles = p.errorFiles(sec, add)
 	prog.HTTPErrors = p.httpErrors(sec, add)
+	prog.ServerSNI = p.serverSNI(sec, add)
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Field < errs[j].Field })
 		return nil, errs
 	}
 	return prog, nil
+}
+
+// serverSNI parses the backend servers' sni expressions, read when a
+// connection to the server is made: in the backend's request stage.
+func (p *parser) serverSNI(sec Section, add func(string, error)) map[string]*Expr {
+	if len(sec.ServerSNI) == 0 {
+		return nil
+	}
+	p.stage = StageTCPContentBE
+	if sec.HTTP {
+		p.stage = StageHTTPRequestBE
+	}
+	out := map[string]*Expr{}
+	for name, text := range sec.ServerSNI {
+		e, _, err := p.parseExpr(text, 0, 0, 0)
+		if err != nil {
+			add("servers["+name+"].tls.sni", err)
+			continue
+		}
+		out[name] = e
+	}
+	return out
 }
 
 // checkACLs parses every named ACL once for syntax, so that an error in an
