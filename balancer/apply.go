@@ -189,9 +189,10 @@ func (b *Balancer) applyConfig(d Desired) error {
 			cookie := cs.Cookie
 			s.cookie.Store(&cookie)
 			o := b.serverOptsOf(id.key, cs)
-			o.tls, o.index = stls[id], j
-			if old := s.opts.Load(); old != nil && old.tls != o.tls {
-				s.pool.closeAll() // made with another TLS setting
+			o.tls, o.index, o.proto = stls[id], j, cs.Proto
+			if old := s.opts.Load(); old != nil && (old.tls != o.tls || old.proto != o.proto) {
+				s.pool.closeAll() // made with another TLS setting or protocol
+				s.h2.closeAll()
 			}
 			s.opts.Store(o)
 			b.setServerState(s, stateOf(d.Servers, id.key, cs), cfgWeight(cs), now, !existed)
@@ -245,6 +246,7 @@ func (b *Balancer) applyConfig(d Desired) error {
 		if !keepSrv[id] {
 			s.removed.Store(true)
 			s.pool.closeAll()
+			s.h2.closeAll()
 			delete(b.servers, id)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"golang.org/x/net/http2"
 	"io"
 	"log"
 	"log/slog"
@@ -84,7 +85,8 @@ var ErrStopped = errors.New("balancer stopped")
 type Balancer struct {
 	cfg      Config
 	log      *slog.Logger
-	h2log    *log.Logger // x/net/http2's own messages (client protocol errors), at debug level
+	h2log    *log.Logger      // x/net/http2's own messages (client protocol errors), at debug level
+	h2t      *http2.Transport // HTTP/2 to servers (upstream_h2.go)
 	onFail   func(config.ServerKey, error)
 	onResult func(config.ServerKey, bool, string)
 	acme     ChallengeSource // nil: no ACME challenges answered
@@ -141,6 +143,14 @@ func New(cfg Config, deps Deps) (*Balancer, error) {
 		global:    newLimiter(config.DefaultGlobalMaxConn),
 		alogs:     map[string]*logFile{},
 		alogOut:   deps.AccessLog,
+	}
+	b.h2t = &http2.Transport{
+		AllowHTTP:          true,
+		DisableCompression: true, // the request goes as the client sent it
+		IdleConnTimeout:    ServerIdleTimeout,
+		ReadIdleTimeout:    30 * time.Second, // pings a silent connection
+		PingTimeout:        15 * time.Second,
+		MaxReadFrameSize:   h2MaxFrameSize,
 	}
 	if b.alogOut == nil {
 		b.alogOut = os.Stdout

@@ -62,11 +62,21 @@ func (b *Balancer) connectServer(ctx context.Context, a *attempt, be *backend, p
 		a.tPicked = time.Now()
 		var u *upConn
 		st, sni := a.serverTLS(s)
+		h2 := be.mode == config.ModeHTTP && s.opts.Load().speaksH2()
 		if pooled && !fresh {
-			u = s.pool.get(st, sni)
+			if h2 {
+				if cc := s.h2.get(st, sni); cc != nil {
+					return s, &upConn{srv: s, h2: cc, st: st, sni: sni, reused: true}, nil
+				}
+			} else {
+				u = s.pool.get(st, sni)
+			}
 		}
 		if u == nil {
 			u, err = b.dial(ctx, s, be.tm.connect, a.cc, sni)
+			if err == nil && be.mode == config.ModeHTTP && (h2 || u.alpn == "h2") {
+				u, err = b.startH2(s, u)
+			}
 		}
 		if err == nil {
 			return s, u, nil

@@ -38,6 +38,8 @@ type exchange struct {
 	h2         bool                // the client speaks HTTP/2
 	ctx        context.Context     // HTTP/2: the stream's
 	h2w        http.ResponseWriter // HTTP/2: the stream's
+	h2in       io.Closer           // HTTP/2: the stream's request body
+	h2body     *h2ReqBody          // the payload as an HTTP/2 server gets it (upstream_h2.go)
 	untrack    func() bool
 	expect100  bool    // HTTP/1 client waits for "100 Continue" before its body
 	cookieSrv  *server // the server the persistence cookie named

@@ -104,6 +104,7 @@ func (ex *exchange) h2Request(r *http.Request) {
 		ex.bodyLen = 0
 	}
 	ex.src = countingReader{r: r.Body}
+	ex.h2in = r.Body
 	ex.reqBody.reset(nil, http1.NoBody, 0)
 	ex.idempotent = isIdempotent(q.Method)
 	ex.isHead = r.Method == http.MethodHead

@@ -6,10 +6,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"net/http"
 	"sync"
 	"syscall"
 	"time"
 
+	"golang.org/x/net/http2"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,17 +32,22 @@ type upConn struct {
 	tc      timedConn
 	br      *bufio.Reader
 	bw      *bufio.Writer
-	idleAt  int64      // unix ns when pooled
-	reused  bool       // served a request before
-	private bool       // carries a PROXY header naming one client: never pooled
-	tls     *tls.Conn  // TLS to the server (tc.Conn is it); nil: clear text
-	st      *serverTLS // the TLS setting it was made with
-	sni     string     // the server name its TLS sent
-	alpn    string     // what its TLS negotiated
-	rc      syscall.RawConn
-	peekFn  func(uintptr) bool
-	peeked  int // what the last peek saw: peekIdle, peekClosed or peekStray
-	peekBuf [1]byte
+	idleAt  int64     // unix ns when pooled
+	reused  bool      // served a request before
+	private bool      // carries a PROXY header naming one client: never pooled
+	tls     *tls.Conn // TLS to the server (tc.Conn is it); nil: clear text
+	// h2 is the HTTP/2 connection this request is a stream of (tc.Conn
+	// is then the response stream, h2resp its response); never pooled.
+	h2       *http2.ClientConn
+	h2resp   *http.Response
+	h2cancel context.CancelFunc
+	st       *serverTLS // the TLS setting it was made with
+	sni      string     // the server name its TLS sent
+	alpn     string     // what its TLS negotiated
+	rc       syscall.RawConn
+	peekFn   func(uintptr) bool
+	peeked   int // what the last peek saw: peekIdle, peekClosed or peekStray
+	peekBuf  [1]byte
 }
 
 // What a non-blocking peek at an idle server connection sees.
@@ -50,7 +57,23 @@ const (
 	peekStray         // bytes nobody asked for
 )
 
-func (u *upConn) close() { u.tc.Conn.Close() }
+func (u *upConn) close() {
+	if u.h2 == nil {
+		u.tc.Conn.Close()
+		return
+	}
+	// A stream: ended, from whichever goroutine (a forced close too);
+	// releaseH2 gives back what its owner holds.
+	if u.h2cancel != nil {
+		u.h2cancel()
+	}
+	if st, ok := u.tc.Conn.(*h2Stream); ok {
+		st.Close()
+	}
+	if u.private {
+		u.h2.Close() // its PROXY header named one client
+	}
+}
 
 // buffers gives u its read and write buffers on its first HTTP use (a
 // TCP-mode connection never has them).

@@ -168,6 +168,8 @@ type serverOpts struct {
 	tls *serverTLS
 	// index is the server's position in its backend's config.
 	index int
+	// proto is the server's config proto: "h2" speaks HTTP/2 to it.
+	proto string
 }
 
 func (b *Balancer) serverOptsOf(key config.ServerKey, cs *config.Server) *serverOpts {

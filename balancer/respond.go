@@ -76,7 +76,15 @@ func (b *Balancer) respond(ex *exchange, w respWriter) bool {
 		n, rerr, werr = pump(dst, fl, &ex.respBody, u.br, ex.copyBuf())
 	}
 	if werr == nil && rerr == nil {
-		werr = w.end(ex.respBody.trailers())
+		trailers := ex.respBody.trailers()
+		if u.h2resp != nil {
+			// The stream's end carries its trailers (x/net/http2 fills
+			// them in at EOF, after a Content-Length body too).
+			if _, err := io.Copy(io.Discard, u.br); err == nil {
+				trailers = h2Trailers(u.h2resp)
+			}
+		}
+		werr = w.end(trailers)
 	}
 	b.finishUpstream(ex, reusable && rerr == nil && werr == nil, rerr, true)
 	ex.outBytes += n
@@ -206,6 +214,8 @@ func (b *Balancer) finishUpstream(ex *exchange, reusable bool, rerr error, relay
 	}
 	s.stats.curConns.Add(-1)
 	switch {
+	case u.h2 != nil:
+		ex.releaseH2(u) // the stream ends; its connection stays in s.h2
 	case reusable && ex.respBody.done && u.br.Buffered() == 0:
 		s.pool.put(u)
 	case reusable && ex.respBody.done:

@@ -43,6 +43,7 @@ type server struct {
 	stats counters
 	rtime histogram // server response time (request sent → response head)
 	pool  pool
+	h2    h2Pool // HTTP/2 connections (upstream_h2.go)
 }
 
 func newServer(id serverID, be *backendRT) *server {

@@ -83,7 +83,11 @@ func (b *Balancer) roundTrip(ex *exchange) (int, error) {
 		s.stats.totalConns.Add(1)
 		ex.track(u)
 		ex.tConn = time.Now()
-		err = b.sendOnce(ex, u)
+		if u.h2 != nil {
+			err = b.sendOnceH2(ex, u)
+		} else {
+			err = b.sendOnce(ex, u)
+		}
 		if err == nil {
 			ex.tResp = time.Now()
 			s.rtime.observe(ex.tResp.Sub(ex.tConn))
@@ -94,7 +98,11 @@ func (b *Balancer) roundTrip(ex *exchange) (int, error) {
 			return 0, nil
 		}
 		ex.track(nil)
-		u.close()
+		if u.h2 != nil {
+			ex.releaseH2(u)
+		} else {
+			u.close()
+		}
 		s.stats.curConns.Add(-1)
 		s.release()
 		var ue *upstreamError
