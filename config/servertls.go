@@ -78,32 +78,7 @@ func (t *ServerTLS) validate(es *Errors, path string, c *Cluster) {
 	if strings.ContainsAny(t.VerifyHost, " /:") {
 		es.add(path+".verifyhost", "invalid host name %q", t.VerifyHost)
 	}
-	minV, err := TLSVersion(t.MinVersion, tls.VersionTLS12)
-	if err != nil {
-		es.add(path+".min_version", "%v", err)
-	}
-	maxV, err := TLSVersion(t.MaxVersion, tls.VersionTLS13)
-	if err != nil {
-		es.add(path+".max_version", "%v", err)
-	}
-	if minV > maxV {
-		es.add(path+".max_version", "%s is below min_version %s", t.MaxVersion, t.MinVersion)
-	}
-	if t.Ciphers != "" {
-		if _, err := ParseCiphers(t.Ciphers); err != nil {
-			es.add(path+".ciphers", "%v", err)
-		}
-	}
-	if t.CipherSuites != "" {
-		if err := CheckCipherSuites(t.CipherSuites); err != nil {
-			es.add(path+".ciphersuites", "%v", err)
-		}
-	}
-	if t.Curves != "" {
-		if _, err := ParseCurves(t.Curves); err != nil {
-			es.add(path+".curves", "%v", err)
-		}
-	}
+	validateTLSParams(es, path, tlsParams{t.MinVersion, t.MaxVersion, t.Ciphers, t.CipherSuites, t.Curves})
 	for i, p := range t.ALPN {
 		if p == "" || len(p) > 255 {
 			es.add(fmt.Sprintf("%s.alpn[%d]", path, i), "a protocol name is 1 to 255 bytes")

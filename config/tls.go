@@ -266,32 +266,7 @@ func (t *TLS) validate(es *Errors, path string, c *Cluster, acme bool) {
 			}
 		}
 	}
-	minV, err := TLSVersion(t.MinVersion, tls.VersionTLS12)
-	if err != nil {
-		es.add(path+".min_version", "%v", err)
-	}
-	maxV, err := TLSVersion(t.MaxVersion, tls.VersionTLS13)
-	if err != nil {
-		es.add(path+".max_version", "%v", err)
-	}
-	if minV > maxV {
-		es.add(path+".max_version", "%s is below min_version %s", t.MaxVersion, t.MinVersion)
-	}
-	if t.Ciphers != "" {
-		if _, err := ParseCiphers(t.Ciphers); err != nil {
-			es.add(path+".ciphers", "%v", err)
-		}
-	}
-	if t.CipherSuites != "" {
-		if err := CheckCipherSuites(t.CipherSuites); err != nil {
-			es.add(path+".ciphersuites", "%v", err)
-		}
-	}
-	if t.Curves != "" {
-		if _, err := ParseCurves(t.Curves); err != nil {
-			es.add(path+".curves", "%v", err)
-		}
-	}
+	validateTLSParams(es, path, tlsParams{t.MinVersion, t.MaxVersion, t.Ciphers, t.CipherSuites, t.Curves})
 	for i, p := range t.ALPN {
 		switch {
 		case p == NoALPN && len(t.ALPN) > 1:
@@ -315,6 +290,40 @@ func (t *TLS) validate(es *Errors, path string, c *Cluster, acme bool) {
 			if _, ok := c.Files[name]; name != "" && !ok {
 				es.add(path+".client_auth."+field, "file %q is not in files", name)
 			}
+		}
+	}
+}
+
+// tlsParams are the protocol settings frontends and servers share.
+type tlsParams struct{ min, max, ciphers, suites, curves string }
+
+// validateTLSParams checks versions, cipher suites and groups that Go's
+// crypto/tls must honour, under path.
+func validateTLSParams(es *Errors, path string, p tlsParams) {
+	minV, err := TLSVersion(p.min, tls.VersionTLS12)
+	if err != nil {
+		es.add(path+".min_version", "%v", err)
+	}
+	maxV, err := TLSVersion(p.max, tls.VersionTLS13)
+	if err != nil {
+		es.add(path+".max_version", "%v", err)
+	}
+	if minV > maxV {
+		es.add(path+".max_version", "%s is below min_version %s", p.max, p.min)
+	}
+	if p.ciphers != "" {
+		if _, err := ParseCiphers(p.ciphers); err != nil {
+			es.add(path+".ciphers", "%v", err)
+		}
+	}
+	if p.suites != "" {
+		if err := CheckCipherSuites(p.suites); err != nil {
+			es.add(path+".ciphersuites", "%v", err)
+		}
+	}
+	if p.curves != "" {
+		if _, err := ParseCurves(p.curves); err != nil {
+			es.add(path+".curves", "%v", err)
 		}
 	}
 }
