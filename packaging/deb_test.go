@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/tandem-lb/tandem/testenv/debian"
 )
 
 // TestDebianPackage builds the .deb once and runs every check on that one
@@ -53,23 +55,7 @@ func tool(t *testing.T, cmd, pkg string) string {
 	return ""
 }
 
-func aptInstall(pkg string) error {
-	install := func() ([]byte, error) {
-		cmd := exec.Command("apt-get", "install", "-y", "-q", "--no-install-recommends", pkg)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		return cmd.CombinedOutput()
-	}
-	if _, err := install(); err == nil {
-		return nil
-	}
-	if out, err := exec.Command("apt-get", "update", "-q").CombinedOutput(); err != nil {
-		return &cmdError{"apt-get update", err, out}
-	}
-	if out, err := install(); err != nil {
-		return &cmdError{"apt-get install " + pkg, err, out}
-	}
-	return nil
-}
+func aptInstall(pkg string) error { return debian.Install(pkg) }
 
 type cmdError struct {
 	what string

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tandem-lb/tandem/testenv/debian"
 )
 
 // This file runs the same rules in Debian's HAProxy 2.6 and in this
@@ -328,13 +330,8 @@ func haproxyBinary(t *testing.T) string {
 	bin, err := exec.LookPath("haproxy")
 	if err != nil && os.Geteuid() == 0 {
 		installHAProxy.Do(func() {
-			env := append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-			for _, args := range [][]string{{"update", "-qq"}, {"install", "-y", "-qq", "haproxy"}} {
-				cmd := exec.Command("apt-get", args...)
-				cmd.Env = env
-				if out, err := cmd.CombinedOutput(); err != nil {
-					t.Logf("apt-get %s: %v: %s", strings.Join(args, " "), err, out)
-				}
+			if err := debian.Install("haproxy"); err != nil {
+				t.Logf("%v", err)
 			}
 		})
 		bin, err = exec.LookPath("haproxy")

@@ -4,6 +4,8 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+
+	"github.com/tandem-lb/tandem/testenv/debian"
 )
 
 // chromium returns the path of a chromium binary, installing Debian's
@@ -27,21 +29,9 @@ func chromium(t *testing.T) string {
 		return ""
 	}
 	t.Log("installing chromium with apt-get (once)")
-	install := func() ([]byte, error) {
-		cmd := exec.Command("apt-get", "install", "-y", "--no-install-recommends", "chromium")
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		return cmd.CombinedOutput()
-	}
-	if out, err := install(); err != nil {
-		// A fresh image has no package lists yet.
-		if uout, uerr := exec.Command("apt-get", "update").CombinedOutput(); uerr != nil {
-			miss("apt-get update: %v\n%s", uerr, uout)
-			return ""
-		}
-		if out, err = install(); err != nil {
-			miss("apt-get install chromium: %v\n%s", err, out)
-			return ""
-		}
+	if err := debian.Install("chromium"); err != nil {
+		miss("install chromium: %v", err)
+		return ""
 	}
 	if p := lookChromium(); p != "" {
 		return p

@@ -20,6 +20,8 @@ import (
 	"github.com/tandem-lb/tandem/cluster"
 	"github.com/tandem-lb/tandem/config"
 	"github.com/tandem-lb/tandem/config/haproxy"
+
+	"github.com/tandem-lb/tandem/testenv/debian"
 )
 
 // Pair is HAProxy and tandem serving the same config.
@@ -133,24 +135,7 @@ var (
 	installErr  error
 )
 
-func aptInstall(pkg string) error {
-	install := func() error {
-		cmd := exec.Command("apt-get", "install", "-y", "-qq", "--no-install-recommends", pkg)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("apt-get install %s: %w: %s", pkg, err, out)
-		}
-		return nil
-	}
-	if install() == nil {
-		return nil
-	}
-	if out, err := exec.Command("apt-get", "update", "-qq").CombinedOutput(); err != nil {
-		return fmt.Errorf("apt-get update: %w: %s", err, out)
-	}
-	return install()
-}
+func aptInstall(pkg string) error { return debian.Install(pkg) }
 
 func startHAProxy(t testing.TB, bin, path string, fronts map[string]string) {
 	t.Helper()

@@ -38,6 +38,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/tandem-lb/tandem/testenv/debian"
 )
 
 // Need makes sure the pebble binary is there (installing Debian's package
@@ -56,11 +58,9 @@ func Need(t testing.TB) string {
 		fail("needs Debian's pebble (apt-get install pebble), or root to install it")
 		return ""
 	}
-	if out, err := exec.Command("apt-get", "install", "-y", "--no-install-recommends", "pebble").CombinedOutput(); err != nil {
-		if out2, err2 := exec.Command("sh", "-c", "apt-get update && apt-get install -y --no-install-recommends pebble").CombinedOutput(); err2 != nil {
-			fail("install pebble: %v\n%s\n%s", err2, out, out2)
-			return ""
-		}
+	if err := debian.Install("pebble"); err != nil {
+		fail("install pebble: %v", err)
+		return ""
 	}
 	p, err := exec.LookPath("pebble")
 	if err != nil {

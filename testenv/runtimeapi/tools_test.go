@@ -1,16 +1,11 @@
 package runtimeapi
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
-	"sync"
 	"testing"
-)
 
-var (
-	aptMu   sync.Mutex
-	updated bool
+	"github.com/tandem-lb/tandem/testenv/debian"
 )
 
 // need returns the path of bin, installing Debian's package pkg with
@@ -40,25 +35,4 @@ func need(t *testing.T, bin, pkg string) string {
 	return p
 }
 
-func aptInstall(pkg string) error {
-	aptMu.Lock()
-	defer aptMu.Unlock()
-	install := func() ([]byte, error) {
-		cmd := exec.Command("apt-get", "install", "-y", "-qq", "--no-install-recommends", pkg)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		return cmd.CombinedOutput()
-	}
-	out, err := install()
-	if err != nil && !updated {
-		// A fresh machine has no package lists yet.
-		if uout, uerr := exec.Command("apt-get", "update", "-qq").CombinedOutput(); uerr != nil {
-			return fmt.Errorf("apt-get update: %v\n%s", uerr, uout)
-		}
-		updated = true
-		out, err = install()
-	}
-	if err != nil {
-		return fmt.Errorf("apt-get install %s: %v\n%s", pkg, err, out)
-	}
-	return nil
-}
+func aptInstall(pkg string) error { return debian.Install(pkg) }

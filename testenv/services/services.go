@@ -2,7 +2,6 @@ package services
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -19,6 +18,8 @@ import (
 	"github.com/tandem-lb/tandem/api"
 	"github.com/tandem-lb/tandem/cluster"
 	"github.com/tandem-lb/tandem/config"
+
+	"github.com/tandem-lb/tandem/testenv/debian"
 )
 
 // Need returns the path of program bin, installing Debian package pkg
@@ -26,53 +27,7 @@ import (
 // skipped, or fails under CI=true.
 func Need(t testing.TB, pkg, bin string) string {
 	t.Helper()
-	if p, err := exec.LookPath(bin); err == nil {
-		return p
-	}
-	miss := func(format string, args ...any) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("services: "+format+" (CI=true: the real-server tests must run)", args...)
-		}
-		t.Skipf("services: "+format, args...)
-	}
-	if os.Geteuid() != 0 {
-		miss("%s is not installed and the test is not root: run `sudo apt-get install -y %s`", bin, pkg)
-	}
-	installMu.Lock()
-	err := aptInstall(pkg)
-	installMu.Unlock()
-	if err != nil {
-		miss("install %s: %v", pkg, err)
-	}
-	p, err := exec.LookPath(bin)
-	if err != nil {
-		miss("%s not found after installing %s", bin, pkg)
-	}
-	return p
-}
-
-var installMu sync.Mutex
-
-// aptInstall installs pkg; services that Debian's scripts would start
-// stay stopped (policy-rc.d says 101 in containers; elsewhere the tests
-// use their own ports and data directories).
-func aptInstall(pkg string) error {
-	install := func() error {
-		cmd := exec.Command("apt-get", "install", "-y", "-qq", "--no-install-recommends", pkg)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("apt-get install %s: %w: %s", pkg, err, out)
-		}
-		return nil
-	}
-	if install() == nil {
-		return nil
-	}
-	if out, err := exec.Command("apt-get", "update", "-qq").CombinedOutput(); err != nil {
-		return fmt.Errorf("apt-get update: %w: %s", err, out)
-	}
-	return install()
+	return debian.Need(t, pkg, bin)
 }
 
 // Proc is a server process the test started.
