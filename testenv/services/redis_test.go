@@ -270,3 +270,76 @@ func TestRedisWritesReachOnlyThePrimary(t *testing.T) {
 		t.Errorf("r1 as a replica: %v %q", s.Own, s.LastCheck)
 	}
 }
+
+// A planned switchover: the replica is promoted and the primary demoted
+// at once (REPLICAOF), no process dies. Until r1's next failed check
+// tandem still sends writes to it: Redis refuses them (READONLY: nothing
+// lands on a replica), HAProxy has the same window. Within fall × inter
+// (and a check's round trip) every write reaches the new primary.
+func TestRedisPlannedSwitchover(t *testing.T) {
+	bin := Need(t, "redis-server", "redis-server")
+	pa, pb, fe := FreePort(t), FreePort(t), FreePort(t)
+	startRedis(t, bin, pa, 0)
+	startRedis(t, bin, pb, pa)
+	WaitFor(t, "the replica in sync", 10*time.Second, func() bool { return info(t, Addr(pb), "replication", "master_link_status") == "up" })
+	inter, rise, fall := 250*time.Millisecond, 2, 2
+	timing := config.CheckTiming{Inter: config.Duration(inter), Rise: rise, Fall: fall}
+	c := &config.Cluster{
+		Frontends: []config.Frontend{{Name: "redis", Mode: config.ModeTCP, Bind: []string{Addr(fe)}, DefaultBackend: "redis"}},
+		Backends: []config.Backend{{Name: "redis", Mode: config.ModeTCP, HealthCheck: redisPrimaryCheck(), Servers: []config.Server{
+			{Name: "r1", Address: Addr(pa), Check: true, CheckTiming: timing},
+			{Name: "r2", Address: Addr(pb), Check: true, CheckTiming: timing},
+		}}},
+	}
+	tn := StartTandem(t, c)
+	WaitFor(t, "r1 routed and r2 down", 10*time.Second, func() bool {
+		return tn.Server(t, "redis", "r1").Routed && !tn.Server(t, "redis", "r2").Routed
+	})
+	w := startWriter(Addr(fe))
+	WaitFor(t, "100 writes", 10*time.Second, func() bool { return w.count(true) >= 100 })
+
+	switched := time.Now()
+	if r, err := do(Addr(pb), "REPLICAOF", "NO", "ONE"); err != nil || r != "+OK" {
+		t.Fatalf("promote r2: %q %v", r, err)
+	}
+	if r, err := do(Addr(pa), "REPLICAOF", "127.0.0.1", strconv.Itoa(pb)); err != nil || r != "+OK" {
+		t.Fatalf("demote r1: %q %v", r, err)
+	}
+	WaitFor(t, "r2 routed, r1 not", 10*time.Second, func() bool {
+		return tn.Server(t, "redis", "r2").Routed && !tn.Server(t, "redis", "r1").Routed
+	})
+	settled := time.Now()
+	WaitFor(t, "r1 in sync as a replica", 10*time.Second, func() bool { return info(t, Addr(pa), "replication", "master_link_status") == "up" })
+	before := w.count(true)
+	WaitFor(t, "200 more writes", 20*time.Second, func() bool { return w.count(true) >= before+200 })
+	writes := w.halt()
+
+	var refused, failedAfter int
+	var lastRefused time.Time
+	for _, x := range writes {
+		if strings.HasPrefix(x.reply, "-READONLY") {
+			refused++
+			lastRefused = x.at
+		}
+		if x.at.After(settled) && x.reply != "+OK" {
+			failedAfter++
+		}
+	}
+	window := lastRefused.Sub(switched)
+	t.Logf("switchover: %d writes refused (READONLY) in the %v before tandem followed (fall %d × inter %v); none after", refused, window.Round(time.Millisecond), fall, inter)
+	if limit := time.Duration(fall+1)*inter + 500*time.Millisecond; refused > 0 && window > limit {
+		t.Errorf("writes were refused %v after the switchover, want within (fall+1) × inter = %v", window, limit)
+	}
+	if failedAfter != 0 {
+		t.Errorf("%d writes failed after tandem followed the switchover", failedAfter)
+	}
+	// Every acknowledged write is on the new primary (from r1's time by
+	// replication, after the switchover directly): none was lost.
+	for _, x := range writes {
+		if x.reply == "+OK" {
+			if v, _ := do(Addr(pb), "GET", x.key); v == "" {
+				t.Fatalf("write %s at %v acknowledged but not on the new primary", x.key, x.at.Format("15:04:05.000"))
+			}
+		}
+	}
+}
