@@ -160,7 +160,6 @@ func Check(sec Section, env Env) (*Program, []FieldError) {
 	return prog, nil
 }
 
-
 // checkACLs parses every named ACL once for syntax, so that an error in an
 // ACL is reported at its own entry even if no rule uses it. Stage checks
 // happen where the ACL is used.
