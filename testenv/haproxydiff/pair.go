@@ -15,12 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tandem-lb/tandem/agent"
 	"github.com/tandem-lb/tandem/api"
-	"github.com/tandem-lb/tandem/cluster"
 	"github.com/tandem-lb/tandem/config"
 	"github.com/tandem-lb/tandem/config/haproxy"
 
+	"github.com/tandem-lb/tandem/testenv/agenttest"
 	"github.com/tandem-lb/tandem/testenv/debian"
 )
 
@@ -185,28 +184,7 @@ func startTandem(t testing.TB, dir, cfg string, fronts map[string]string, tune f
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	cc := cluster.Config{Node: "diff", DataDir: filepath.Join(dir, "tandem"), BindAddr: "127.0.0.1", APIAddr: apiAddr}
-	a, err := agent.New(agent.Config{Cluster: cc, ClusterConfig: c, API: api.ServerConfig{Addr: apiAddr}, DrainTimeout: time.Second},
-		agent.Deps{Logger: logger})
-	if err != nil {
-		t.Fatalf("tandem agent: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("tandem agent: %v", err)
-		}
-	})
-	select {
-	case <-a.Ready():
-	case err := <-done:
-		t.Fatalf("tandem agent stopped: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("tandem agent not ready after 10s")
-	}
+	agenttest.Start(t, "diff", apiAddr, c, logger, 10*time.Second)
 	bound := map[string]bool{}
 	for _, f := range c.Frontends {
 		for _, b := range f.Bind {

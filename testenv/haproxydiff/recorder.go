@@ -20,9 +20,8 @@ type Recorder struct {
 	Addr   string
 	answer func(r Received) string
 
-	mu    sync.Mutex
-	reqs  []Received
-	conns map[net.Conn]bool
+	mu   sync.Mutex
+	reqs []Received
 }
 
 // Received is one request as the server got it.
@@ -47,43 +46,8 @@ func Echo(name string) func(Received) string {
 // NewRecorder starts a recording server on loopback until the test ends.
 func NewRecorder(t testing.TB, answer func(Received) string) *Recorder {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &Recorder{Addr: l.Addr().String(), answer: answer, conns: map[net.Conn]bool{}}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		l.Close()
-		r.mu.Lock()
-		for c := range r.conns {
-			c.Close()
-		}
-		r.mu.Unlock()
-		wg.Wait()
-	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			r.mu.Lock()
-			r.conns[c] = true
-			r.mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				r.serve(c)
-				r.mu.Lock()
-				delete(r.conns, c)
-				r.mu.Unlock()
-				c.Close()
-			}()
-		}
-	}()
+	r := &Recorder{answer: answer}
+	r.Addr = serveLoopback(t, r.serve)
 	return r
 }
 

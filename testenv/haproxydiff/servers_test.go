@@ -92,50 +92,14 @@ type lineServer struct {
 	name string
 	tls  *tls.Config
 
-	mu    sync.Mutex
-	conns map[net.Conn]bool
-	got   []string
+	mu  sync.Mutex
+	got []string
 }
 
 func newLineServer(t testing.TB, name string, cfg *tls.Config) *lineServer {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &lineServer{Addr: l.Addr().String(), name: name, tls: cfg, conns: map[net.Conn]bool{}}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		l.Close()
-		s.mu.Lock()
-		for c := range s.conns {
-			c.Close()
-		}
-		s.mu.Unlock()
-		wg.Wait()
-	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			s.conns[c] = true
-			s.mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				s.serve(c)
-				s.mu.Lock()
-				delete(s.conns, c)
-				s.mu.Unlock()
-				c.Close()
-			}()
-		}
-	}()
+	s := &lineServer{name: name, tls: cfg}
+	s.Addr = serveLoopback(t, s.serve)
 	return s
 }
 

@@ -7,18 +7,16 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/tandem-lb/tandem/agent"
 	"github.com/tandem-lb/tandem/api"
-	"github.com/tandem-lb/tandem/cluster"
 	"github.com/tandem-lb/tandem/config"
 
+	"github.com/tandem-lb/tandem/testenv/agenttest"
 	"github.com/tandem-lb/tandem/testenv/debian"
 )
 
@@ -155,28 +153,7 @@ func StartTandem(t testing.TB, c *config.Cluster) *Tandem {
 		w = io.MultiWriter(logs, os.Stderr)
 	}
 	logger := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	cc := cluster.Config{Node: "t", DataDir: filepath.Join(t.TempDir(), "tandem"), BindAddr: "127.0.0.1", APIAddr: apiAddr}
-	a, err := agent.New(agent.Config{Cluster: cc, ClusterConfig: c, API: api.ServerConfig{Addr: apiAddr}, DrainTimeout: time.Second},
-		agent.Deps{Logger: logger})
-	if err != nil {
-		t.Fatalf("tandem agent: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("tandem agent: %v", err)
-		}
-	})
-	select {
-	case <-a.Ready():
-	case err := <-done:
-		t.Fatalf("tandem agent stopped: %v", err)
-	case <-time.After(15 * time.Second):
-		t.Fatal("tandem agent not ready after 15s")
-	}
+	a := agenttest.Start(t, "t", apiAddr, c, logger, 15*time.Second)
 	select {
 	case <-a.APIListening():
 	case <-time.After(15 * time.Second):
