@@ -196,15 +196,13 @@ func (r *row) http(c balancer.Counters) {
 	r.setU(fReqTot, c.Requests)
 }
 
-func serverRow(b *Backend, s *ServerState, iid, sid int, legends bool) row {
-	r := row{typ: typeServer}
-	c := s.Counters
-	r.setS(fPxname, b.Name)
-	r.setS(fSvname, s.Name)
+// setTraffic fills the columns a server and a backend share: queue,
+// sessions, their limit (maxConn 0: none), bytes, errors and retries.
+func (r *row) setTraffic(c *balancer.Counters, maxConn int) {
 	r.setI(fQcur, c.QueueLen)
 	r.setI(fScur, c.InFlight)
-	if s.MaxConn > 0 {
-		r.setN(fSlim, s.MaxConn)
+	if maxConn > 0 {
+		r.setN(fSlim, maxConn)
 	}
 	r.setU(fStot, c.Requests)
 	r.setU(fBin, c.BytesIn)
@@ -213,6 +211,14 @@ func serverRow(b *Backend, s *ServerState, iid, sid int, legends bool) row {
 	r.setU(fEresp, c.ResponseErrors)
 	r.setU(fWretr, c.Retries)
 	r.setU(fWredis, c.Redispatches)
+}
+
+func serverRow(b *Backend, s *ServerState, iid, sid int, legends bool) row {
+	r := row{typ: typeServer}
+	c := s.Counters
+	r.setS(fPxname, b.Name)
+	r.setS(fSvname, s.Name)
+	r.setTraffic(&c, s.MaxConn)
 	r.setS(fStatus, serverStatus(s))
 	r.setN(fWeight, s.Weight)
 	r.setBool(fAct, !s.Backup)
@@ -305,18 +311,7 @@ func backendRow(b *Backend, iid int, legends bool) row {
 	c := b.Counters
 	r.setS(fPxname, b.Name)
 	r.setS(fSvname, "BACKEND")
-	r.setI(fQcur, c.QueueLen)
-	r.setI(fScur, c.InFlight)
-	if b.MaxConn > 0 {
-		r.setN(fSlim, b.MaxConn)
-	}
-	r.setU(fStot, c.Requests)
-	r.setU(fBin, c.BytesIn)
-	r.setU(fBout, c.BytesOut)
-	r.setU(fEcon, c.ConnectErrors)
-	r.setU(fEresp, c.ResponseErrors)
-	r.setU(fWretr, c.Retries)
-	r.setU(fWredis, c.Redispatches)
+	r.setTraffic(&c, b.MaxConn)
 	var act, bck, wAct, wBck int
 	for i := range b.Servers {
 		s := &b.Servers[i]
