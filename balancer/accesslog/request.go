@@ -117,8 +117,13 @@ func appendDate(dst []byte, t time.Time) []byte {
 // appendDateZone writes %T/%Tl: 06/Feb/2009:12:14:14 +0100.
 func appendDateZone(dst []byte, t time.Time) []byte {
 	dst = appendDay(dst, t)
-	_, off := t.Zone()
 	dst = append(dst, ' ')
+	return appendZone(dst, t, "")
+}
+
+// appendZone writes t's offset from UTC as +hhmm, or +hh:mm with sep ":".
+func appendZone(dst []byte, t time.Time, sep string) []byte {
+	_, off := t.Zone()
 	if off < 0 {
 		dst = append(dst, '-')
 		off = -off
@@ -126,6 +131,7 @@ func appendDateZone(dst []byte, t time.Time) []byte {
 		dst = append(dst, '+')
 	}
 	dst = appendPad(dst, off/3600, 2)
+	dst = append(dst, sep...)
 	return appendPad(dst, off/60%60, 2)
 }
 

@@ -235,15 +235,6 @@ func appendISOTime(dst []byte, t time.Time) []byte {
 	dst = appendPad(dst, s, 2)
 	dst = append(dst, '.')
 	dst = appendPad(dst, t.Nanosecond()/1e3, 6)
-	_, off := t.Zone()
-	if off < 0 {
-		dst = append(dst, '-')
-		off = -off
-	} else {
-		dst = append(dst, '+')
-	}
-	dst = appendPad(dst, off/3600, 2)
-	dst = append(dst, ':')
-	dst = appendPad(dst, off/60%60, 2)
+	dst = appendZone(dst, t, ":")
 	return append(dst, ' ')
 }
