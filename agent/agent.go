@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -333,7 +334,7 @@ func (a *Agent) reconcileOnce() error {
 		a.configErr = err.Error()
 		return err
 	}
-	if certsChanged := !sameCertificates(d.Certificates, a.checkCerts); cfg != a.resolved || certsChanged {
+	if certsChanged := !maps.Equal(d.Certificates, a.checkCerts); cfg != a.resolved || certsChanged {
 		a.checkCerts = d.Certificates
 		a.health.SetCertificates(d.Certificates) // TLS checks' client certificates
 		a.health.Update(withoutPausedChecks(cfg))

@@ -72,17 +72,3 @@ func openCertificate(clusterKey []byte, name string, sc cluster.StoredCertificat
 	}
 	return &c, nil
 }
-
-// sameCertificates reports whether two sets of opened certificates are the
-// same values.
-func sameCertificates(a, b map[string]*tls.Certificate) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
-}

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"strings"
 	"time"
@@ -289,7 +290,7 @@ func certLoader(t *config.TLS, store map[string]*tls.Certificate) func(string) (
 // config's TLS frontends from a new set of store certificates (b.mu
 // held). Nothing else changes: listeners and connections stay.
 func (b *Balancer) applyCertificates(snap *snapshot, certs map[string]*tls.Certificate) error {
-	if sameCerts(certs, b.lastCerts) {
+	if maps.Equal(certs, b.lastCerts) {
 		return nil
 	}
 	ixs := map[*frontendTLS]*certIndex{}
@@ -311,18 +312,6 @@ func (b *Balancer) applyCertificates(snap *snapshot, certs map[string]*tls.Certi
 	b.renewClientCertificates(certs)
 	b.lastCerts = certs
 	return nil
-}
-
-func sameCerts(a, b map[string]*tls.Certificate) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // bindKey normalizes a bind address: "*:80" and ":80" listen on every
