@@ -210,6 +210,10 @@ func TestLogLinesMatchHAProxy(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			// %ac and %fc count no earlier connection, nor a probe.
+			for _, addr := range p.HAProxy {
+				waitClosed(t, addr)
+			}
 			hs := roundTrip(t, p.HAProxy[tc.fe], tc.raw)
 			ts := roundTrip(t, p.Tandem[tc.fe], tc.raw)
 			if hs != ts {
