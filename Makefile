@@ -72,6 +72,7 @@ FUZZ_TARGETS = \
 	./balancer/accesslog:FuzzLogFormat \
 	./balancer/accesslog:FuzzFrame \
 	./balancer/proxyproto:FuzzParse \
+	./vip:FuzzParseARPClaim \
 	./health:FuzzServerReplies \
 	./health:FuzzAgentReply \
 	./balancer:FuzzACMEChallengePath \
