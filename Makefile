@@ -79,8 +79,7 @@ FUZZ_TARGETS = \
 	./config:FuzzValidDNSName \
 	./api/runtimeapi:FuzzRuntimeCommand
 fuzz:
-	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
-	  echo "== $$fn ($$pkg)"; $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; done
+	@GO=$(GO) testenv/fuzz.sh $(FUZZTIME) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf bin
