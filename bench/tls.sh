@@ -14,7 +14,9 @@
 # Handshakes come from bench/tlshandshakes (Go, X25519 key exchange as
 # OpenSSL's default; connect, handshake, close). For each: the rate, the
 # load balancer's CPU µs per handshake or request, and tandem/HAProxy
-# ratios of both the rate and the rate per load-balancer CPU second.
+# ratios of both the rate and the rate per load-balancer CPU second (the
+# capacity measure where the clients, not the load balancer, are the
+# bottleneck: "LB busy" under 100%).
 # Targets (issue 12): handshakes >= 0.8x HAProxy, HTTPS keep-alive >= 1.0x.
 #
 # CPU: both load balancers get one CPU: HAProxy nbthread 1, tandem
@@ -231,6 +233,11 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) p
 # per_cpu CPU_US: operations per second of the load balancer's CPU.
 per_cpu() { awk -v c="$1" 'BEGIN { if (c == "-" || c == 0) print "-"; else printf "%.0f", 1e6 / c }'; }
 
+# busy RATE CPU_US: how much of its one CPU the load balancer used (under
+# 100%: the clients, not the load balancer, set the rate; compare the
+# rates per LB CPU second then).
+busy() { awk -v r="$1" -v c="$2" 'BEGIN { if (r == "-" || c == "-") print "-"; else printf "%.0f%%", r * c / 1e4 }'; }
+
 SCENARIOS=(full-ecdsa full-rsa resume https-ka)
 declare -A TITLE=(
 	[full-ecdsa]="full TLS 1.3 handshakes/s, ECDSA P-256 ($HS_CONNS workers; target >= 0.8x)"
@@ -242,10 +249,11 @@ declare -A TITLE=(
 report() {
 	local sc=$1 lb
 	printf '\n%s\n' "${TITLE[$sc]}"
-	printf '  %-16s %10s %12s %14s %8s\n' "" "per s" "CPU µs each" "per LB CPU·s" "errors"
+	printf '  %-16s %10s %12s %14s %8s %8s\n' "" "per s" "CPU µs each" "per LB CPU·s" "LB busy" "errors"
 	for lb in $LBS; do
-		printf '  %-16s %10s %12s %14s %8s\n' "$lb" "$(median "$sc" "$lb" 5)" "$(median "$sc" "$lb" 6)" \
-			"$(per_cpu "$(median "$sc" "$lb" 6)")" "$(median "$sc" "$lb" 7)"
+		printf '  %-16s %10s %12s %14s %8s %8s\n' "$lb" "$(median "$sc" "$lb" 5)" "$(median "$sc" "$lb" 6)" \
+			"$(per_cpu "$(median "$sc" "$lb" 6)")" "$(busy "$(median "$sc" "$lb" 5)" "$(median "$sc" "$lb" 6)")" \
+			"$(median "$sc" "$lb" 7)"
 	done
 	if [[ $LBS == *haproxy* && $LBS == *tandem* ]]; then
 		printf '  %-16s %10s %12s %14s\n' "tandem/haproxy" \
