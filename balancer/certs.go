@@ -26,6 +26,9 @@ type certIndex struct {
 	wild   map[string][]*tls.Certificate // by the domain under the "*."
 	def    []*tls.Certificate
 	strict bool
+	// excluded are, by lower-case name, the certificates whose SNI filter
+	// excludes that name ("!name"): their wildcards do not serve it.
+	excluded map[string][]*tls.Certificate
 	// byName is each certificate by the name the config gives it.
 	byName map[string]*tls.Certificate
 }
@@ -39,6 +42,9 @@ func (ix *certIndex) certificate(chi *tls.ClientHelloInfo) (*tls.Certificate, er
 	if len(cands) == 0 && name != "" {
 		if i := strings.IndexByte(name, '.'); i > 0 {
 			cands = ix.wild[name[i+1:]]
+			if ex := ix.excluded[name]; len(ex) > 0 {
+				cands = slices.DeleteFunc(slices.Clone(cands), func(c *tls.Certificate) bool { return slices.Contains(ex, c) })
+			}
 		}
 	}
 	if len(cands) == 0 {
@@ -59,7 +65,8 @@ func (ix *certIndex) certificate(chi *tls.ClientHelloInfo) (*tls.Certificate, er
 // that load finds (ACME certificates not obtained yet are skipped); load
 // returns each by the name t uses.
 func buildCertIndex(t *config.TLS, optional []string, load func(name string) (*tls.Certificate, error)) (*certIndex, error) {
-	ix := &certIndex{exact: map[string][]*tls.Certificate{}, wild: map[string][]*tls.Certificate{}, strict: t.StrictSNI}
+	ix := &certIndex{exact: map[string][]*tls.Certificate{}, wild: map[string][]*tls.Certificate{}, strict: t.StrictSNI,
+		excluded: map[string][]*tls.Certificate{}}
 	names := t.CertificateNames()
 	byName := map[string]*tls.Certificate{}
 	for _, n := range names {
@@ -85,6 +92,14 @@ func buildCertIndex(t *config.TLS, optional []string, load func(name string) (*t
 	}
 	for _, n := range names {
 		c := byName[n]
+		for _, f := range filters[n] {
+			// As HAProxy's ssl_sock_chose_sni_ctx: a wildcard match is
+			// skipped when the same crt-list line excludes the name.
+			if ex, ok := strings.CutPrefix(f, "!"); ok {
+				ex = strings.ToLower(ex)
+				ix.excluded[ex] = append(ix.excluded[ex], c)
+			}
+		}
 		for _, sn := range serves(c, filters[n]) {
 			if d, ok := strings.CutPrefix(sn, "*."); ok {
 				ix.wild[d] = appendCert(ix.wild[d], c)
@@ -102,15 +117,16 @@ func buildCertIndex(t *config.TLS, optional []string, load func(name string) (*t
 	return ix, nil
 }
 
-// serves is the names a certificate serves: its DNS SANs (its subject's
-// common name without them, as HAProxy falls back to), or the SNI filter
-// given for it, less the names the filter excludes with "!".
+// serves is the names a certificate serves: its DNS SANs and its
+// subject's common name (HAProxy 2.6 indexes both, ckch_inst_new_load_store),
+// or the SNI filter given for it, less the names the filter excludes with
+// "!".
 func serves(c *tls.Certificate, filter []string) []string {
 	var own []string
 	if leaf := c.Leaf; leaf != nil {
 		own = leaf.DNSNames
-		if len(own) == 0 && leaf.Subject.CommonName != "" {
-			own = []string{leaf.Subject.CommonName}
+		if cn := leaf.Subject.CommonName; cn != "" && !slices.Contains(own, cn) {
+			own = append(slices.Clone(own), cn)
 		}
 	}
 	var pos, neg []string

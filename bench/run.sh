@@ -15,7 +15,8 @@
 #      keep-alive figure without rules (the same connections and sites);
 #   2. server death: wrk 50 connections, server1 SIGKILLed after 3 s; the
 #      errors clients saw;
-#   3. memory: RSS per idle keep-alive client connection (10,000 of them).
+#   3. memory: RSS per idle keep-alive client connection (10,000 of them);
+#   4. TLS (bench/tls.sh): full and resumed handshakes/s, HTTPS keep-alive.
 #
 # Everything listens on and sends to 127.0.0.1 only; every process started
 # here is stopped on exit.
@@ -413,6 +414,7 @@ main() {
 	throughput
 	server_death
 	memory
+	bash bench/tls.sh # TLS handshakes and HTTPS keep-alive, its own processes and ports
 }
 
 main "$@"

@@ -16,6 +16,11 @@
 // the format) and fails on any difference but those the README lists as
 // deliberate, which deliberate_test.go recognises exactly.
 //
+// TestTLSAgainstHAProxy (tls_test.go) compares TLS termination: which
+// certificate each server name gets (several crt, crt-list filters,
+// strict-sni), ssl-min-ver, verify required/optional with ssl_c_s_dn
+// reaching the server, ALPN, and ssl_fc / ssl_fc_sni routing.
+//
 // HAProxy is installed with apt-get when it is missing and the test runs
 // as root; otherwise the test is skipped, or fails under CI=true. Every
 // process started here is stopped when the test ends; everything listens
