@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/tandem-lb/tandem/config"
 )
@@ -132,7 +133,12 @@ func TestServerTLSClientCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	nc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	b.cur.Load().backends["be"].byName["s"].pool.closeAll() // the next request dials
+	// The first request's server connection goes back to the pool after
+	// its answer reached the client: wait for it, then drop it so that the
+	// next request dials.
+	sp := &b.cur.Load().backends["be"].byName["s"].pool
+	waitFor(t, "the first server connection pooled", 5*time.Second, func() bool { return sp.len() == 1 })
+	sp.closeAll()
 	if _, _, h := get(t, nc, e.url("/")); h.Get("X-Client") != "lb-two" {
 		t.Errorf("after the renewal: client certificate %q, want lb-two", h.Get("X-Client"))
 	}
