@@ -271,4 +271,3 @@ func (s slogLogger) Info(msg string, f gobgplog.Fields)  { s.l.Debug(msg, attrs(
 func (s slogLogger) Debug(msg string, f gobgplog.Fields) {}
 func (s slogLogger) SetLevel(gobgplog.LogLevel)          {}
 func (s slogLogger) GetLevel() gobgplog.LogLevel         { return gobgplog.InfoLevel }
-
