@@ -71,9 +71,7 @@ func (a *Agent) bgpView() bgp.View {
 // syncBGP hands the speaker the VIPs, the frontends' readiness and the
 // membership view.
 func (a *Agent) syncBGP() {
-	a.mu.Lock()
-	cfg := a.resolved
-	a.mu.Unlock()
+	cfg := a.bgpConfig()
 	if cfg != nil {
 		a.bgp.Update(cfg.VIPs)
 		ready := make(map[string]bool, len(cfg.Frontends))
@@ -172,9 +170,7 @@ func bgpStatus(s bgp.Status) *api.BGPStatus {
 func (n nodeAPI) bgpVIPs() []api.VIPStatus {
 	var out []api.VIPStatus
 	if !n.a.bgpEnabled() {
-		n.a.mu.Lock()
-		cfg := n.a.resolved
-		n.a.mu.Unlock()
+		cfg := n.a.bgpConfig()
 		if cfg == nil || !n.a.servesTraffic() {
 			return nil
 		}
@@ -198,4 +194,21 @@ func (n nodeAPI) bgpVIPs() []api.VIPStatus {
 		out = append(out, vs)
 	}
 	return out
+}
+
+// bgpConfig is the config being served, or else the committed one this
+// node could not serve (a frontend cannot bind): its BGP VIPs are then
+// shown withdrawn, because their frontends are not ready.
+func (a *Agent) bgpConfig() *config.Cluster {
+	a.mu.Lock()
+	cfg := a.resolved
+	a.mu.Unlock()
+	if cfg == nil {
+		if v := a.store.View(); v.Config != nil {
+			cfg = v.Config.Resolve()
+		} else if c := a.provisionalConfig(); c != nil {
+			cfg = c.Resolve()
+		}
+	}
+	return cfg
 }

@@ -61,8 +61,6 @@ type bgpNode struct {
 type bgpOptions struct {
 	Nodes int    // 2 or 3
 	Mode  string // ecmp (default) or primary
-	// Bind overrides the frontend's bind for node i (e.g. a port taken).
-	Bind map[int]string
 	Extra map[int][]string // more agent flags per node
 }
 
@@ -168,12 +166,8 @@ func newBGPLab(t *testing.T, o bgpOptions) *bgpLab {
 	}
 	key := strings.TrimSpace(string(out))
 	for i, n := range l.Nodes {
-		bind := "*:80"
-		if b, ok := o.Bind[i]; ok {
-			bind = b
-		}
-		cc := filepath.Join(l.dir, n.Name+"-cluster.yaml")
-		if err := os.WriteFile(cc, []byte(bgpClusterYAML(o.Mode, bind)), 0o644); err != nil {
+		cc := filepath.Join(l.dir, "cluster.yaml")
+		if err := os.WriteFile(cc, []byte(bgpClusterYAML(o.Mode, "*:80")), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		n.bin = bin
