@@ -59,8 +59,8 @@ type bgpNode struct {
 
 // bgpOptions shape a lab.
 type bgpOptions struct {
-	Nodes int    // 2 or 3
-	Mode  string // ecmp (default) or primary
+	Nodes int              // 2 or 3
+	Mode  string           // ecmp (default) or primary
 	Extra map[int][]string // more agent flags per node
 }
 
