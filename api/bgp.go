@@ -1,6 +1,9 @@
 package api
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // BGPStatus is this node's BGP speaker: its sessions and BGP VIPs.
 type BGPStatus struct {
@@ -33,4 +36,25 @@ type BGPVIP struct {
 	Holder     string   `json:"holder,omitempty"` // mode primary: the elected primary
 	Announcers []string `json:"announcers"`
 	Error      string   `json:"error,omitempty"`
+}
+
+// emitBGP sends the BGP sessions and the BGP VIPs' announcers.
+func emitBGP(e emitter, st Status) {
+	for _, v := range st.VIPs {
+		if v.Announce != "bgp" {
+			continue
+		}
+		for _, n := range v.Nodes {
+			e.gauge("vip_announcer", 1, v.Name, v.Address, n.Name)
+		}
+		e.gauge("vip_local_holding", b2f(v.State == "announcing" || v.State == "graceful-shutdown"), v.Name, v.Address)
+	}
+	if st.BGP == nil {
+		return
+	}
+	for _, s := range st.BGP.Sessions {
+		e.gauge("bgp_session_up", b2f(s.State == "established"), s.Peer, strconv.FormatUint(uint64(s.ASN), 10), s.State)
+		e.gauge("bgp_session_uptime_seconds", s.UptimeSeconds, s.Peer)
+		e.gauge("bgp_prefixes_sent", float64(s.PrefixesSent), s.Peer)
+	}
 }
