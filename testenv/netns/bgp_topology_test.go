@@ -62,16 +62,23 @@ type bgpOptions struct {
 	Nodes int              // 2 or 3
 	Mode  string           // ecmp (default) or primary
 	Extra map[int][]string // more agent flags per node
+	// NoKernel keeps BIRD's routes out of the router's kernel: the test
+	// installs its own route to the VIP (nexthop group experiments).
+	NoKernel bool
 }
 
-func birdConfig(dir string, nodes []*bgpNode) string {
+func birdConfig(dir string, nodes []*bgpNode, noKernel bool) string {
+	export := `filter { if proto ~ "lb*" then accept; reject; }`
+	if noKernel {
+		export = "none"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `log "%s" all;
 router id %s;
 protocol device { scan time 1; }
 protocol direct { ipv4; interface "br0"; }
 protocol kernel {
-	ipv4 { import none; export filter { if proto ~ "lb*" then accept; reject; }; };
+	ipv4 { import none; export %s; };
 	merge paths on limit 16;
 	learn off;
 }
@@ -85,7 +92,7 @@ template bgp lb {
 	hold time 3; keepalive time 1; connect retry time 1; error wait time 1, 2;
 	ipv4 { import filter from_lb; export none; };
 }
-`, filepath.Join(dir, "bird.log"), bgpRouterIP, bgpRouterIP)
+`, filepath.Join(dir, "bird.log"), bgpRouterIP, export, bgpRouterIP)
 	for _, n := range nodes {
 		fmt.Fprintf(&b, "protocol bgp %s from lb { neighbor %s as 65001; }\n", n.Name, n.IP)
 	}
@@ -152,7 +159,7 @@ func newBGPLab(t *testing.T, o bgpOptions) *bgpLab {
 	tp.Exec(l.Router, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.fib_multipath_hash_policy=1")
 
 	cfg := filepath.Join(l.dir, "bird.conf")
-	if err := os.WriteFile(cfg, []byte(birdConfig(l.dir, l.Nodes)), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(birdConfig(l.dir, l.Nodes, o.NoKernel)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	l.sock = filepath.Join(l.dir, "bird.ctl")
