@@ -48,9 +48,13 @@ func TestBGPECMPRehashHashThresholdVsResilient(t *testing.T) {
 		return broken, total
 	}
 	hbroken, htotal := measure("hash-threshold (plain multipath route)",
-		func() { r("route", "replace", bgpVIP+"/32", "nexthop", "via", a, "nexthop", "via", b, "nexthop", "via", c) },
+		func() {
+			r("route", "replace", bgpVIP+"/32", "nexthop", "via", a, "nexthop", "via", b, "nexthop", "via", c)
+		},
 		func() { r("route", "replace", bgpVIP+"/32", "nexthop", "via", a, "nexthop", "via", b) },
-		func() { r("route", "replace", bgpVIP+"/32", "nexthop", "via", a, "nexthop", "via", b, "nexthop", "via", c) })
+		func() {
+			r("route", "replace", bgpVIP+"/32", "nexthop", "via", a, "nexthop", "via", b, "nexthop", "via", c)
+		})
 	r("route", "del", bgpVIP+"/32")
 	for i, ip := range []string{a, b, c} {
 		r("nexthop", "add", "id", fmt.Sprint(i+1), "via", ip, "dev", "br0")
@@ -60,8 +64,12 @@ func TestBGPECMPRehashHashThresholdVsResilient(t *testing.T) {
 			r("nexthop", "add", "id", "10", "group", "1/2/3", "type", "resilient", "buckets", "128", "idle_timer", "0")
 			r("route", "replace", bgpVIP+"/32", "nhid", "10")
 		},
-		func() { r("nexthop", "replace", "id", "10", "group", "1/2", "type", "resilient", "buckets", "128", "idle_timer", "0") },
-		func() { r("nexthop", "replace", "id", "10", "group", "1/2/3", "type", "resilient", "buckets", "128", "idle_timer", "0") })
+		func() {
+			r("nexthop", "replace", "id", "10", "group", "1/2", "type", "resilient", "buckets", "128", "idle_timer", "0")
+		},
+		func() {
+			r("nexthop", "replace", "id", "10", "group", "1/2/3", "type", "resilient", "buckets", "128", "idle_timer", "0")
+		})
 	if htotal == 0 || rtotal == 0 {
 		t.Fatalf("no connections on the surviving nodes (%d, %d)", htotal, rtotal)
 	}
