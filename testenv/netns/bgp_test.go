@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tandem-lb/tandem/api"
 )
 
 // BGP VIPs against a real router: BIRD 2 from Debian's bird2 package. BIRD
@@ -323,5 +325,35 @@ func TestBGPPrimaryModePrefersTheHolderAndMovesOnKill(t *testing.T) {
 		moved.Round(time.Millisecond), fails, len(ss), window.Round(time.Millisecond), last.served)
 	if last.served != "site-lbB" {
 		t.Errorf("after the kill the last answer came from %q (err %v), want site-lbB", last.served, last.err)
+	}
+}
+
+func TestBGPWrongPasswordAndRefusedPeerShowInTheSessionState(t *testing.T) {
+	// lbB's TCP-MD5 password differs from BIRD's; lbA has a second peer
+	// that refuses it (BIRD's other address: not a configured neighbour).
+	l := newBGPLab(t, bgpOptions{Nodes: 2,
+		RouterPassword: map[int]string{1: "right"},
+		PeerExtra:      map[int]string{1: ",password=wrong"},
+		Extra:          map[int][]string{0: {"--bgp-peer", "address=10.98.0.254,asn=65000,hold_time=3s"}},
+	})
+	l.start(0)
+	WaitFor(t, "lbA's session with the router", 20*time.Second, func() bool {
+		return l.session(l.Nodes[0], bgpRouterIP).State == "established"
+	})
+	time.Sleep(4 * time.Second) // several connect retries
+	good := l.session(l.Nodes[0], bgpRouterIP)
+	refused := l.session(l.Nodes[0], "10.98.0.254")
+	wrong := l.session(l.Nodes[1], bgpRouterIP)
+	t.Logf("lbA→router: %+v; lbA→refusing peer: %+v; lbB (wrong password)→router: %+v; route %s", good, refused, wrong, l.routes())
+	if good.PrefixesSent != 1 {
+		t.Errorf("lbA sent %d prefixes to the router, want 1", good.PrefixesSent)
+	}
+	for what, s := range map[string]api.BGPSession{"refusing peer": refused, "wrong password": wrong} {
+		if s.State == "" || s.State == "established" {
+			t.Errorf("%s: session state %q, want a visible non-established state", what, s.State)
+		}
+	}
+	if hops := l.nexthops(); len(hops) != 1 || hops[0] != l.Nodes[0].IP {
+		t.Errorf("route %q, want only lbA (lbB's session cannot come up)", l.routes())
 	}
 }

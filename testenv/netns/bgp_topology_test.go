@@ -2,6 +2,7 @@ package netns
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/vishvananda/netns"
 
+	"github.com/tandem-lb/tandem/api"
 	"github.com/tandem-lb/tandem/testenv/debian"
 	"github.com/tandem-lb/tandem/testenv/proctest"
 )
@@ -65,9 +67,13 @@ type bgpOptions struct {
 	// NoKernel keeps BIRD's routes out of the router's kernel: the test
 	// installs its own route to the VIP (nexthop group experiments).
 	NoKernel bool
+	// RouterPassword sets BIRD's TCP-MD5 password for node i; PeerExtra is
+	// appended to node i's --bgp-peer (e.g. ",password=x").
+	RouterPassword map[int]string
+	PeerExtra      map[int]string
 }
 
-func birdConfig(dir string, nodes []*bgpNode, noKernel bool) string {
+func birdConfig(dir string, nodes []*bgpNode, noKernel bool, passwords map[int]string) string {
 	export := `filter { if proto ~ "lb*" then accept; reject; }`
 	if noKernel {
 		export = "none"
@@ -93,8 +99,12 @@ template bgp lb {
 	ipv4 { import filter from_lb; export none; };
 }
 `, filepath.Join(dir, "bird.log"), bgpRouterIP, export, bgpRouterIP)
-	for _, n := range nodes {
-		fmt.Fprintf(&b, "protocol bgp %s from lb { neighbor %s as 65001; }\n", n.Name, n.IP)
+	for i, n := range nodes {
+		pw := ""
+		if p, ok := passwords[i]; ok {
+			pw = fmt.Sprintf(" password %q;", p)
+		}
+		fmt.Fprintf(&b, "protocol bgp %s from lb { neighbor %s as 65001;%s }\n", n.Name, n.IP, pw)
 	}
 	return b.String()
 }
@@ -159,7 +169,7 @@ func newBGPLab(t *testing.T, o bgpOptions) *bgpLab {
 	tp.Exec(l.Router, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.fib_multipath_hash_policy=1")
 
 	cfg := filepath.Join(l.dir, "bird.conf")
-	if err := os.WriteFile(cfg, []byte(birdConfig(l.dir, l.Nodes, o.NoKernel)), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(birdConfig(l.dir, l.Nodes, o.NoKernel, o.RouterPassword)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	l.sock = filepath.Join(l.dir, "bird.ctl")
@@ -181,7 +191,7 @@ func newBGPLab(t *testing.T, o bgpOptions) *bgpLab {
 		args := []string{bin, "agent", "--node", n.Name, "--data-dir", filepath.Join(l.dir, n.Name),
 			"--bind", n.IP, "--advertise", n.IP, "--cluster-key", key,
 			"--vip-priority", fmt.Sprintf("vip1=%d", 200-10*i),
-			"--bgp-asn", "65001", "--bgp-peer", "address=" + bgpRouterIP + ",asn=65000,hold_time=3s,keepalive=1s",
+			"--bgp-asn", "65001", "--bgp-peer", "address=" + bgpRouterIP + ",asn=65000,hold_time=3s,keepalive=1s" + o.PeerExtra[i],
 			"--bgp-shutdown-wait", "1s", "--drain-timeout", "2s", "--log-level", "debug"}
 		if i == 0 {
 			args = append(args, "--cluster-config", cc)
@@ -343,4 +353,33 @@ func roundTrip(c net.Conn, timeout time.Duration, closeAfter bool) (string, erro
 		return "", err
 	}
 	return served, nil
+}
+
+// status is node n's `tandem status --json`.
+func (l *bgpLab) status(n *bgpNode) (api.Status, error) {
+	cmd := exec.Command("ip", "netns", "exec", n.NS, n.bin, "status", "--json")
+	cmd.Env = append(os.Environ(), "TANDEM_TOKEN=", "TANDEM_API_ADDR=")
+	out, err := cmd.Output()
+	if err != nil {
+		return api.Status{}, fmt.Errorf("status of %s: %w", n.Name, err)
+	}
+	var st api.Status
+	if err := json.Unmarshal(out, &st); err != nil {
+		return st, fmt.Errorf("status of %s: %w", n.Name, err)
+	}
+	return st, nil
+}
+
+// session is node n's BGP session with peer ("" state when unknown).
+func (l *bgpLab) session(n *bgpNode, peer string) api.BGPSession {
+	st, err := l.status(n)
+	if err != nil || st.BGP == nil {
+		return api.BGPSession{}
+	}
+	for _, s := range st.BGP.Sessions {
+		if s.Peer == peer {
+			return s
+		}
+	}
+	return api.BGPSession{}
 }
