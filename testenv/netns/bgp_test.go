@@ -181,6 +181,7 @@ func TestBGPECMPSpreadKillAndGracefulStop(t *testing.T) {
 	// the router withdraws without waiting for the hold timer.
 	l.Nodes[2].Agent.Start()
 	l.waitNexthops(all, 30*time.Second)
+	conns, served = l.keepConns(150)
 	stop = make(chan struct{})
 	res = l.flow(stop)
 	time.Sleep(300 * time.Millisecond)
@@ -190,8 +191,9 @@ func TestBGPECMPSpreadKillAndGracefulStop(t *testing.T) {
 	close(stop)
 	ss = <-res
 	window, fails := failWindow(ss)
-	t.Logf("SIGKILL of lbB: route withdrawn after %v; %d of %d new connections failed over %v",
-		withdrawn.Round(time.Millisecond), fails, len(ss), window.Round(time.Millisecond))
+	l.inClient(func() { broken, total = survivorsBroken(conns, served, "site-lbB") })
+	t.Logf("SIGKILL of lbB: route withdrawn after %v; %d of %d new connections failed over %v; established on lbA/lbC broken by the rehash: %d of %d",
+		withdrawn.Round(time.Millisecond), fails, len(ss), window.Round(time.Millisecond), broken, total)
 	if window > bgpHold+time.Second {
 		t.Errorf("new connections failed for %v after a SIGKILL, want at most the hold time %v + 1s", window, bgpHold)
 	}
