@@ -321,6 +321,9 @@ func TestBGPPrimaryModePrefersTheHolderAndMovesOnKill(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	close(stop)
 	ss := <-res
+	if len(ss) == 0 {
+		t.Fatal("the client flow sent nothing")
+	}
 	window, fails := failWindow(ss)
 	last := ss[len(ss)-1]
 	t.Logf("kill of the primary lbA: route moved to lbB after %v; %d of %d failed over %v; last answer from %s",

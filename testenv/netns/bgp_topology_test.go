@@ -297,7 +297,8 @@ func (l *bgpLab) inClient(f func()) {
 		done <- nil
 	}()
 	if err := <-done; err != nil {
-		l.t.Fatalf("enter client namespace: %v", err)
+		// Errorf, not Fatalf: flow calls this from its own goroutine.
+		l.t.Errorf("enter client namespace: %v", err)
 	}
 }
 
