@@ -214,8 +214,11 @@ func TestBGPECMPSpreadKillAndGracefulStop(t *testing.T) {
 	window, fails = failWindow(ss)
 	t.Logf("SIGSTOP of lbC: route withdrawn after %v (hold %v); %d of %d new connections failed over %v",
 		withdrawn.Round(time.Millisecond), bgpHold, fails, len(ss), window.Round(time.Millisecond))
-	if withdrawn < bgpHold/2 {
-		t.Errorf("frozen node withdrawn after %v: sooner than the hold time %v, so something else did it", withdrawn, bgpHold)
+	// The hold timer did it, not a closed session. (Withdrawn after 1.4-2.7
+	// s: the last keepalive before the freeze was up to 1 s old, more
+	// under the race detector on 2 CPUs.)
+	if p := l.birdc("show protocols all lbC"); !strings.Contains(p, "Hold timer expired") {
+		t.Errorf("BIRD's session with the frozen lbC did not end by its hold timer:\n%s", p)
 	}
 	if window > bgpHold+2*time.Second {
 		t.Errorf("new connections failed for %v after a freeze, want at most hold %v + 2s", window, bgpHold)
