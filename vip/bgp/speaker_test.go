@@ -62,6 +62,7 @@ func router(t *testing.T) (*server.BgpServer, int) {
 	if err := r.AddPeer(ctx, &api.AddPeerRequest{Peer: &api.Peer{
 		Conf:      &api.PeerConf{NeighborAddress: "127.0.0.1", PeerAsn: 65001},
 		Transport: &api.Transport{PassiveMode: true},
+		AfiSafis:  peerConf(config.BGPPeer{}).AfiSafis, // IPv4 and IPv6 unicast
 	}}); err != nil {
 		t.Fatal(err)
 	}
@@ -73,8 +74,12 @@ func router(t *testing.T) (*server.BgpServer, int) {
 func received(t *testing.T, r *server.BgpServer, prefix string) string {
 	t.Helper()
 	var out string
+	afi := api.Family_AFI_IP
+	if strings.Contains(prefix, ":") {
+		afi = api.Family_AFI_IP6
+	}
 	err := r.ListPath(context.Background(), &api.ListPathRequest{TableType: api.TableType_GLOBAL,
-		Family: &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_UNICAST}}, func(d *api.Destination) {
+		Family: &api.Family{Afi: afi, Safi: api.Family_SAFI_UNICAST}}, func(d *api.Destination) {
 		if d.Prefix != prefix {
 			return
 		}
@@ -127,6 +132,7 @@ func TestSpeakerAnnouncesWhileReadyAndShutsDownGracefully(t *testing.T) {
 	s.Update([]config.VIP{
 		{Name: "web", Address: "10.9.0.1/32", Frontends: []string{"http"}, Announce: "bgp",
 			Communities: []string{"65001:100"}, LargeCommunities: []string{"65001:1:2"}},
+		{Name: "web6", Address: "fd00::100/64", Frontends: []string{"http"}, Announce: "bgp"},
 		{Name: "arp", Address: "10.9.0.2/24"}, // announce: arp, not the speaker's
 	})
 	s.SetView(View{Members: []Member{{Name: "lb1", Alive: true}}})
@@ -144,7 +150,7 @@ func TestSpeakerAnnouncesWhileReadyAndShutsDownGracefully(t *testing.T) {
 	if got := received(t, r, "10.9.0.1/32"); got != "" {
 		t.Fatalf("announced while the frontend is not ready: %s", got)
 	}
-	if st := s.Status(); len(st.VIPs) != 1 || !strings.Contains(st.VIPs[0].Reason, "frontend http is not ready") {
+	if st := s.Status(); len(st.VIPs) != 2 || !strings.Contains(st.VIPs[0].Reason, "frontend http is not ready") {
 		t.Fatalf("status %+v", st.VIPs)
 	}
 
@@ -156,10 +162,13 @@ func TestSpeakerAnnouncesWhileReadyAndShutsDownGracefully(t *testing.T) {
 			t.Errorf("router has %q, want %q in it", got, want)
 		}
 	}
-	if !h.bound[netip.MustParsePrefix("10.9.0.1/32")] || len(h.bound) != 1 {
-		t.Errorf("bound %v, want only 10.9.0.1/32", h.bound)
+	waitFor(t, "the IPv6 host route at the router", func() bool { return received(t, r, "fd00::100/128") != "" })
+	h.mu.Lock()
+	if !h.bound[netip.MustParsePrefix("10.9.0.1/32")] || !h.bound[netip.MustParsePrefix("fd00::100/128")] || len(h.bound) != 2 {
+		t.Errorf("bound %v, want 10.9.0.1/32 and fd00::100/128", h.bound)
 	}
-	if m := s.LocalMeta()[metaKey]; m != "web:100ea" {
+	h.mu.Unlock()
+	if m := s.LocalMeta()[metaKey]; m != "web:100ea,web6:100ea" {
 		t.Errorf("gossiped %q", m)
 	}
 
