@@ -71,7 +71,7 @@ func (s *Speaker) decideVIP(now time.Time, v config.VIP, block string, in inputs
 	d.claim = Claim{Priority: prio, Eligible: block == "" && gshut == ""}
 	cands := []candidate{}
 	if d.claim.Eligible {
-		cands = append(cands, candidate{name: s.cfg.Node, priority: prio})
+		cands = append(cands, candidate{name: s.cfg.Node, priority: prio, primary: s.primary[v.Name]})
 	}
 	if in.view != nil {
 		for _, m := range in.view.Members {
@@ -86,14 +86,12 @@ func (s *Speaker) decideVIP(now time.Time, v config.VIP, block string, in inputs
 				d.others = append(d.others, m.Name)
 			}
 			if c.Eligible {
-				cands = append(cands, candidate{name: m.Name, priority: c.Priority})
+				cands = append(cands, candidate{name: m.Name, priority: c.Priority, primary: c.Primary})
 			}
 		}
 	}
 	sort.Strings(d.others)
-	if len(cands) > 0 {
-		d.holder = slices.MinFunc(cands, func(a, b candidate) int { return a.compare(b) }).name
-	}
+	d.holder = electPrimary(cands, v.Preempt == nil || *v.Preempt)
 	if block != "" {
 		d.state, d.reason = "withdrawn", block
 		return d
@@ -111,6 +109,7 @@ func (s *Speaker) decideVIP(now time.Time, v config.VIP, block string, in inputs
 		d.state, d.reason = "announcing", fmt.Sprintf("ready; backup path (AS path prepended %d×), %s is the primary", s.cfg.Prepend, d.holder)
 	case d.mode == config.BGPModePrimary:
 		d.state, d.reason = "announcing", "ready; primary: best path"
+		d.claim.Primary = true
 	default:
 		d.state, d.reason = "announcing", "ready (ecmp)"
 	}
@@ -139,6 +138,29 @@ func (s *Speaker) baseRoute(v config.VIP, a netip.Addr) route {
 type candidate struct {
 	name     string
 	priority int
+	primary  bool // announces the best path now
+}
+
+// electPrimary picks the primary among the eligible candidates: the
+// highest priority (ties to the lowest name); without preempt, a current
+// primary keeps the role while it stays eligible (moving it moves every
+// established connection: the routers send its flows elsewhere).
+func electPrimary(cands []candidate, preempt bool) string {
+	if !preempt {
+		var cur []candidate
+		for _, c := range cands {
+			if c.primary {
+				cur = append(cur, c)
+			}
+		}
+		if len(cur) > 0 {
+			cands = cur
+		}
+	}
+	if len(cands) == 0 {
+		return ""
+	}
+	return slices.MinFunc(cands, func(a, b candidate) int { return a.compare(b) }).name
 }
 
 // compare orders candidates: higher priority first, ties to the lower name.

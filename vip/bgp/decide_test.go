@@ -104,3 +104,35 @@ func TestMetaRoundTrip(t *testing.T) {
 		t.Fatal("want an error for a bad entry")
 	}
 }
+
+func TestPrimaryWithoutPreemptKeepsTheCurrentPrimary(t *testing.T) {
+	s := newTestSpeaker(t, "a") // priority 150 for v
+	now := time.Unix(1000, 0)
+	off := false
+	v := config.VIP{Name: "v", Address: "10.9.0.1/32", Announce: "bgp", Mode: "primary", Preempt: &off}
+	better := Member{Name: "b", Alive: true, Claims: map[string]Claim{"v": {Priority: 200, Eligible: true, Announcing: true}}}
+	in := inputs{view: view(2, Member{Name: "a", Alive: true}, better), viewAt: now}
+
+	s.primary["v"] = true // a is the primary since before b came back
+	d := s.decideVIP(now, v, "", in)
+	if d.holder != "a" || d.route == nil || d.route.prepend != 0 || !d.claim.Primary {
+		t.Fatalf("preempt off: holder %q route %+v claim %+v, want a to stay primary", d.holder, d.route, d.claim)
+	}
+	on := true
+	v.Preempt = &on
+	if d := s.decideVIP(now, v, "", in); d.holder != "b" || d.route.prepend != DefaultPrepend || d.claim.Primary {
+		t.Fatalf("preempt on: holder %q route %+v", d.holder, d.route)
+	}
+	// b claims primary too (a split healed): without preempt the better
+	// of the two current primaries keeps it, on both sides.
+	v.Preempt = &off
+	better.Claims["v"] = Claim{Priority: 200, Eligible: true, Announcing: true, Primary: true}
+	in.view = view(2, Member{Name: "a", Alive: true}, better)
+	if d := s.decideVIP(now, v, "", in); d.holder != "b" {
+		t.Fatalf("two primaries: holder %q, want b", d.holder)
+	}
+	m := EncodeMeta(map[string]Claim{"v": {Priority: 1, Eligible: true, Announcing: true, Primary: true}})
+	if got, _ := DecodeMeta(m); !got["v"].Primary || m[metaKey] != "v:1eap" {
+		t.Fatalf("meta %q decoded %+v", m[metaKey], got)
+	}
+}

@@ -36,11 +36,13 @@ type Claim struct {
 	Eligible bool
 	// Announcing: the node announces the VIP to its peers.
 	Announcing bool
+	// Primary: the node announces the best path (mode primary).
+	Primary bool
 }
 
 // metaKey is the gossip meta key of BGP claims, beside the vip package's
-// "v" and "vf": "name:priority[flags],..." with flags e (eligible) and a
-// (announcing).
+// "v" and "vf": "name:priority[flags],..." with flags e (eligible), a
+// (announcing) and p (primary).
 const metaKey = "b"
 
 // EncodeMeta encodes claims for the gossip meta, sorted by name.
@@ -58,6 +60,9 @@ func EncodeMeta(claims map[string]Claim) map[string]string {
 		if c.Announcing {
 			flags += "a"
 		}
+		if c.Primary {
+			flags += "p"
+		}
 		parts = append(parts, fmt.Sprintf("%s:%d%s", name, c.Priority, flags))
 	}
 	return map[string]string{metaKey: strings.Join(parts, ",")}
@@ -73,13 +78,13 @@ func DecodeMeta(meta map[string]string) (map[string]Claim, error) {
 	}
 	for _, part := range strings.Split(raw, ",") {
 		name, rest, ok := strings.Cut(part, ":")
-		digits := strings.TrimRight(rest, "ea")
+		digits := strings.TrimRight(rest, "eap")
 		prio, err := strconv.Atoi(digits)
 		if !ok || name == "" || err != nil {
 			return out, fmt.Errorf("bgp meta: bad entry %q", part)
 		}
 		flags := rest[len(digits):]
-		out[name] = Claim{Priority: prio, Eligible: strings.Contains(flags, "e"), Announcing: strings.Contains(flags, "a")}
+		out[name] = Claim{Priority: prio, Eligible: strings.Contains(flags, "e"), Announcing: strings.Contains(flags, "a"), Primary: strings.Contains(flags, "p")}
 	}
 	return out, nil
 }

@@ -94,6 +94,7 @@ type Speaker struct {
 	fenceHold    time.Duration
 	lastSessions time.Time
 	lastState    map[string]string
+	primary      map[string]bool // VIP name: this node announced the best path at the last step
 }
 
 // New validates cfg and returns a Speaker; it starts nothing.
@@ -112,7 +113,7 @@ func New(cfg Config, deps Deps) (*Speaker, error) {
 		changed: make(chan struct{}, 1), wake: make(chan struct{}, 1),
 		ready: map[string]bool{}, released: map[string]time.Time{}, claims: map[string]Claim{},
 		stepped: make(chan struct{}), host: netlinkHost{iface: cfg.Interface},
-		announced: map[netip.Prefix]route{}, bound: map[netip.Prefix]bool{}, lastState: map[string]string{},
+		announced: map[netip.Prefix]route{}, bound: map[netip.Prefix]bool{}, lastState: map[string]string{}, primary: map[string]bool{},
 	}, nil
 }
 
@@ -350,13 +351,14 @@ func (s *Speaker) stepOnce(ctx context.Context, now time.Time) {
 			}
 		}
 		if d.route != nil && !s.bound[p] {
-			d.route, d.claim.Announcing, d.state = nil, false, "withdrawn"
+			d.route, d.claim.Announcing, d.claim.Primary, d.state = nil, false, false, "withdrawn"
 			d.reason = "cannot bind the address locally: " + d.bindErr
 		}
 		if d.route != nil {
 			want[p] = *d.route
 		}
 		claims[v.Name] = d.claim
+		s.primary[v.Name] = d.claim.Primary
 		ds = append(ds, d)
 	}
 	for p := range s.bound {
