@@ -138,9 +138,24 @@ func TestSpeakerAnnouncesWhileReadyAndShutsDownGracefully(t *testing.T) {
 	s.SetView(View{Members: []Member{{Name: "lb1", Alive: true}}})
 	s.SetReady(map[string]bool{"http": false})
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	done := make(chan error, 2)
 	go func() { done <- s.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	// Fresh views, as the agent sends them: a loop stalled under load
+	// (-race, parallel packages) is fenced until the next one.
+	go func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				done <- nil
+				return
+			case <-tick.C:
+				s.SetView(View{Members: []Member{{Name: "lb1", Alive: true}}})
+			}
+		}
+	}()
+	defer func() { cancel(); <-done; <-done }()
 
 	waitFor(t, "an established session", func() bool {
 		st := s.Status()
@@ -150,9 +165,10 @@ func TestSpeakerAnnouncesWhileReadyAndShutsDownGracefully(t *testing.T) {
 	if got := received(t, r, "10.9.0.1/32"); got != "" {
 		t.Fatalf("announced while the frontend is not ready: %s", got)
 	}
-	if st := s.Status(); len(st.VIPs) != 2 || !strings.Contains(st.VIPs[0].Reason, "frontend http is not ready") {
-		t.Fatalf("status %+v", st.VIPs)
-	}
+	waitFor(t, "the status to say why", func() bool {
+		st := s.Status()
+		return len(st.VIPs) == 2 && strings.Contains(st.VIPs[0].Reason, "frontend http is not ready")
+	})
 
 	s.SetReady(map[string]bool{"http": true})
 	waitFor(t, "the route at the router", func() bool { return received(t, r, "10.9.0.1/32") != "" })
