@@ -19,6 +19,7 @@ import (
 	"github.com/tandem-lb/tandem/config"
 	"github.com/tandem-lb/tandem/health"
 	"github.com/tandem-lb/tandem/vip"
+	"github.com/tandem-lb/tandem/vip/bgp"
 )
 
 // Config is one node's settings (never replicated).
@@ -40,6 +41,9 @@ type Config struct {
 	// ACME tunes the ACME certificate manager (acme.go); Node and
 	// ClusterKey come from Cluster.
 	ACME acme.Config
+	// BGP, when set, runs a BGP speaker that announces the VIPs with
+	// announce: bgp (never on a witness); Node is filled in.
+	BGP *bgp.Config
 }
 
 // Deps are the agent's collaborators.
@@ -59,6 +63,7 @@ type Agent struct {
 	health *health.Monitor
 	lb     *balancer.Balancer
 	vips   *vip.Manager // nil: this node moves no VIP
+	bgp    *bgp.Speaker // nil: this node announces no BGP VIP
 	api    *api.Server
 	ops    operations // runtime API sockets, cluster counters, history
 
@@ -113,6 +118,9 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 			return nil, fmt.Errorf("virtual IPs: %w", err)
 		}
 	}
+	if err := a.newBGP(cfg.BGP); err != nil {
+		return nil, err
+	}
 	a.api, err = api.NewServer(cfg.API, nodeAPI{a}, deps.Logger)
 	if err != nil {
 		return nil, err
@@ -164,6 +172,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer stopLB()
 	vipCtx, stopVIP := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopVIP()
+	bgpCtx, stopBGP := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBGP()
 	apiCtx, stopAPI := context.WithCancel(ctx)
 	defer stopAPI()
 	// Planned stop: hand the VIPs over first (the next holder announces),
@@ -173,6 +183,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		stopAPI()
 		stopLB()
 		stopVIP()
+		stopBGP()
 		stopHealth()
 		stopCluster()
 		wg.Wait()
@@ -200,11 +211,17 @@ func (a *Agent) Run(ctx context.Context) error {
 		run("vip", vipCtx, a.vips.Run)
 		run("vip sync", vipCtx, a.runVIPSync)
 	}
+	if a.bgpEnabled() {
+		a.syncBGP()
+		run("bgp", bgpCtx, a.bgp.Run)
+		run("bgp sync", bgpCtx, a.runBGPSync)
+	}
 	run("api", apiCtx, a.api.Run)
 	if a.cfg.ClusterConfig != nil {
 		run("seed config", apiCtx, a.seedConfig)
 	}
 	err := a.loop(ctx, errc)
+	a.shutdownBGP()
 	a.handOverVIPs(3 * time.Second)
 	stopAll()
 	return err

@@ -80,6 +80,7 @@ func (n nodeAPI) clusterStatus(st *api.Status) {
 	sort.Slice(st.Members, func(i, j int) bool { return st.Members[i].Name < st.Members[j].Name })
 	st.Deploys = n.Deploys()
 	st.VIPs = n.VIPs()
+	st.BGP = n.BGP()
 	reports := node.State().Reports
 	for i := range st.Servers {
 		s := &st.Servers[i]

@@ -42,7 +42,7 @@ func (a *Agent) syncVIPs() {
 	cfg := a.resolved
 	a.mu.Unlock()
 	if cfg != nil {
-		a.vips.Update(cfg.VIPs)
+		a.vips.Update(arpVIPs(cfg.VIPs))
 		ready := make(map[string]bool, len(cfg.Frontends))
 		for _, f := range cfg.Frontends {
 			ready[f.Name] = a.lb.FrontendReady(f.Name)
@@ -53,11 +53,7 @@ func (a *Agent) syncVIPs() {
 }
 
 // publishVIPMeta gossips the VIP manager's local meta.
-func (a *Agent) publishVIPMeta() {
-	if err := a.node.SetMeta(vip.EncodeMeta(a.vips.LocalMeta())); err != nil {
-		a.logger.Warn("gossip vip state", "err", err)
-	}
-}
+func (a *Agent) publishVIPMeta() { a.publishMeta() }
 
 // runVIPSync keeps the VIP manager's view fresh: on every membership or
 // state change, on every change of its own meta, and every 500 ms (the
@@ -95,10 +91,10 @@ func (a *Agent) handOverVIPs(timeout time.Duration) {
 }
 
 func (n nodeAPI) VIPs() []api.VIPStatus {
+	out := n.bgpVIPs()
 	if !n.a.vipEnabled() {
-		return nil
+		return out
 	}
-	var out []api.VIPStatus
 	for _, s := range n.a.vips.Status() {
 		vs := api.VIPStatus{Name: s.VIP, Address: s.Address, Holder: s.Holder, State: s.State.String(), Reason: s.Reason}
 		for _, nd := range s.Nodes {
@@ -116,6 +112,12 @@ func (n nodeAPI) ReleaseVIP(ctx context.Context, name string) error {
 	if err := n.checkVIP(name); err != nil {
 		return err
 	}
+	if n.a.bgpEnabled() {
+		n.a.bgp.Release(name)
+	}
+	if !n.a.vipEnabled() {
+		return nil
+	}
 	return n.a.vips.Release(ctx, name)
 }
 
@@ -123,13 +125,19 @@ func (n nodeAPI) ReclaimVIP(name string) error {
 	if err := n.checkVIP(name); err != nil {
 		return err
 	}
+	if n.a.bgpEnabled() {
+		n.a.bgp.Reclaim(name)
+	}
+	if !n.a.vipEnabled() {
+		return nil
+	}
 	n.a.vips.Reclaim(name)
 	return nil
 }
 
 func (n nodeAPI) checkVIP(name string) error {
-	if !n.a.vipEnabled() {
-		return fmt.Errorf("%w: this node moves no VIP (set vip_interface)", api.ErrBadRequest)
+	if !n.a.vipEnabled() && !n.a.bgpEnabled() {
+		return fmt.Errorf("%w: this node moves no VIP (set vip_interface or bgp_peers)", api.ErrBadRequest)
 	}
 	if name == "" {
 		return nil

@@ -85,6 +85,10 @@ func metricDefs() []metricDef {
 		{"raft_voters", "Raft voters in the configuration.", nil},
 		{"vip_holder", "1 for the node that holds the VIP in this node's view.", []string{"vip", "address", "holder"}},
 		{"vip_local_holding", "1 when this node holds the VIP.", []string{"vip", "address"}},
+		{"vip_announcer", "1 for each node that announces the BGP VIP in this node's view.", []string{"vip", "address", "node"}},
+		{"bgp_session_up", "1 when the BGP session with the peer is established.", []string{"peer", "peer_asn", "state"}},
+		{"bgp_session_uptime_seconds", "How long the BGP session with the peer has been established.", []string{"peer"}},
+		{"bgp_prefixes_sent", "Prefixes this node advertises to the BGP peer.", []string{"peer"}},
 		{"frontend_up", "1 when every bind address of the frontend is listening.", feLabels},
 		{"frontend_proxy_errors_total", "Client connections closed by accept-proxy: no valid PROXY protocol header, or from an address not trusted to send one.", feLabels},
 		{"backend_active_servers", "Servers that may take new traffic now.", beLabels},
@@ -271,7 +275,11 @@ func (e emitter) cluster(st Status) {
 		e.gauge("raft_last_contact_seconds", r.LastContact.Seconds())
 		e.gauge("raft_voters", float64(r.Voters))
 	}
+	emitBGP(e, st)
 	for _, v := range st.VIPs {
+		if v.Announce == "bgp" {
+			continue // emitBGP
+		}
 		if v.Holder != "" {
 			e.gauge("vip_holder", 1, v.Name, v.Address, v.Holder)
 		}

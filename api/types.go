@@ -17,6 +17,7 @@ type Status struct {
 	Raft        *RaftStatus             `json:"raft,omitempty"`
 	Deploys     map[string]DeployRecord `json:"deploys,omitempty"`
 	VIPs        []VIPStatus             `json:"vips,omitempty"`
+	BGP         *BGPStatus              `json:"bgp,omitempty"` // nil: no BGP speaker
 	Frontends   []FrontendStatus        `json:"frontends"`
 	Servers     []ServerStatus          `json:"servers"`
 	// Certificates are those this node's frontends serve now.

@@ -11,6 +11,12 @@ type VIPStatus struct {
 	Reason      string          `json:"reason,omitempty"`
 	Nodes       []VIPNode       `json:"nodes"`
 	Transitions []VIPTransition `json:"transitions,omitempty"`
+	// Announce is "bgp" for a VIP announced by BGP ("" for ARP): then
+	// Mode is ecmp or primary, State is announcing, graceful-shutdown or
+	// withdrawn, Holder is the primary (mode primary) or every announcing
+	// node (ecmp, comma-separated), and Nodes are the announcing nodes.
+	Announce string `json:"announce,omitempty"`
+	Mode     string `json:"mode,omitempty"`
 }
 
 // VIPNode is a node's standing for one VIP.

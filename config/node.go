@@ -74,6 +74,8 @@ type Node struct {
 	// ACMERetryMin is the first wait after a failed ACME order or renewal;
 	// it doubles with each failure, to at most 2 h (default 2m).
 	ACMERetryMin time.Duration `mapstructure:"acme_retry_min"`
+	// BGP is the BGP speaker's settings, bgp_* (config/bgp.go).
+	BGP BGPNode `mapstructure:",squash"`
 }
 
 // Node setting defaults.
@@ -100,6 +102,7 @@ func (n *Node) ApplyDefaults() {
 	n.DrainTimeout = pick(n.DrainTimeout, DefaultDrainTimeout)
 	n.LogLevel = pick(n.LogLevel, "info")
 	n.FailureDetection = pick(n.FailureDetection, "fast")
+	n.BGP.ApplyDefaults(pick(n.AdvertiseAddr, n.BindAddr))
 }
 
 // ParsePriorities reads "vip1=150,vip2=100" (env and flags) or a map (file).
@@ -177,6 +180,7 @@ func (n *Node) Validate() error {
 			es.add("vip_priority."+name, "want 1-255 (got %d)", p)
 		}
 	}
+	n.BGP.validate(&es)
 	return es.err()
 }
 

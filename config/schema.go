@@ -255,6 +255,20 @@ type VIP struct {
 	// PreemptDelay waits this long after a higher-priority node appears
 	// before it takes the VIP over.
 	PreemptDelay Duration `yaml:"preempt_delay,omitempty" json:"preempt_delay,omitempty"`
+	// Announce says how clients' routers learn where the VIP is: "arp"
+	// (default: one holder on a shared link, gratuitous ARP/NDP) or "bgp"
+	// (the address is bound on every announcing node and announced as a
+	// host route to the node's bgp_peers; see config/bgp.go).
+	Announce string `yaml:"announce,omitempty" json:"announce,omitempty"`
+	// Mode, with announce: bgp: "ecmp" (default: every ready node
+	// announces, routers spread flows, active-active) or "primary" (the
+	// elected holder announces, the other ready nodes announce with a
+	// longer AS path, so routers fail over on withdrawal or session loss).
+	Mode string `yaml:"mode,omitempty" json:"mode,omitempty"`
+	// Communities (RFC 1997, "65000:100") and LargeCommunities (RFC 8092,
+	// "65000:1:2") are attached to the VIP's announcement (announce: bgp).
+	Communities      []string `yaml:"communities,omitempty" json:"communities,omitempty"`
+	LargeCommunities []string `yaml:"large_communities,omitempty" json:"large_communities,omitempty"`
 }
 
 // Backend returns the backend with that name, or nil.

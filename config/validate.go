@@ -83,6 +83,7 @@ func (c *Cluster) Validate() error {
 		if v.PreemptDelay < 0 {
 			es.add(path+".preempt_delay", "must not be negative")
 		}
+		v.validateAnnounce(&es, path)
 	}
 	return es.err()
 }

@@ -452,4 +452,5 @@ if [ -n "${KA_SOAK[0.1]:-}" ]; then
   echo "keepalived advert_int 0.1, same soak: client switches $(field switches "${KA_SOAK[0.1]}"), failures" \
     "$(field failures "${KA_SOAK[0.1]}"), gaps > 100 ms $(field gaps "${KA_SOAK[0.1]}"), longest $(field longest_gap_ms "${KA_SOAK[0.1]}") ms"
 fi
+if has bgp || [ "$PHASES" = "kill handover freeze soak keepalived" ]; then bash "$ROOT/bench/failover/bgp.sh" || fail=1; fi
 exit $fail

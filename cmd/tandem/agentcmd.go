@@ -23,6 +23,7 @@ import (
 	"github.com/tandem-lb/tandem/config"
 	"github.com/tandem-lb/tandem/testenv"
 	"github.com/tandem-lb/tandem/vip"
+	"github.com/tandem-lb/tandem/vip/bgp"
 )
 
 const defaultSettingsFile = "/etc/tandem/tandem.yaml"
@@ -75,6 +76,12 @@ environment variables TANDEM_<SETTING> (e.g. TANDEM_CLUSTER_KEY), and flags, fla
 	f.String("vip-track-script", "", "command whose failure makes this node ineligible (keepalived vrrp_script)")
 	f.String("failure-detection", "fast", "gossip failure detection: fast (~0.4 s) or lan (~6 s, tolerant of long stalls)")
 	f.Duration("acme-lock-ttl", 0, "how long a dead node's ACME lock lasts before another node takes its order over (default 30s)")
+	f.Uint32("bgp-asn", 0, "this node's BGP AS number (with --bgp-peer)")
+	f.String("bgp-router-id", "", "BGP router ID, an IPv4 address (default: the advertise address)")
+	f.StringArray("bgp-peer", nil, "a BGP peer: address=IP,asn=N[,port=N,password=S,hold_time=3s,keepalive=1s,multihop=N,passive=true] (repeat per peer)")
+	f.String("bgp-med", "", "MED sent with every BGP announcement (default: none)")
+	f.String("bgp-vip-interface", "", "interface the addresses of BGP VIPs are bound on (default lo; created as a dummy if missing)")
+	f.Duration("bgp-shutdown-wait", 0, "how long a stop announces GRACEFUL_SHUTDOWN before withdrawing (default 2s)")
 	f.Duration("acme-retry-min", 0, "first wait after a failed ACME order or renewal, doubling to 2h (default 2m)")
 	return cmd
 }
@@ -90,6 +97,8 @@ func loadSettings(c *cobra.Command, af *agentFlags) (config.Node, error) {
 		"vip-interface": "vip_interface", "vip-priority": "vip_priority", "vip-notify": "vip_notify",
 		"vip-track-interface": "vip_track_interfaces", "vip-track-script": "vip_track_script", "failure-detection": "failure_detection",
 		"api-addr": "api_addr", "log-level": "log_level", "acme-lock-ttl": "acme_lock_ttl", "acme-retry-min": "acme_retry_min",
+		"bgp-asn": "bgp_asn", "bgp-router-id": "bgp_router_id", "bgp-peer": "bgp_peers", "bgp-med": "bgp_med",
+		"bgp-vip-interface": "bgp_vip_interface", "bgp-shutdown-wait": "bgp_shutdown_wait",
 	} {
 		_ = v.BindPFlag(key, c.Flags().Lookup(flag))
 	}
@@ -114,6 +123,12 @@ func loadSettings(c *cobra.Command, af *agentFlags) (config.Node, error) {
 		return n, fmt.Errorf("node settings: %w", err)
 	}
 	if n.VIPPriority, err = config.ParsePriorities(v.Get("vip_priority")); err != nil {
+		return n, usageError{err}
+	}
+	if n.BGP.Peers, err = config.ParseBGPPeers(v.Get("bgp_peers")); err != nil {
+		return n, usageError{err}
+	}
+	if n.BGP.MED, err = config.ParseMED(v.Get("bgp_med")); err != nil {
 		return n, usageError{err}
 	}
 	// Env and file may give join as one comma-separated string.
@@ -174,6 +189,7 @@ func runAgent(ctx context.Context, c *cobra.Command, af *agentFlags) error {
 		API:           api.ServerConfig{Addr: node.APIAddr, Token: node.APIToken},
 		DrainTimeout:  node.DrainTimeout,
 		VIP:           vipSettings(node),
+		BGP:           bgpSettings(node),
 		ACME:          acme.Config{LockTTL: node.ACMELockTTL, RetryMin: node.ACMERetryMin},
 	}, agent.Deps{Logger: logger})
 	if err != nil {
@@ -236,6 +252,17 @@ func vipSettings(n config.Node) vip.Config {
 		vc.TrackScript = &vip.Script{Command: n.VIPTrackScript, Interval: n.VIPTrackInterval, Rise: n.VIPTrackRise, Fall: n.VIPTrackFall, Weight: n.VIPTrackWeight}
 	}
 	return vc
+}
+
+// bgpSettings turns node settings into the BGP speaker's config; nil
+// without peers.
+func bgpSettings(n config.Node) *bgp.Config {
+	b := n.BGP
+	if !b.Enabled() {
+		return nil
+	}
+	return &bgp.Config{ASN: b.ASN, RouterID: b.RouterID, Peers: b.Peers, ListenPort: b.ListenPort, MED: b.MED,
+		Interface: b.VIPInterface, ShutdownWait: b.ShutdownWait}
 }
 
 // devSites creates the article's two test sites in dir.

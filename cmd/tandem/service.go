@@ -142,6 +142,8 @@ func restartSettings(running, next config.Node) []string {
 			continue // live
 		case "VIPPriority":
 			name = "vip_priority" // parsed by hand, not by mapstructure
+		case "BGP":
+			name = "bgp_* (bgp_asn, bgp_peers, ...)" // embedded (squash)
 		}
 		if !reflect.DeepEqual(rv.Field(i).Interface(), nv.Field(i).Interface()) {
 			out = append(out, name)

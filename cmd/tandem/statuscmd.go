@@ -181,6 +181,7 @@ func printStatus(w io.Writer, st api.Status, useColor bool) {
 		t.write(w)
 	}
 	printVIPTable(w, st.VIPs, p)
+	printBGPSessions(w, st.BGP)
 	for _, d := range sortedDeploys(st.Deploys) {
 		fmt.Fprintf(w, "\n%s %s: server %s, step %s since %s, by %s (id %s)\n", p.c(yellow, "DEPLOY"), d.Backend, d.Server, d.Step, d.Since.Local().Format("15:04:05"), d.Host, d.ID)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -29,6 +30,11 @@ func newVIPCmd(g *globals) *cobra.Command {
 				return enc.Encode(vips)
 			}
 			printVIPs(c.OutOrStdout(), vips, true)
+			if slices.ContainsFunc(vips, func(v api.VIPStatus) bool { return v.Announce == "bgp" }) {
+				if st, err := g.client().Status(c.Context()); err == nil {
+					printBGPSessions(c.OutOrStdout(), st.BGP)
+				}
+			}
 			return nil
 		},
 	}
