@@ -31,6 +31,9 @@ func (a *Agent) newBGP(cfg *bgp.Config) error {
 	if c.TrackInterfaces == nil {
 		c.TrackInterfaces = a.cfg.VIP.TrackInterfaces
 	}
+	if c.TrackScript == nil {
+		c.TrackScript = a.cfg.VIP.TrackScript
+	}
 	s, err := bgp.New(c, bgp.Deps{Logger: a.logger})
 	if err != nil {
 		return fmt.Errorf("bgp: %w", err)

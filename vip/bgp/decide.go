@@ -179,7 +179,7 @@ func (c candidate) compare(o candidate) int {
 
 // nodeBlock says why this node may announce no BGP VIP, or "" when it
 // may: no view yet, a witness, a stale view after a stall, no quorum, a
-// tracked interface down. Fencing follows the vip package's rules.
+// failing track script of weight 0, a tracked interface down. Fencing follows the vip package's rules.
 func (s *Speaker) nodeBlock(now time.Time, in inputs) string {
 	if !s.lastStep.IsZero() && now.Sub(s.lastStep) > 2*s.cfg.StepInterval {
 		gap := now.Sub(s.lastStep)
@@ -200,6 +200,11 @@ func (s *Speaker) nodeBlock(now time.Time, in inputs) string {
 	}
 	if alive, need, ok := quorum(*in.view, s.cfg.Node); !ok {
 		return fmt.Sprintf("fenced: no quorum (%d of %d voters alive, need %d)", alive, in.view.Voters, need)
+	}
+	if s.track != nil {
+		if _, eligible := s.track.Priority(DefaultPriority); !eligible {
+			return "track script failing"
+		}
 	}
 	for _, name := range s.cfg.TrackInterfaces {
 		up, err := s.host.linkUp(name)

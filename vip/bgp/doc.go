@@ -8,8 +8,9 @@
 // It owns:
 //
 //   - the decision (decide.go): per VIP, from the node-wide block (no view
-//     yet, witness, stale view after a stall, no quorum, a tracked
-//     interface down), the VIP's frontends' readiness, a release or a
+//     yet, witness, stale view after a stall, no quorum, a failing track
+//     script of weight 0, a tracked interface down; a script's other
+//     weights move the node's priority, as vip.Manager applies them), the VIP's frontends' readiness, a release or a
 //     planned stop, and the peers' gossiped claims (the primary is the
 //     eligible node with the highest priority, ties to the lowest name);
 //   - the GoBGP server (server.go): global config, peers (hold time,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tandem-lb/tandem/config"
+	"github.com/tandem-lb/tandem/vip"
 )
 
 // Defaults of Config.
@@ -42,6 +43,10 @@ type Config struct {
 	Priority map[string]int
 	// TrackInterfaces must all be up for this node to announce.
 	TrackInterfaces []string
+	// TrackScript, when set, is the node's keepalived vrrp_script, with
+	// vip.Script's semantics: while one of weight 0 fails nothing is
+	// announced; another weight moves this node's priority (mode primary).
+	TrackScript *vip.Script
 	// ShutdownWait is how long a stop or a release announces with the
 	// GRACEFUL_SHUTDOWN community before withdrawing (default 2s).
 	ShutdownWait time.Duration
@@ -94,7 +99,8 @@ type Speaker struct {
 	fenceHold    time.Duration
 	lastSessions time.Time
 	lastState    map[string]string
-	primary      map[string]bool // VIP name: this node announced the best path at the last step
+	primary      map[string]bool    // VIP name: this node announced the best path at the last step
+	track        *vip.ScriptTracker // nil: no track script
 }
 
 // New validates cfg and returns a Speaker; it starts nothing.
@@ -108,13 +114,17 @@ func New(cfg Config, deps Deps) (*Speaker, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
-	return &Speaker{
+	sp := &Speaker{
 		cfg: cfg, log: deps.Logger.With("component", "bgp", "node", cfg.Node), now: deps.Now,
 		changed: make(chan struct{}, 1), wake: make(chan struct{}, 1),
 		ready: map[string]bool{}, released: map[string]time.Time{}, claims: map[string]Claim{},
 		stepped: make(chan struct{}), host: netlinkHost{iface: cfg.Interface},
 		announced: map[netip.Prefix]route{}, bound: map[netip.Prefix]bool{}, lastState: map[string]string{}, primary: map[string]bool{},
-	}, nil
+	}
+	if cfg.TrackScript != nil {
+		sp.track = vip.NewScriptTracker(*cfg.TrackScript, sp.log, sp.signal)
+	}
+	return sp, nil
 }
 
 func (c *Config) fill() error {
@@ -151,10 +161,14 @@ func orDefault[T comparable](v, def T) T {
 }
 
 func (s *Speaker) priority(name string) int {
-	if p, ok := s.cfg.Priority[name]; ok {
-		return p
+	p, ok := s.cfg.Priority[name]
+	if !ok {
+		p = DefaultPriority
 	}
-	return DefaultPriority
+	if s.track != nil {
+		p, _ = s.track.Priority(p)
+	}
+	return p
 }
 
 // Update gives the VIPs of the resolved cluster config; only those with
@@ -282,6 +296,12 @@ func (s *Speaker) Run(ctx context.Context) error {
 	}
 	s.srv = srv
 	s.log.Info("bgp speaker started", "asn", s.cfg.ASN, "router_id", s.cfg.RouterID, "peers", len(s.cfg.Peers))
+	if s.track != nil {
+		tctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); s.track.Run(tctx) }()
+		defer func() { cancel(); <-done }()
+	}
 	t := time.NewTicker(s.cfg.StepInterval)
 	defer t.Stop()
 	for {
