@@ -82,7 +82,7 @@ func (n *Node) serve(ctx context.Context, rt *running) *raft.Configuration {
 	go func() { defer persistWG.Done(); n.runPersist(rt, persistStop) }()
 	muxDone := make(chan struct{})
 	go func() { defer close(muxDone); rt.mux.serve() }()
-	loops := []func(context.Context, *running){n.runLeaderLoop, n.runObserver, n.runJoin, n.runObserve, n.runRecovery}
+	loops := []func(context.Context, *running){n.runLeaderLoop, n.runObserver, n.runJoin, n.runRejoin, n.runObserve, n.runRecovery}
 	for _, loop := range loops {
 		wg.Add(1)
 		go func() { defer wg.Done(); loop(loopCtx, rt) }()
