@@ -298,9 +298,13 @@ func TestBGPNodeCutOffFromTheClusterWithdraws(t *testing.T) {
 	if !strings.Contains(st.reason, "no quorum") {
 		t.Errorf("lbC's reason %q, want no quorum", st.reason)
 	}
-	// Healing the partition is the cluster package's business (gossip
-	// rejoin); TestBGPECMPSpreadKillAndGracefulStop covers a node that
-	// comes back.
+	// Healed: lbC rejoins (a partition longer than memberlist's 30 s is
+	// TestLongPartitionHeals) and announces again.
+	for _, ip := range all[:2] {
+		tp.IP("-n", l.Nodes[2].NS, "route", "del", "blackhole", ip+"/32")
+	}
+	took = l.waitNexthops(all, 40*time.Second)
+	t.Logf("lbC announces again %v after the partition healed", took.Round(time.Millisecond))
 }
 
 func TestBGPPrimaryModePrefersTheHolderAndMovesOnKill(t *testing.T) {
