@@ -45,6 +45,9 @@ func (v *VIP) validateAnnounce(es *Errors, path string) {
 	if m := v.Mode; m != "" && m != BGPModeECMP && m != BGPModePrimary {
 		es.add(path+".mode", "want ecmp or primary (got %q)", m)
 	}
+	if v.PreemptDelay > 0 {
+		es.add(path+".preempt_delay", "not supported with announce: bgp (the primary's path moves at once; preempt: false keeps the current primary)")
+	}
 	for _, c := range v.Communities {
 		if _, err := ParseCommunity(c); err != nil {
 			es.add(path+".communities", "%v", err)

@@ -76,6 +76,7 @@ func TestVIPAnnounceValidation(t *testing.T) {
 		{VIP{Name: "v", Address: "10.0.0.1/32", Announce: "bgp", Communities: []string{"70000:1"}}, "community: want ASN:VALUE"},
 		{VIP{Name: "v", Address: "10.0.0.1/32", Announce: "bgp", LargeCommunities: []string{"1:2"}}, "large community: want ASN:DATA1:DATA2"},
 		{VIP{Name: "v", Address: "10.0.0.1/32", Mode: "ecmp"}, "need announce: bgp"},
+		{VIP{Name: "v", Address: "10.0.0.1/32", Announce: "bgp", Mode: "primary", PreemptDelay: Duration(time.Second)}, "preempt_delay: not supported with announce: bgp"},
 	} {
 		err := base(tc.v).Validate()
 		var msgs []string
