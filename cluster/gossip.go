@@ -30,6 +30,9 @@ type nodeMeta struct {
 	// tells its event delegate that a node is gone without saying whether
 	// it left or died.
 	Leaving bool `json:"l,omitempty"`
+	// Run names this run of the node (liveness.go): a restarted node
+	// gossips a new one.
+	Run string `json:"i,omitempty"`
 }
 
 // member is one node as this node's gossip last saw it.
@@ -54,12 +57,16 @@ type gossip struct {
 	mu   sync.Mutex
 	meta []byte            // encoded local meta
 	view map[string]member // by name; dead and left members stay until forgotten
+	// crashed maps a member that liveness.go found crashed to the run that
+	// crashed; Members shows it dead until memberlist agrees or the
+	// member's meta comes from another run.
+	crashed map[string]string
 
 	changed func() // called (without mu) after every membership change; must not block
 }
 
 func newGossip(meta nodeMeta, changed func()) (*gossip, error) {
-	g := &gossip{view: make(map[string]member), changed: changed}
+	g := &gossip{view: make(map[string]member), crashed: map[string]string{}, changed: changed}
 	if err := g.setMeta(meta); err != nil {
 		return nil, err
 	}
@@ -110,6 +117,7 @@ func (g *gossip) forget(name string) {
 	m, ok := g.view[name]
 	if ok && m.status != StatusAlive {
 		delete(g.view, name)
+		delete(g.crashed, name)
 	}
 	g.mu.Unlock()
 	if ok {
@@ -129,8 +137,53 @@ func (g *gossip) update(n *memberlist.Node, gone bool) {
 	}
 	g.mu.Lock()
 	g.view[n.Name] = m
+	// memberlist agrees that it is gone, or gossips the meta of a new
+	// run (a restart): the crash mark has done its job. An update of the
+	// crashed run (still in flight when it died) keeps it.
+	if run, ok := g.crashed[n.Name]; ok && (gone || m.meta.Run != run) {
+		delete(g.crashed, n.Name)
+	}
 	g.mu.Unlock()
 	g.changed()
+}
+
+// markCrashed records that run of member name crashed (liveness.go). It
+// reports whether that changed anything: not when memberlist already
+// holds the member gone, or its meta comes from another run.
+func (g *gossip) markCrashed(name, run string) bool {
+	g.mu.Lock()
+	m, ok := g.view[name]
+	fresh := ok && m.status == StatusAlive && m.meta.Run == run && g.crashed[name] != run
+	if fresh {
+		g.crashed[name] = run
+	}
+	g.mu.Unlock()
+	if fresh {
+		g.changed()
+	}
+	return fresh
+}
+
+// helloFrom records a liveness hello: the same run as a crash mark means
+// the process lives, so the mark was wrong.
+func (g *gossip) helloFrom(name, run string) {
+	g.mu.Lock()
+	wrong := g.crashed[name] == run
+	if wrong {
+		delete(g.crashed, name)
+	}
+	g.mu.Unlock()
+	if wrong {
+		g.changed()
+	}
+}
+
+// isCrashed tells whether liveness.go holds member name crashed.
+func (g *gossip) isCrashed(name string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, ok := g.crashed[name]
+	return ok
 }
 
 // memberlist.EventDelegate
@@ -195,6 +248,9 @@ func (n *Node) Members() []Member {
 			continue // removed, or left before the leader recorded it
 		}
 		delete(voters, m.name)
+		if m.status == StatusAlive && rt.gossip.isCrashed(m.name) {
+			m.status = StatusDead // liveness.go: its process is gone
+		}
 		out = append(out, Member{
 			Name: m.name, Addr: net.JoinHostPort(m.addr.String(), fmt.Sprint(m.port)),
 			Role: m.meta.Role, Status: m.status, Voter: voter, Leader: string(leader) == m.name,
@@ -249,5 +305,5 @@ func (n *Node) refreshMeta(rt *running) {
 // localMeta is this node's gossip meta; callers hold metaMu.
 func (n *Node) localMeta() nodeMeta {
 	st := n.State()
-	return nodeMeta{Role: n.cfg.Role, RaftPort: n.cfg.RaftPort, API: n.cfg.APIAddr, Extra: n.extra, Cluster: st.ClusterID, Version: st.Version}
+	return nodeMeta{Role: n.cfg.Role, RaftPort: n.cfg.RaftPort, API: n.cfg.APIAddr, Extra: n.extra, Cluster: st.ClusterID, Version: st.Version, Run: n.run}
 }
