@@ -95,8 +95,21 @@ func (g *gossip) setMeta(meta nodeMeta) error {
 	return nil
 }
 
-// members returns a copy of the view, sorted by name.
+// members returns a copy of the view, sorted by name; a member marked
+// crashed (liveness.go) is dead.
 func (g *gossip) members() []member {
+	out := g.memberlistView()
+	for i, m := range out {
+		if m.status == StatusAlive && g.isCrashed(m.name) {
+			out[i].status = StatusDead
+		}
+	}
+	return out
+}
+
+// memberlistView is the view as memberlist reports it, without crash
+// marks, sorted by name.
+func (g *gossip) memberlistView() []member {
 	g.mu.Lock()
 	out := slices.Collect(maps.Values(g.view))
 	g.mu.Unlock()
@@ -108,6 +121,9 @@ func (g *gossip) member(name string) (member, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	m, ok := g.view[name]
+	if _, crashed := g.crashed[name]; ok && crashed && m.status == StatusAlive {
+		m.status = StatusDead
+	}
 	return m, ok
 }
 
@@ -248,9 +264,6 @@ func (n *Node) Members() []Member {
 			continue // removed, or left before the leader recorded it
 		}
 		delete(voters, m.name)
-		if m.status == StatusAlive && rt.gossip.isCrashed(m.name) {
-			m.status = StatusDead // liveness.go: its process is gone
-		}
 		out = append(out, Member{
 			Name: m.name, Addr: net.JoinHostPort(m.addr.String(), fmt.Sprint(m.port)),
 			Role: m.meta.Role, Status: m.status, Voter: voter, Leader: string(leader) == m.name,

@@ -38,8 +38,9 @@ import (
 //     claims what the crashed run held), or the same run says hello again
 //     (the signal was false).
 //
-// The mark only changes what Members reports (the agent's VIP view); Raft
-// membership and the replicated node state keep following memberlist.
+// While it holds, the member is dead to everything that reads the gossip
+// view (Members, the VIP election, quorum messages, Remove); Raft itself
+// never reads it.
 const (
 	connLive byte = 0x04
 	liveBye  byte = 'B'
@@ -187,7 +188,7 @@ func (l *liveness) run(ctx context.Context) {
 	defer t.Stop()
 	for {
 		want := map[string]livePeer{}
-		for _, m := range l.gossip.members() {
+		for _, m := range l.gossip.memberlistView() { // crashed members too: a hello may prove them alive
 			if m.name == l.self.Node || m.status != StatusAlive || m.meta.Run == "" || m.meta.RaftPort == 0 {
 				continue
 			}
