@@ -55,11 +55,14 @@ const (
 	// confirmTimeout bounds one confirming connect: on a LAN a refusal
 	// comes back in well under a millisecond.
 	confirmTimeout = 50 * time.Millisecond
-	// A connect that succeeds may have reached a listener the dying
-	// process had not closed yet (the kernel closes its sockets one by
-	// one): try again after confirmSpacing, confirmTries times in all.
-	confirmTries   = 3
-	confirmSpacing = 5 * time.Millisecond
+	// A dying process's sockets do not all close at once: its kernel
+	// closes them one by one, and closing a packet socket waits for an
+	// RCU grace period (~10 ms each; the VIP manager has some). So a
+	// connect that succeeds is tried again every confirmSpacing, for at
+	// most confirmWindow: a listener still open after that belongs to a
+	// live (or restarted) process.
+	confirmWindow  = 200 * time.Millisecond
+	confirmSpacing = 2 * time.Millisecond
 )
 
 // liveHello is what each side of a liveness connection sends first.
@@ -295,20 +298,20 @@ func (l *liveness) watchOnce(ctx context.Context, p livePeer) bool {
 // confirms a crash.
 func confirmCrash(gossipAddr string) (bool, string) {
 	d := net.Dialer{Timeout: confirmTimeout}
-	for i := range confirmTries {
+	deadline := time.Now().Add(confirmWindow)
+	for tries := 1; ; tries++ {
 		c, err := d.Dial("tcp", gossipAddr)
 		switch {
 		case err == nil:
 			c.Close()
-			if i < confirmTries-1 {
-				time.Sleep(confirmSpacing)
+			if time.Now().After(deadline) {
+				return false, fmt.Sprintf("gossip port still accepts connections after %s (%d connects)", confirmWindow, tries)
 			}
-			continue
+			time.Sleep(confirmSpacing)
 		case errors.Is(err, syscall.ECONNREFUSED):
-			return true, "gossip port refused"
+			return true, fmt.Sprintf("gossip port refused (connect %d)", tries)
 		default:
 			return false, fmt.Sprintf("gossip port: %v", err)
 		}
 	}
-	return false, "gossip port accepts connections"
 }

@@ -134,11 +134,15 @@ func TestConfirmCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
+	start := time.Now()
 	if crashed, why := confirmCrash(addr); crashed {
 		t.Errorf("listening port confirmed a crash (%s)", why)
 	}
+	if took := time.Since(start); took < confirmWindow || took > confirmWindow+time.Second {
+		t.Errorf("a listening port was probed for %v, want about %v", took, confirmWindow)
+	}
 	ln.Close()
-	start := time.Now()
+	start = time.Now()
 	if crashed, why := confirmCrash(addr); !crashed {
 		t.Errorf("closed port did not confirm a crash (%s)", why)
 	}
