@@ -292,7 +292,8 @@ func (l *liveness) watchOnce(ctx context.Context, p livePeer) bool {
 }
 
 // confirmCrash connects to a peer's gossip port (TCP): refused means its
-// host's kernel answers and no process listens — the process is dead. A
+// host's kernel answers and no process listens — the process is dead (a
+// reset during the handshake, a listener closing, is tried again). A
 // timeout or an unreachable host is a network problem, and a connection
 // that stays accepted a live (or already restarted) process: neither
 // confirms a crash.
@@ -310,6 +311,9 @@ func confirmCrash(gossipAddr string) (bool, string) {
 			time.Sleep(confirmSpacing)
 		case errors.Is(err, syscall.ECONNREFUSED):
 			return true, fmt.Sprintf("gossip port refused (connect %d)", tries)
+		case errors.Is(err, syscall.ECONNRESET) && time.Now().Before(deadline):
+			// The handshake reached a listener as it closed: try again.
+			time.Sleep(confirmSpacing)
 		default:
 			return false, fmt.Sprintf("gossip port: %v", err)
 		}

@@ -247,15 +247,17 @@ log "tandem: waiting for the cluster"
 wait_until 60 both_alive || { log "FAIL: agents never saw each other"; exit 1; }
 wait_holder lbA 30
 
-TK_GAPS="" TK_FAILS="" PRE_FAILS="" PRE_DUAL=""
+TK_GAPS="" TK_LONG="" TK_FAILS="" PRE_FAILS="" PRE_DUAL=""
 for i in $(seq "$N_T"); do
   wait_until 30 both_alive || { log "FAIL: lbA did not rejoin"; exit 1; }
   wait_holder lbA 30
   probe_start
+  log "tandem kill $i: SIGKILL lbA"
   kill -9 "${PID[lbA]}"; wait "${PID[lbA]}" 2>/dev/null || true
+  log "tandem kill $i: lbA reaped"
   wait_holder lbB 10
   probe_stop; r=$R
-  TK_GAPS="$TK_GAPS $(field longest_gap_ms "$r")" TK_FAILS="$TK_FAILS $(field failures "$r")"
+  TK_GAPS="$TK_GAPS $(field switch_gap_ms "$r")" TK_LONG="$TK_LONG $(field longest_gap_ms "$r")" TK_FAILS="$TK_FAILS $(field failures "$r")"
   log "tandem kill $i: $r"
   # Restart: lbA rejoins and preempts back by a planned handover. Both
   # holding at once for longer than a handover's overlap is a fight.
@@ -268,7 +270,7 @@ for i in $(seq "$N_T"); do
   log "tandem restart+preempt $i: samples with two holders $DUAL; $r"
 done
 
-HD_GAPS="" HD_FAILS=""
+HD_GAPS="" HD_LONG="" HD_FAILS=""
 has hostdeath || HOSTDEATHS=0
 for i in $(seq "$HOSTDEATHS"); do
   wait_until 30 both_alive || { log "FAIL: lbA did not rejoin"; exit 1; }
@@ -278,7 +280,7 @@ for i in $(seq "$HOSTDEATHS"); do
   wait_until 10 serves lbB || { log "FAIL: lbB never served after lbA's host died (holders: $(holders))"; dump_vips; exit 1; }
   stable_serves lbB
   probe_stop; r=$R
-  HD_GAPS="$HD_GAPS $(field longest_gap_ms "$r")" HD_FAILS="$HD_FAILS $(field failures "$r")"
+  HD_GAPS="$HD_GAPS $(field switch_gap_ms "$r")" HD_LONG="$HD_LONG $(field longest_gap_ms "$r")" HD_FAILS="$HD_FAILS $(field failures "$r")"
   log "tandem host death $i: $r"
   link_up lbA
 done
@@ -439,7 +441,7 @@ for adv in $KA_ADVERTS; do
     wait_until 20 serves lbB || { log "FAIL: lbB never served (holders: $(holders))"; exit 1; }
     stable_serves lbB
     probe_stop; r=$R
-    gaps="$gaps $(field longest_gap_ms "$r")" fails="$fails $(field failures "$r")"
+    gaps="$gaps $(field switch_gap_ms "$r")" fails="$fails $(field failures "$r")"
     log "keepalived $adv kill $i: $r"
     # keepalived leaves a SIGKILLed master's address behind: clear it
     # before the restart (outside the measurement).
@@ -455,7 +457,7 @@ for adv in $KA_ADVERTS; do
     wait_until 20 serves lbB || { log "FAIL: lbB never served (holders: $(holders))"; exit 1; }
     stable_serves lbB
     probe_stop; r=$R
-    gaps="$gaps $(field longest_gap_ms "$r")" fails="$fails $(field failures "$r")"
+    gaps="$gaps $(field switch_gap_ms "$r")" fails="$fails $(field failures "$r")"
     log "keepalived $adv host death $i: $r"
     link_up lbA
   done
@@ -497,6 +499,7 @@ check() { # OK(1|0) TEXT...
 
 echo
 echo "=== failover benchmark ($(nproc) CPUs, $(uname -r); client probe every 10 ms, new connection each, 300 ms timeout) ==="
+echo "gap = the failover gap: from the old holder's last good answer to the new one's first (probe switch_gap_ms)"
 echo "load average at start: $LOAD0; at end: $(cut -d' ' -f1-3 /proc/loadavg) (other jobs on the machine starve the agents)"
 # row LABEL "GAPS" "FAILS": one line of a gap table.
 row() {
@@ -509,6 +512,8 @@ if has kill || has keepalived; then
   if has kill; then
     read -r tk_med tk_max < <(stats "$TK_GAPS")
     row "tandem (crash signal)" "$TK_GAPS" "$TK_FAILS"
+    read -r tl_med tl_max < <(stats "$TK_LONG")
+    echo "  (tandem: longest gap of each probe window, kill included: median $tl_med ms, max $tl_max ms)"
   fi
   if has keepalived; then
     read -r k1_med k1_max < <(stats "${KA_GAPS[1]}")
@@ -525,6 +530,8 @@ if [ "$HOSTDEATHS" -gt 0 ] 2>/dev/null; then
   if has hostdeath; then
     read -r hd_med hd_max < <(stats "$HD_GAPS")
     row "tandem (gossip probes)" "$HD_GAPS" "$HD_FAILS"
+    read -r hl_med hl_max < <(stats "$HD_LONG")
+    echo "  (tandem: longest gap of each probe window: median $hl_med ms, max $hl_max ms)"
   fi
   if has keepalived; then
     row "keepalived VRRPv3 advert_int 1" "${KA_HD[1]}" "${KA_HDF[1]}"

@@ -10,7 +10,7 @@ import (
 // that dies on a live host fails over in tens of milliseconds; a frozen
 // agent, a link flap and a quick restart move nothing they should not.
 
-// maxCrashGap bounds the client's longest gap when the holder's agent is
+// maxCrashGap bounds the client's failover gap when the holder's agent is
 // SIGKILLed: the crash signal, not gossip's ~0.4 s probes, must have
 // moved the VIP (the agents are race-built here; the bench's target on a
 // plain build is a median of 60 ms).
@@ -64,7 +64,13 @@ func TestAgentCrashFailsOverInTensOfMilliseconds(t *testing.T) {
 		baseline()
 		r := p.Stop()
 		t.Logf("round %d: crash of the holder: %s", round, r)
-		if gap := time.Duration(r.LongestGapMS * float64(time.Millisecond)); gap > maxCrashGap {
+		// The failover gap: from lbA's last good answer to lbB's first. (The
+		// longest gap of the window may be a stall of the race-built agents
+		// on a loaded machine, logged above.)
+		if len(r.Switches) != 1 {
+			t.Fatalf("round %d: the client switched %d times, want once: %v", round, len(r.Switches), r.Switches)
+		}
+		if gap := time.Duration(r.Switches[0].GapMS * float64(time.Millisecond)); gap > maxCrashGap {
 			t.Errorf("round %d: the client got no answer for %v after the holder's agent was killed, want < %v", round, gap, maxCrashGap)
 		}
 		if !strings.Contains(b.Agent.Log(), "member crashed") {
