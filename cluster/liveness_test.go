@@ -150,3 +150,51 @@ func TestConfirmCrash(t *testing.T) {
 		t.Errorf("confirming took %v, want a few ms", took)
 	}
 }
+
+// TestStallGrace: a member memberlist declares dead while its kernel still
+// acknowledges the liveness pings (a stalled or frozen process on a live
+// host) stays alive for stallGrace, then is dead; without recent
+// acknowledgements it is dead at once; a refutation ends the grace.
+func TestStallGrace(t *testing.T) {
+	node := &memberlist.Node{Name: "p", Addr: net.IPv4(127, 0, 0, 1)}
+	g, err := newGossip(nodeMeta{}, func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := func() Status { m, _ := g.member("p"); return m.status }
+	g.NotifyJoin(node)
+	g.NotifyLeave(node)
+	if s := status(); s != StatusDead {
+		t.Fatalf("without acknowledgements: %v, want dead at once", s)
+	}
+
+	g.NotifyJoin(node)
+	g.kernelAcked("p", time.Now())
+	g.NotifyLeave(node)
+	if s := status(); s != StatusAlive {
+		t.Fatalf("declared dead while its kernel acknowledges: %v, want alive (grace)", s)
+	}
+	g.NotifyJoin(node) // refuted
+	g.kernelAcked("p", time.Now())
+	g.NotifyLeave(node)
+	for end := time.Now().Add(stallGrace - 50*time.Millisecond); time.Now().Before(end); {
+		g.kernelAcked("p", time.Now())
+		time.Sleep(10 * time.Millisecond)
+	}
+	if s := status(); s != StatusAlive {
+		t.Fatalf("within the grace: %v, want alive", s)
+	}
+	time.Sleep(100 * time.Millisecond)
+	g.kernelAcked("p", time.Now())
+	g.expireGraces(time.Now())
+	if s := status(); s != StatusDead {
+		t.Fatalf("after the grace: %v, want dead", s)
+	}
+
+	g.NotifyJoin(node)
+	g.kernelAcked("p", time.Now().Add(-kernelFresh-time.Millisecond))
+	g.NotifyLeave(node)
+	if s := status(); s != StatusDead {
+		t.Fatalf("kernel silent for longer than kernelFresh: %v, want dead", s)
+	}
+}
