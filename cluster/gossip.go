@@ -61,8 +61,8 @@ type gossip struct {
 	// crashed; Members shows it dead until memberlist agrees or the
 	// member's meta comes from another run.
 	crashed map[string]string
-	// kernelAt is when a member's kernel last acknowledged everything
-	// this node sent on its liveness connection; grace holds until when a
+	// kernelAt is when a member's kernel last acknowledged what this node
+	// sent on its liveness connection; grace holds until when a
 	// member memberlist declared dead stays alive because its kernel
 	// still acknowledges (liveness.go: a stalled process, a live host).
 	kernelAt map[string]time.Time
@@ -201,8 +201,8 @@ func (g *gossip) inGrace(name string) bool {
 	return g.inGraceLocked(name, time.Now())
 }
 
-// kernelAcked records that member name's kernel acknowledged everything
-// sent on its liveness connection.
+// kernelAcked records that member name's kernel acknowledged what was
+// sent on its liveness connection at time at.
 func (g *gossip) kernelAcked(name string, at time.Time) {
 	g.mu.Lock()
 	g.kernelAt[name] = at

@@ -2,7 +2,10 @@
 
 package cluster
 
-import "net"
+import (
+	"net"
+	"time"
+)
 
-// allAcked: only Linux tells (TCP_INFO); elsewhere the stall grace is off.
-func allAcked(net.Conn) (acked, ok bool) { return false, false }
+// sinceAck: only Linux tells (TCP_INFO); elsewhere the stall grace is off.
+func sinceAck(net.Conn) (ago time.Duration, ok bool) { return 0, false }

@@ -55,9 +55,11 @@ const (
 	// livePingEvery is how often a watcher sends a ping byte, to learn
 	// whether the peer's kernel still acknowledges (kernelFresh).
 	livePingEvery = 50 * time.Millisecond
-	// kernelFresh: a peer whose kernel acknowledged everything this
-	// recently has a live host.
-	kernelFresh = 150 * time.Millisecond
+	// kernelFresh: a peer whose kernel acknowledged data this recently
+	// (its delayed ACKs come within ~200 ms) has a live host. memberlist
+	// declares a dead host dead no sooner than ~350 ms after its last
+	// acknowledgement, so a host death never gets the grace.
+	kernelFresh = 250 * time.Millisecond
 	// stallGrace is how long a member memberlist declared dead stays
 	// alive while its kernel acknowledges: a process starved or frozen
 	// for a little longer than memberlist tolerates (~0.35 s) can refute;
@@ -318,14 +320,13 @@ func (l *liveness) watchOnce(ctx context.Context, p livePeer) bool {
 }
 
 // ping writes a ping byte every livePingEvery until done or a write
-// fails, and records each time the peer's kernel had acknowledged all
-// that was sent before.
+// fails, and records when the peer's kernel last acknowledged one.
 func (l *liveness) ping(conn net.Conn, name string, done <-chan struct{}) {
 	t := time.NewTicker(livePingEvery)
 	defer t.Stop()
 	for {
-		if acked, ok := allAcked(conn); ok && acked {
-			l.gossip.kernelAcked(name, time.Now())
+		if ago, ok := sinceAck(conn); ok {
+			l.gossip.kernelAcked(name, time.Now().Add(-ago))
 		}
 		select {
 		case <-done:
