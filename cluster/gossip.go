@@ -61,19 +61,12 @@ type gossip struct {
 	// crashed; Members shows it dead until memberlist agrees or the
 	// member's meta comes from another run.
 	crashed map[string]string
-	// kernelAt is when a member's kernel last acknowledged what this node
-	// sent on its liveness connection; grace holds until when a
-	// member memberlist declared dead stays alive because its kernel
-	// still acknowledges (liveness.go: a stalled process, a live host).
-	kernelAt map[string]time.Time
-	grace    map[string]time.Time
 
 	changed func() // called (without mu) after every membership change; must not block
 }
 
 func newGossip(meta nodeMeta, changed func()) (*gossip, error) {
-	g := &gossip{view: make(map[string]member), crashed: map[string]string{},
-		kernelAt: map[string]time.Time{}, grace: map[string]time.Time{}, changed: changed}
+	g := &gossip{view: make(map[string]member), crashed: map[string]string{}, changed: changed}
 	if err := g.setMeta(meta); err != nil {
 		return nil, err
 	}
@@ -103,32 +96,15 @@ func (g *gossip) setMeta(meta nodeMeta) error {
 }
 
 // members returns a copy of the view, sorted by name; a member marked
-// crashed (liveness.go) is dead, one in its stall grace alive.
+// crashed (liveness.go) is dead.
 func (g *gossip) members() []member {
 	out := g.memberlistView()
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	now := time.Now()
-	for i := range out {
-		out[i].status = g.statusLocked(out[i], now)
+	for i, m := range out {
+		if m.status == StatusAlive && g.isCrashed(m.name) {
+			out[i].status = StatusDead
+		}
 	}
 	return out
-}
-
-// statusLocked applies the crash mark and the stall grace to m's status.
-func (g *gossip) statusLocked(m member, now time.Time) Status {
-	if _, crashed := g.crashed[m.name]; crashed && m.status == StatusAlive {
-		return StatusDead
-	}
-	if m.status == StatusDead && g.inGraceLocked(m.name, now) {
-		return StatusAlive
-	}
-	return m.status
-}
-
-func (g *gossip) inGraceLocked(name string, now time.Time) bool {
-	until, ok := g.grace[name]
-	return ok && now.Before(until) && now.Sub(g.kernelAt[name]) <= kernelFresh
 }
 
 // memberlistView is the view as memberlist reports it, without crash
@@ -145,8 +121,8 @@ func (g *gossip) member(name string) (member, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	m, ok := g.view[name]
-	if ok {
-		m.status = g.statusLocked(m, time.Now())
+	if _, crashed := g.crashed[name]; ok && crashed && m.status == StatusAlive {
+		m.status = StatusDead
 	}
 	return m, ok
 }
@@ -183,47 +159,8 @@ func (g *gossip) update(n *memberlist.Node, gone bool) {
 	if run, ok := g.crashed[n.Name]; ok && (gone || m.meta.Run != run) {
 		delete(g.crashed, n.Name)
 	}
-	delete(g.grace, n.Name)
-	// Declared dead while its kernel still acknowledges this node's
-	// liveness pings: the host lives and the process stalls (or is
-	// frozen). Give it stallGrace to refute before it counts as dead.
-	if m.status == StatusDead && time.Since(g.kernelAt[n.Name]) <= kernelFresh {
-		g.grace[n.Name] = time.Now().Add(stallGrace)
-	}
 	g.mu.Unlock()
 	g.changed()
-}
-
-// inGrace tells whether member name is in its stall grace.
-func (g *gossip) inGrace(name string) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.inGraceLocked(name, time.Now())
-}
-
-// kernelAcked records that member name's kernel acknowledged what was
-// sent on its liveness connection at time at.
-func (g *gossip) kernelAcked(name string, at time.Time) {
-	g.mu.Lock()
-	g.kernelAt[name] = at
-	g.mu.Unlock()
-}
-
-// expireGraces ends the stall graces that ran out or whose member's
-// kernel stopped acknowledging, and signals the change.
-func (g *gossip) expireGraces(now time.Time) {
-	g.mu.Lock()
-	ended := false
-	for name := range g.grace {
-		if !g.inGraceLocked(name, now) {
-			delete(g.grace, name)
-			ended = true
-		}
-	}
-	g.mu.Unlock()
-	if ended {
-		g.changed()
-	}
 }
 
 // markCrashed records that run of member name crashed (liveness.go). It
@@ -232,10 +169,9 @@ func (g *gossip) expireGraces(now time.Time) {
 func (g *gossip) markCrashed(name, run string) bool {
 	g.mu.Lock()
 	m, ok := g.view[name]
-	fresh := ok && (m.status == StatusAlive || g.inGraceLocked(name, time.Now())) && m.meta.Run == run && g.crashed[name] != run
+	fresh := ok && m.status == StatusAlive && m.meta.Run == run && g.crashed[name] != run
 	if fresh {
 		g.crashed[name] = run
-		delete(g.grace, name)
 	}
 	g.mu.Unlock()
 	if fresh {

@@ -41,31 +41,9 @@ import (
 // While it holds, the member is dead to everything that reads the gossip
 // view (Members, the VIP election, quorum messages, Remove); Raft itself
 // never reads it.
-//
-// The same connection tells a stall from a death the other way round: the
-// watcher sends a ping byte every livePingEvery, and a frozen or starved
-// process's kernel still acknowledges it. A member memberlist declares
-// dead while its kernel acknowledged everything within kernelFresh stays
-// alive for stallGrace more (gossip.update): time to refute the verdict.
 const (
 	connLive byte = 0x04
 	liveBye  byte = 'B'
-	livePing byte = 'P'
-
-	// livePingEvery is how often a watcher sends a ping byte, to learn
-	// whether the peer's kernel still acknowledges (kernelFresh).
-	livePingEvery = 50 * time.Millisecond
-	// kernelFresh: a peer whose kernel acknowledged data this recently
-	// (its delayed ACKs come within ~200 ms) has a live host. memberlist
-	// declares a dead host dead no sooner than ~350 ms after its last
-	// acknowledgement, so a host death never gets the grace.
-	kernelFresh = 250 * time.Millisecond
-	// stallGrace is how long a member memberlist declared dead stays
-	// alive while its kernel acknowledges: a process starved or frozen
-	// for a little longer than memberlist tolerates (~0.35 s) can refute;
-	// a frozen holder still loses its VIPs within ~0.7 s. A host death or
-	// partition acknowledges nothing and gets no grace.
-	stallGrace = 300 * time.Millisecond
 
 	liveDialTimeout  = time.Second
 	liveHelloTimeout = 2 * time.Second
@@ -214,7 +192,7 @@ func (l *liveness) run(ctx context.Context) {
 	for {
 		want := map[string]livePeer{}
 		for _, m := range l.gossip.memberlistView() { // crashed members too: a hello may prove them alive
-			if m.name == l.self.Node || m.status != StatusAlive && !l.gossip.inGrace(m.name) || m.meta.Run == "" || m.meta.RaftPort == 0 {
+			if m.name == l.self.Node || m.status != StatusAlive || m.meta.Run == "" || m.meta.RaftPort == 0 {
 				continue
 			}
 			want[m.name] = livePeer{
@@ -236,7 +214,6 @@ func (l *liveness) run(ctx context.Context) {
 			watchers[name] = watcher{peer: p, cancel: cancel}
 			wg.Go(func() { l.watch(wctx, p) })
 		}
-		l.gossip.expireGraces(time.Now())
 		select {
 		case <-ctx.Done():
 			return
@@ -287,11 +264,6 @@ func (l *liveness) watchOnce(ctx context.Context, p livePeer) bool {
 	}
 	conn.SetDeadline(time.Time{})
 	l.gossip.helloFrom(peer.Node, peer.Run)
-	done := make(chan struct{})
-	var pinger sync.WaitGroup
-	pinger.Go(func() { l.ping(conn, p.name, done) })
-	defer pinger.Wait()
-	defer close(done)
 	bye := false
 	var buf [64]byte
 	for {
@@ -317,27 +289,6 @@ func (l *liveness) watchOnce(ctx context.Context, p livePeer) bool {
 			"member", p.name, "run", peer.Run, "confirm", why, "took", took.String())
 	}
 	return true
-}
-
-// ping writes a ping byte every livePingEvery until done or a write
-// fails, and records when the peer's kernel last acknowledged one.
-func (l *liveness) ping(conn net.Conn, name string, done <-chan struct{}) {
-	t := time.NewTicker(livePingEvery)
-	defer t.Stop()
-	for {
-		if ago, ok := sinceAck(conn); ok {
-			l.gossip.kernelAcked(name, time.Now().Add(-ago))
-		}
-		select {
-		case <-done:
-			return
-		case <-t.C:
-		}
-		conn.SetWriteDeadline(time.Now().Add(livePingEvery))
-		if _, err := conn.Write([]byte{livePing}); err != nil {
-			return
-		}
-	}
 }
 
 // confirmCrash connects to a peer's gossip port (TCP): refused means its

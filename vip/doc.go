@@ -67,10 +67,7 @@
 //   - gossip's probes (memberlist): a member that answers no probe is
 //     suspected, then declared dead ~0.4 s later with the default profile.
 //     This is the only signal for a host death (power, kernel panic, cable)
-//     or a partition, and it tolerates a 300 ms stall. A member it declares
-//     dead while its kernel still acknowledges the pings sent on the
-//     connection below (the host lives, the process is starved or frozen)
-//     stays alive 300 ms more, time to refute the verdict;
+//     or a partition, and it tolerates a 300 ms stall;
 //   - the crash signal: every node keeps a long-lived TCP connection to
 //     every peer, carrying nothing after a hello. A process that dies on a
 //     live host (crash, OOM killer, SIGKILL) has its sockets closed by the
