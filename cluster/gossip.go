@@ -30,6 +30,9 @@ type nodeMeta struct {
 	// tells its event delegate that a node is gone without saying whether
 	// it left or died.
 	Leaving bool `json:"l,omitempty"`
+	// Run names this run of the node (liveness.go): a restarted node
+	// gossips a new one.
+	Run string `json:"i,omitempty"`
 }
 
 // member is one node as this node's gossip last saw it.
@@ -54,12 +57,16 @@ type gossip struct {
 	mu   sync.Mutex
 	meta []byte            // encoded local meta
 	view map[string]member // by name; dead and left members stay until forgotten
+	// crashed maps a member that liveness.go found crashed to the run that
+	// crashed; Members shows it dead until memberlist agrees or the
+	// member's meta comes from another run.
+	crashed map[string]string
 
 	changed func() // called (without mu) after every membership change; must not block
 }
 
 func newGossip(meta nodeMeta, changed func()) (*gossip, error) {
-	g := &gossip{view: make(map[string]member), changed: changed}
+	g := &gossip{view: make(map[string]member), crashed: map[string]string{}, changed: changed}
 	if err := g.setMeta(meta); err != nil {
 		return nil, err
 	}
@@ -88,8 +95,21 @@ func (g *gossip) setMeta(meta nodeMeta) error {
 	return nil
 }
 
-// members returns a copy of the view, sorted by name.
+// members returns a copy of the view, sorted by name; a member marked
+// crashed (liveness.go) is dead.
 func (g *gossip) members() []member {
+	out := g.memberlistView()
+	for i, m := range out {
+		if m.status == StatusAlive && g.isCrashed(m.name) {
+			out[i].status = StatusDead
+		}
+	}
+	return out
+}
+
+// memberlistView is the view as memberlist reports it, without crash
+// marks, sorted by name.
+func (g *gossip) memberlistView() []member {
 	g.mu.Lock()
 	out := slices.Collect(maps.Values(g.view))
 	g.mu.Unlock()
@@ -101,6 +121,9 @@ func (g *gossip) member(name string) (member, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	m, ok := g.view[name]
+	if _, crashed := g.crashed[name]; ok && crashed && m.status == StatusAlive {
+		m.status = StatusDead
+	}
 	return m, ok
 }
 
@@ -110,6 +133,7 @@ func (g *gossip) forget(name string) {
 	m, ok := g.view[name]
 	if ok && m.status != StatusAlive {
 		delete(g.view, name)
+		delete(g.crashed, name)
 	}
 	g.mu.Unlock()
 	if ok {
@@ -129,8 +153,53 @@ func (g *gossip) update(n *memberlist.Node, gone bool) {
 	}
 	g.mu.Lock()
 	g.view[n.Name] = m
+	// memberlist agrees that it is gone, or gossips the meta of a new
+	// run (a restart): the crash mark has done its job. An update of the
+	// crashed run (still in flight when it died) keeps it.
+	if run, ok := g.crashed[n.Name]; ok && (gone || m.meta.Run != run) {
+		delete(g.crashed, n.Name)
+	}
 	g.mu.Unlock()
 	g.changed()
+}
+
+// markCrashed records that run of member name crashed (liveness.go). It
+// reports whether that changed anything: not when memberlist already
+// holds the member gone, or its meta comes from another run.
+func (g *gossip) markCrashed(name, run string) bool {
+	g.mu.Lock()
+	m, ok := g.view[name]
+	fresh := ok && m.status == StatusAlive && m.meta.Run == run && g.crashed[name] != run
+	if fresh {
+		g.crashed[name] = run
+	}
+	g.mu.Unlock()
+	if fresh {
+		g.changed()
+	}
+	return fresh
+}
+
+// helloFrom records a liveness hello: the same run as a crash mark means
+// the process lives, so the mark was wrong.
+func (g *gossip) helloFrom(name, run string) {
+	g.mu.Lock()
+	wrong := g.crashed[name] == run
+	if wrong {
+		delete(g.crashed, name)
+	}
+	g.mu.Unlock()
+	if wrong {
+		g.changed()
+	}
+}
+
+// isCrashed tells whether liveness.go holds member name crashed.
+func (g *gossip) isCrashed(name string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, ok := g.crashed[name]
+	return ok
 }
 
 // memberlist.EventDelegate
@@ -249,5 +318,5 @@ func (n *Node) refreshMeta(rt *running) {
 // localMeta is this node's gossip meta; callers hold metaMu.
 func (n *Node) localMeta() nodeMeta {
 	st := n.State()
-	return nodeMeta{Role: n.cfg.Role, RaftPort: n.cfg.RaftPort, API: n.cfg.APIAddr, Extra: n.extra, Cluster: st.ClusterID, Version: st.Version}
+	return nodeMeta{Role: n.cfg.Role, RaftPort: n.cfg.RaftPort, API: n.cfg.APIAddr, Extra: n.extra, Cluster: st.ClusterID, Version: st.Version, Run: n.run}
 }

@@ -67,6 +67,7 @@ type Node struct {
 
 	metaMu sync.Mutex
 	extra  map[string]string // SetMeta
+	run    string            // this run's ID (liveness.go), new at each start
 
 	obs observer
 
@@ -83,6 +84,7 @@ type running struct {
 	transport *raft.NetworkTransport
 	gossip    *gossip
 	mux       *mux
+	live      *liveness
 	raftAddr  string
 	notifyCh  chan bool
 	kick      chan struct{}           // cap 1: membership changed, the leader should reconcile

@@ -82,7 +82,8 @@ func (n *Node) serve(ctx context.Context, rt *running) *raft.Configuration {
 	go func() { defer persistWG.Done(); n.runPersist(rt, persistStop) }()
 	muxDone := make(chan struct{})
 	go func() { defer close(muxDone); rt.mux.serve() }()
-	loops := []func(context.Context, *running){n.runLeaderLoop, n.runObserver, n.runJoin, n.runRejoin, n.runObserve, n.runRecovery}
+	loops := []func(context.Context, *running){n.runLeaderLoop, n.runObserver, n.runJoin, n.runRejoin, n.runObserve, n.runRecovery,
+		func(ctx context.Context, rt *running) { rt.live.run(ctx) }}
 	for _, loop := range loops {
 		wg.Add(1)
 		go func() { defer wg.Done(); loop(loopCtx, rt) }()
@@ -96,6 +97,9 @@ func (n *Node) serve(ctx context.Context, rt *running) *raft.Configuration {
 		recovered = &c
 	}
 	graceful := !n.crash && recovered == nil // tests stop like a killed process would
+	if graceful {
+		rt.live.bye() // first: the connections that close from now on are no crash
+	}
 	if graceful && rt.raft.State() == raft.Leader && n.Raft().Voters > 1 {
 		if err := rt.raft.LeadershipTransfer().Error(); err != nil {
 			n.logger.Warn("transfer leadership: "+err.Error(), "err", err)
@@ -117,6 +121,7 @@ func (n *Node) serve(ctx context.Context, rt *running) *raft.Configuration {
 	if err := rt.transport.Close(); err != nil {
 		n.logger.Warn("close raft transport: "+err.Error(), "err", err)
 	}
+	rt.live.close()
 	rt.mux.close()
 	<-muxDone
 	close(persistStop)
@@ -175,7 +180,13 @@ func (n *Node) start(recover *raft.Configuration) (rt *running, closeStores func
 		peersCh:   make(chan struct{}, 1),
 		recoverCh: make(chan raft.Configuration, 1),
 	}
-	rt.mux = newMux(ln, tcpAddr(rt.raftAddr), n.tls, n.logger.With("component", "raft"), func(kind byte, c net.Conn) { n.serveConn(rt, kind, c) })
+	rt.mux = newMux(ln, tcpAddr(rt.raftAddr), n.tls, n.logger.With("component", "raft"), func(kind byte, c net.Conn) {
+		if kind == connLive {
+			rt.live.serve(c)
+			return
+		}
+		n.serveConn(rt, kind, c)
+	})
 	transport := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: raftLayer{rt.mux}, MaxPool: 3, Timeout: raftTransportTimeout, Logger: raftLogger,
 	})
@@ -212,9 +223,13 @@ func (n *Node) start(recover *raft.Configuration) (rt *running, closeStores func
 		}
 	}
 
+	n.metaMu.Lock()
+	n.run = newRunID()
+	n.metaMu.Unlock()
 	if err := n.startGossip(rt); err != nil {
 		return nil, nil, err
 	}
+	rt.live = newLiveness(liveHello{Node: n.cfg.Node, Run: n.run}, rt.mux, rt.gossip, n.logger)
 	return rt, store.Close, nil
 }
 

@@ -23,6 +23,8 @@ const (
 	connRaft    byte = 0x01 // hashicorp/raft RPCs (NetworkTransport)
 	connForward byte = 0x02 // one forwarded Apply: request frame, response frame
 	connAdmin   byte = 0x03 // one membership request (remove) for the leader
+	// connLive (0x04, liveness.go): a long-lived connection that carries
+	// a hello each way, then at most a goodbye byte.
 )
 
 const (
@@ -39,7 +41,7 @@ type mux struct {
 	advertise net.Addr
 	tls       *tls.Config // nil: plain TCP (loopback without a key)
 	logger    *slog.Logger
-	handle    func(kind byte, conn net.Conn) // serves connForward and connAdmin; closes conn
+	handle    func(kind byte, conn net.Conn) // serves connForward, connAdmin and connLive; closes conn
 
 	raftCh    chan net.Conn
 	closed    chan struct{}
@@ -105,7 +107,7 @@ func (m *mux) dispatch(conn net.Conn) {
 		case <-m.closed:
 			conn.Close()
 		}
-	case connForward, connAdmin:
+	case connForward, connAdmin, connLive:
 		m.handle(kind[0], conn)
 	default:
 		m.logger.Warn("reject raft connection: unknown kind", "from", conn.RemoteAddr().String(), "kind", kind[0])

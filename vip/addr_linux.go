@@ -137,6 +137,30 @@ func (h *linuxHost) linkUp(name string) (bool, error) {
 	return f&unix.IFF_UP != 0 && f&unix.IFF_RUNNING != 0, nil
 }
 
+func (h *linuxHost) resolveAgain(name string) error {
+	l, err := h.nl.LinkByName(name)
+	if err != nil {
+		return fmt.Errorf("find interface %s: %w", name, err)
+	}
+	var errs []error
+	for _, family := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
+		ns, err := h.nl.NeighList(l.Attrs().Index, family)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("list neighbours of %s: %w", name, err))
+			continue
+		}
+		for _, n := range ns {
+			if n.State&(netlink.NUD_INCOMPLETE|netlink.NUD_FAILED) == 0 {
+				continue
+			}
+			if err := h.nl.NeighDel(&n); err != nil && !errors.Is(err, unix.ENOENT) {
+				errs = append(errs, fmt.Errorf("delete unresolved neighbour %s on %s: %w", n.IP, name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
 func (h *linuxHost) announce(ip netip.Addr) error {
 	if ip.Is4() {
 		for _, op := range []arpOp{arpRequest, arpReply} {

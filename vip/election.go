@@ -197,9 +197,17 @@ func quorum(v View, self string) (alive, need int, ok bool) {
 	return alive, need, alive >= need
 }
 
+// minStallGap is the shortest gap between two loop steps that counts as a
+// stall (Config.StepInterval).
+const minStallGap = 350 * time.Millisecond
+
+// stallLimit is the longest gap between two loop steps that is no stall.
+func stallLimit(step time.Duration) time.Duration { return max(2*step, minStallGap) }
+
 // stale tells whether the gap between two loop steps shows that the node
-// was frozen or starved (SIGSTOP, a long stall): more than twice the step
-// interval. Peers may have declared it dead and taken its VIPs meanwhile.
-func stale(last, now time.Time, step time.Duration) bool {
-	return !last.IsZero() && now.Sub(last) > 2*step
+// was frozen or starved (SIGSTOP, a long stall): more than limit
+// (stallLimit). Peers may have declared it dead and taken its VIPs
+// meanwhile.
+func stale(last, now time.Time, limit time.Duration) bool {
+	return !last.IsZero() && now.Sub(last) > limit
 }

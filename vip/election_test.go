@@ -184,7 +184,7 @@ func TestQuorum(t *testing.T) {
 
 func TestStale(t *testing.T) {
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	step := 150 * time.Millisecond
+	step := 200 * time.Millisecond
 	tests := []struct {
 		name string
 		last time.Time
@@ -199,10 +199,21 @@ func TestStale(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := stale(tt.last, tt.now, step); got != tt.want {
+			if got := stale(tt.last, tt.now, stallLimit(step)); got != tt.want {
 				t.Errorf("stale = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestStallLimit(t *testing.T) {
+	// The default step: a 300 ms freeze plus the loop's lag (one step)
+	// is no stall; gossip cannot have declared the node dead yet.
+	if got := stallLimit(DefaultStepInterval); got != 350*time.Millisecond {
+		t.Errorf("stallLimit(%v) = %v, want 350ms", DefaultStepInterval, got)
+	}
+	if got := stallLimit(time.Second); got != 2*time.Second {
+		t.Errorf("stallLimit(1s) = %v, want 2s", got)
 	}
 }
 

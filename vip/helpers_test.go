@@ -53,6 +53,7 @@ type fakeHost struct {
 	down      map[string]bool
 	failAdd   error
 	probes    []netip.Addr
+	resolved  []string // resolveAgain calls
 	listening bool
 	claims    []claim // what other hosts say on the link, until heard
 }
@@ -100,6 +101,13 @@ func (h *fakeHost) linkUp(name string) (bool, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return !h.down[name], nil
+}
+
+func (h *fakeHost) resolveAgain(name string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.resolved = append(h.resolved, name)
+	return nil
 }
 
 func (h *fakeHost) probe(ip netip.Addr) error {

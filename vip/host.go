@@ -51,6 +51,10 @@ type linkChecker interface {
 	// linkUp reports whether the interface is administratively up and
 	// running (carrier: keepalived's IFF_UP && IFF_RUNNING).
 	linkUp(name string) (bool, error)
+	// resolveAgain deletes the interface's neighbour entries the kernel
+	// could not resolve (incomplete or failed), so that the next packet to
+	// each resolves it at once (after a carrier flap: see linkBlock).
+	resolveAgain(name string) error
 }
 
 // Announcement bursts. A takeover is announced at once and then every

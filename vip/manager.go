@@ -20,7 +20,7 @@ import (
 const (
 	DefaultPriority        = 100
 	DefaultAddressLifetime = 5 * time.Second
-	DefaultStepInterval    = 150 * time.Millisecond
+	DefaultStepInterval    = 25 * time.Millisecond
 	DefaultStaleHold       = 2 * time.Second
 	DefaultScriptInterval  = time.Second
 	// handoverTimeout bounds how long a holder that hands a VIP over
@@ -57,11 +57,15 @@ type Config struct {
 	// given 10s and its output is logged.
 	NotifyCommand string
 	// StepInterval is how often the reconcile loop runs without a signal
-	// (default 150ms). A gap of more than twice this between two steps
-	// (the process was frozen or starved) makes the node drop its VIPs and
-	// wait StaleHold for a fresh view: keep 2×StepInterval below the
-	// gossip failure-detection time (~0.38 s with the cluster defaults), so
-	// that peers cannot have taken a VIP over during an undetected stall.
+	// (default 25ms). A gap between two steps longer than stallLimit
+	// (twice this, at least 350ms: the process was frozen or starved)
+	// makes the node drop its VIPs and wait StaleHold for a fresh view.
+	// The 350ms floor sits just under the shortest time gossip's default
+	// profile can declare a silent node dead (a failed probe ~50ms, then
+	// 300ms of suspicion), so peers cannot have taken a VIP over during a
+	// stall the loop did not notice, while a stall of up to 300ms (the
+	// loop's own lag included) moves nothing. Keep 2×StepInterval under
+	// the failure-detection time of the cluster settings.
 	StepInterval time.Duration
 	// StaleHold bounds how long after such a gap a membership view must
 	// have been received before this node is eligible again: twice the
@@ -116,7 +120,9 @@ type Manager struct {
 	fenceGap      time.Duration
 	fenceHold     time.Duration // staleHold of fenceGap
 	lastSweep     time.Time
-	probing       bool // the host listens for ARP claims (probeLink)
+	probing       bool                 // the host listens for ARP claims (probeLink)
+	linkDown      map[string]time.Time // since when an interface is down (linkBlock)
+	linkSeenUp    map[string]bool      // interfaces seen up since Run started
 	prevAlive     map[string]bool
 	notifyq       chan notification
 	lastMeta      map[string]string

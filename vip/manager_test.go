@@ -211,23 +211,24 @@ func TestManagerIneligible(t *testing.T) {
 		cfg    Config
 		break_ func(h *harness)
 		reason string
+		flap   bool // a link: down for less than linkDownAfter changes nothing
 	}{
-		{"frontend not ready", Config{}, func(h *harness) { h.m.SetReady(map[string]bool{"http": false}) }, "frontend http is not ready"},
+		{"frontend not ready", Config{}, func(h *harness) { h.m.SetReady(map[string]bool{"http": false}) }, "frontend http is not ready", false},
 		{"tracked interface down", Config{TrackInterfaces: []string{"eth1"}}, func(h *harness) {
 			h.host.mu.Lock()
 			h.host.down["eth1"] = true
 			h.host.mu.Unlock()
-		}, "tracked interface eth1 is down"},
+		}, "tracked interface eth1 is down", true},
 		{"vip interface down", Config{}, func(h *harness) {
 			h.host.mu.Lock()
 			h.host.down["eth0"] = true
 			h.host.mu.Unlock()
-		}, "vip interface eth0 is down"},
+		}, "vip interface eth0 is down", true},
 		{"track script failing", Config{TrackScript: &Script{Command: "true"}}, func(h *harness) {
 			h.m.mu.Lock()
 			h.m.track.ok = false
 			h.m.mu.Unlock()
-		}, "track script failing"},
+		}, "track script failing", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,6 +241,23 @@ func TestManagerIneligible(t *testing.T) {
 			}
 			tt.break_(h)
 			h.step()
+			if tt.flap {
+				if !h.host.has("10.0.0.100/24") || !h.meta("web").Eligible {
+					t.Fatalf("let go of the VIP %v after the link went down, want only after %v", tick, linkDownAfter)
+				}
+				// A flap: back up within linkDownAfter, the unresolved
+				// neighbours are resolved again; then down for good.
+				h.host.mu.Lock()
+				clear(h.host.down)
+				h.host.mu.Unlock()
+				h.step()
+				if h.host.mu.Lock(); len(h.host.resolved) != 1 {
+					t.Errorf("resolveAgain called for %v after the flap, want once", h.host.resolved)
+				}
+				h.host.mu.Unlock()
+				tt.break_(h)
+				h.stepFor(linkDownAfter + 2*tick)
+			}
 			if h.host.has("10.0.0.100/24") {
 				t.Fatal("kept the VIP while ineligible")
 			}

@@ -137,7 +137,7 @@ func staleHold(gap, limit time.Duration) time.Duration {
 // view yet, a stale view after a stall, no quorum, a tracked interface
 // down, a failing track script of weight 0.
 func (m *Manager) nodeStanding(now time.Time, in inputs) standing {
-	if stale(m.lastStep, now, m.cfg.StepInterval) {
+	if stale(m.lastStep, now, stallLimit(m.cfg.StepInterval)) {
 		m.fencedAt, m.fenceGap = now, now.Sub(m.lastStep)
 		m.fenceHold = staleHold(m.fenceGap, m.cfg.StaleHold)
 		m.log.Warn("reconcile loop stalled (frozen or starved?): dropping VIPs until a fresh view",
@@ -165,7 +165,7 @@ func (m *Manager) nodeStanding(now time.Time, in inputs) standing {
 		st.healed = m.noteAlive(in.view)
 	}
 	if st.block == "" {
-		st.block = m.linkBlock()
+		st.block = m.linkBlock(now)
 	}
 	if st.block == "" && !st.scriptOK && m.cfg.TrackScript.Weight == 0 {
 		st.block = "track script failing"
@@ -204,28 +204,6 @@ func isWitness(v *View, self string) bool {
 	return false
 }
 
-// linkBlock checks the VIP interface itself (like keepalived's FAULT
-// state: a node whose interface is gone or down cannot hold a VIP, and
-// must not preempt a holder that can; e.g. Docker renames a container's
-// interface eth1 after a network disconnect and connect), then the
-// tracked interfaces.
-func (m *Manager) linkBlock() string {
-	for i, name := range append([]string{m.cfg.Interface}, m.cfg.TrackInterfaces...) {
-		kind := "tracked interface"
-		if i == 0 {
-			kind = "vip interface"
-		}
-		up, err := m.host.linkUp(name)
-		if err != nil {
-			return fmt.Sprintf("%s %s: %v", kind, name, err)
-		}
-		if !up {
-			return fmt.Sprintf("%s %s is down", kind, name)
-		}
-	}
-	return ""
-}
-
 // stepVIP elects v's holder, acts on it and returns this node's meta for v.
 func (m *Manager) stepVIP(now time.Time, v *vipState, in inputs, st standing) VIPMeta {
 	releasing := in.releaseAll || in.releasing[v.name]
@@ -259,92 +237,6 @@ func (m *Manager) stepVIP(now time.Time, v *vipState, in inputs, st standing) VI
 	}
 	m.setState(now, v, state, why)
 	return VIPMeta{Priority: prio, Eligible: block == "", Holding: v.holding, Releasing: releasing}
-}
-
-// Link probing without quorum. DESIGN.md fences a node that sees fewer
-// than a majority of the voters: it cannot tell dead peers from a
-// partition, and a minority must not answer for a VIP the majority side
-// may have taken. But when the peers are dead (one LB host and the
-// witness lost), fencing turns a survivable failure into an outage. The
-// link can tell the two apart for the question that matters: does another
-// host answer for the address where the clients are? So a node without
-// quorum probes each IPv4 VIP with RFC 5227 ARP probes and listens for
-// claims (ARP from another MAC with the VIP as sender, e.g. the majority
-// holder's replies and gratuitous ARP):
-//   - a holder keeps the VIP until another host claims it (then it lets go
-//     at once: the majority side has taken over);
-//   - a non-holder may take it after linkClearAfter of probing with no
-//     claim from anyone (a killed holder's address keeps answering until
-//     its lifetime expires, so this waits for that too).
-//
-// A partition that splits the clients' link as well leaves each side
-// serving the clients it can reach, as keepalived does. IPv6 VIPs are not
-// probed: without quorum they are released, as before.
-const (
-	probeEvery     = 250 * time.Millisecond
-	linkClearAfter = time.Second
-)
-
-// probeLink sends due probes and records claims heard since the last step
-// while on (no quorum); otherwise it stops listening and forgets.
-func (m *Manager) probeLink(now time.Time, on bool) {
-	if !on {
-		if m.probing {
-			m.host.stopListening()
-			m.probing = false
-			for _, v := range m.states {
-				v.probingSince, v.nextProbe, v.otherAt, v.otherMAC = time.Time{}, time.Time{}, time.Time{}, ""
-			}
-		}
-		return
-	}
-	if m.probing {
-		claims, err := m.host.heard()
-		if err != nil {
-			m.log.Debug("read arp claims", "err", err)
-		}
-		for _, c := range claims {
-			for _, v := range m.states {
-				if v.address.Addr() == c.addr {
-					if v.otherAt.IsZero() || now.Sub(v.otherAt) >= linkClearAfter {
-						m.log.Info("another host answers for the vip on the link", "vip", v.name, "mac", c.mac.String())
-					}
-					v.otherAt, v.otherMAC = now, c.mac.String()
-				}
-			}
-		}
-	}
-	for _, v := range m.states {
-		if !v.address.Addr().Is4() || now.Before(v.nextProbe) {
-			continue
-		}
-		v.nextProbe = now.Add(probeEvery)
-		if err := m.host.probe(v.address.Addr()); err != nil {
-			m.noteErr(v, "probe", err)
-			continue
-		}
-		m.probing = true
-		if v.probingSince.IsZero() {
-			v.probingSince = now
-		}
-	}
-}
-
-// linkGuard says why v is blocked without quorum, or "" when the link
-// shows that no other host has it (see probeLink).
-func (m *Manager) linkGuard(now time.Time, v *vipState, noQuorum string) string {
-	addr := v.address.Addr()
-	switch {
-	case !addr.Is4():
-		return noQuorum + " (IPv6 VIPs are not probed on the link)"
-	case v.probingSince.IsZero():
-		return noQuorum + "; cannot probe the link"
-	case !v.otherAt.IsZero() && now.Sub(v.otherAt) < linkClearAfter:
-		return fmt.Sprintf("%s, and %s answers for %s on %s", noQuorum, v.otherMAC, addr, m.cfg.Interface)
-	case !v.holding && now.Sub(v.probingSince) < linkClearAfter:
-		return fmt.Sprintf("%s; probing %s on %s for another holder", noQuorum, addr, m.cfg.Interface)
-	}
-	return ""
 }
 
 func frontendsBlock(frontends []string, ready map[string]bool) string {

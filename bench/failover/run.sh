@@ -8,34 +8,46 @@
 #   VIP 10.99.0.100/24
 #
 # Phases:
-#   1. tandem: N hard kills (SIGKILL) of the holder; the client's gap;
-#      the restart and preempt-back of each is a planned handover (counted).
-#   2. tandem: HANDOVERS planned stops (SIGTERM) of the holder: failed
+#   1. tandem: N hard kills (SIGKILL) of the holder's agent (the host lives
+#      on: the crash signal); the client's gap; the restart and
+#      preempt-back of each is a planned handover (counted).
+#   2. tandem: HOSTDEATHS host deaths of the holder (its bridge port down:
+#      no crash signal, gossip's probes decide); the client's gap; the port
+#      comes back up and the node takes the VIP back.
+#   3. tandem: HANDOVERS planned stops (SIGTERM) of the holder: failed
 #      new connections (target 0).
-#   3. tandem: FREEZES SIGSTOP of the holder: time until the other serves
+#   4. tandem: FREEZES SIGSTOP of the holder: time until the other serves
 #      (target <= 1 s); after SIGCONT: time both held the VIP (target: only
 #      a handover's overlap, no fight).
-#   4. tandem: SOAK s of both LB namespaces' CPUs saturated (2 busy loops
+#   5. tandem: SHORT short freezes (SIGSTOP 300 ms) and short link flaps
+#      (bridge port down 100 ms) of the holder: VIP takeovers and client
+#      switches (target 0).
+#   6. tandem: SOAK s of both LB namespaces' CPUs saturated (2 busy loops
 #      each, agents at default nice): VIP transitions (target 0).
-#   5. keepalived (VRRPv3, unicast) at advert_int 1 and 0.1: N hard kills
-#      each (keepalived and the node's web server SIGKILLed), plus the same
-#      CPU soak at advert_int 0.1 (KEEPALIVED_SOAK=0 skips it).
+#   7. keepalived (VRRPv3, unicast) at advert_int 1 and 0.1: N hard kills
+#      and HOSTDEATHS host deaths each (keepalived and the node's web
+#      server SIGKILLed; the bridge port down), SHORT 300 ms freezes and
+#      100 ms flaps, plus the same CPU soak at advert_int 0.1
+#      (KEEPALIVED_SOAK=0 skips it).
 #
 # Needs root (network namespaces) and installs keepalived with apt-get if
 # missing. All traffic stays inside the namespaces it creates; everything is
 # removed on exit. Exit status 1 when a tandem target is missed.
 #
-# Env: N (10), HANDOVERS (5), FREEZES (3), SOAK (60), KEEPALIVED_SOAK (1),
-#      PHASES ("kill handover freeze soak keepalived": a subset runs only those),
-#      KEEP_LOGS (0: delete the work dir on exit).
+# Env: N (10), HOSTDEATHS (10), HANDOVERS (5), FREEZES (3), SHORT (10),
+#      SOAK (60), KEEPALIVED_SOAK (1),
+#      PHASES ("kill hostdeath handover freeze short soak keepalived": a
+#      subset runs only those), KEEP_LOGS (0: delete the work dir on exit).
 set -euo pipefail
 
 N=${N:-10}
+HOSTDEATHS=${HOSTDEATHS:-10}
+SHORT=${SHORT:-10}
 HANDOVERS=${HANDOVERS:-5}
 FREEZES=${FREEZES:-3}
 SOAK=${SOAK:-60}
 KEEPALIVED_SOAK=${KEEPALIVED_SOAK:-1}
-PHASES=${PHASES:-kill handover freeze soak keepalived}
+PHASES=${PHASES:-kill hostdeath handover freeze short soak keepalived}
 has() { [[ " $PHASES " == *" $1 "* ]]; }
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 VIP=10.99.0.100
@@ -170,6 +182,20 @@ field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 # stats "v1 v2 ...": median and max (values in ms) as "median max".
 stats() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{v[NR]=$1} END {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%.0f %.0f\n", m, v[NR]}'; }
 
+port_of() { echo "v${1: -1}"; } # NAME: its bridge-side port in the client namespace
+link_down() { ip -n "$NSC" link set "$(port_of "$1")" down; }
+link_up() { ip -n "$NSC" link set "$(port_of "$1")" up; }
+# short_events KIND COUNT STOP CONT: COUNT times, STOP, hold (300 ms for a
+# freeze, 100 ms for a flap), CONT, then 2 s to see any takeover.
+short_events() {
+  local i hold=0.3
+  [ "$1" = flap ] && hold=0.1
+  for i in $(seq "$2"); do
+    $3; sleep "$hold"; $4
+    sleep 2
+  done
+}
+
 start_site() { # NAME LISTEN: a test site in NAME's namespace
   ip netns exec "${NS[$1]}" "$T" testsite --name "site-$1" --listen "$2" --root "$WORK/site-$1" \
     >>"$WORK/site-$1-$2.log" 2>&1 &
@@ -221,15 +247,17 @@ log "tandem: waiting for the cluster"
 wait_until 60 both_alive || { log "FAIL: agents never saw each other"; exit 1; }
 wait_holder lbA 30
 
-TK_GAPS="" TK_FAILS="" PRE_FAILS="" PRE_DUAL=""
+TK_GAPS="" TK_LONG="" TK_FAILS="" PRE_FAILS="" PRE_DUAL=""
 for i in $(seq "$N_T"); do
   wait_until 30 both_alive || { log "FAIL: lbA did not rejoin"; exit 1; }
   wait_holder lbA 30
   probe_start
+  log "tandem kill $i: SIGKILL lbA"
   kill -9 "${PID[lbA]}"; wait "${PID[lbA]}" 2>/dev/null || true
+  log "tandem kill $i: lbA reaped"
   wait_holder lbB 10
   probe_stop; r=$R
-  TK_GAPS="$TK_GAPS $(field longest_gap_ms "$r")" TK_FAILS="$TK_FAILS $(field failures "$r")"
+  TK_GAPS="$TK_GAPS $(field switch_gap_ms "$r")" TK_LONG="$TK_LONG $(field longest_gap_ms "$r")" TK_FAILS="$TK_FAILS $(field failures "$r")"
   log "tandem kill $i: $r"
   # Restart: lbA rejoins and preempts back by a planned handover. Both
   # holding at once for longer than a handover's overlap is a fight.
@@ -240,6 +268,21 @@ for i in $(seq "$N_T"); do
   probe_stop; r=$R
   PRE_FAILS="$PRE_FAILS $(field failures "$r")" PRE_DUAL="$PRE_DUAL $DUAL"
   log "tandem restart+preempt $i: samples with two holders $DUAL; $r"
+done
+
+HD_GAPS="" HD_LONG="" HD_FAILS=""
+has hostdeath || HOSTDEATHS=0
+for i in $(seq "$HOSTDEATHS"); do
+  wait_until 30 both_alive || { log "FAIL: lbA did not rejoin"; exit 1; }
+  wait_holder lbA 30
+  probe_start
+  link_down lbA
+  wait_until 10 serves lbB || { log "FAIL: lbB never served after lbA's host died (holders: $(holders))"; dump_vips; exit 1; }
+  stable_serves lbB
+  probe_stop; r=$R
+  HD_GAPS="$HD_GAPS $(field switch_gap_ms "$r")" HD_LONG="$HD_LONG $(field longest_gap_ms "$r")" HD_FAILS="$HD_FAILS $(field failures "$r")"
+  log "tandem host death $i: $r"
+  link_up lbA
 done
 
 HO_FAILS="" HO_GAPS="" HO_ERRS=""
@@ -278,6 +321,25 @@ for i in $(seq "$FREEZES"); do
   FZ_DUAL="$FZ_DUAL $dual"
   log "tandem thaw $i: samples (every ~30 ms) with two holders: $dual"
 done
+
+tandem_freeze() { kill -STOP "${PID[lbA]}"; }
+tandem_thaw() { kill -CONT "${PID[lbA]}"; }
+tandem_down() { link_down lbA; }
+tandem_up() { link_up lbA; }
+declare -A SH_TR=() SH_SW=() SH_R=()
+if has short; then
+  for kind in freeze flap; do
+    wait_until 30 both_alive
+    wait_holder lbA 30
+    acq0=$(( $(acquired lbA) + $(acquired lbB) ))
+    probe_start "$((SHORT * 3 + 30))s"
+    if [ $kind = freeze ]; then short_events freeze "$SHORT" tandem_freeze tandem_thaw
+    else short_events flap "$SHORT" tandem_down tandem_up; fi
+    probe_stop; r=$R
+    SH_TR[$kind]=$(( $(acquired lbA) + $(acquired lbB) - acq0 )) SH_SW[$kind]=$(field switches "$r") SH_R[$kind]=$r
+    log "tandem short ${kind}s x$SHORT: VIP takeovers ${SH_TR[$kind]}; client: $r"
+  done
+fi
 
 soak() { # SECONDS: 2 busy loops in each LB namespace
   for n in lbA lbB; do for j in 1 2; do
@@ -358,7 +420,10 @@ kill_ka() { # NAME: the node dies: keepalived (parent and VRRP child) and its we
   wait "${PID[ka-$1]}" "${PID[site-$1-0.0.0.0:80]}" 2>/dev/null || true
   unset "PID[ka-$1]" "PID[site-$1-0.0.0.0:80]"
 }
-declare -A KA_GAPS=() KA_FAILS=() KA_SOAK=()
+masters() { grep -c "Entering MASTER STATE" "$WORK/keepalived-$1.log" 2>/dev/null || true; }
+ka_freeze() { local p; for p in $(ka_pids lbA); do kill -STOP "$p"; done; }
+ka_thaw() { local p; for p in $(ka_pids lbA); do kill -CONT "$p"; done; }
+declare -A KA_GAPS=() KA_FAILS=() KA_SOAK=() KA_HD=() KA_HDF=() KA_SH_TR=() KA_SH_SW=()
 KA_ADVERTS="1 0.1"
 has keepalived || KA_ADVERTS=""
 for adv in $KA_ADVERTS; do
@@ -376,7 +441,7 @@ for adv in $KA_ADVERTS; do
     wait_until 20 serves lbB || { log "FAIL: lbB never served (holders: $(holders))"; exit 1; }
     stable_serves lbB
     probe_stop; r=$R
-    gaps="$gaps $(field longest_gap_ms "$r")" fails="$fails $(field failures "$r")"
+    gaps="$gaps $(field switch_gap_ms "$r")" fails="$fails $(field failures "$r")"
     log "keepalived $adv kill $i: $r"
     # keepalived leaves a SIGKILLed master's address behind: clear it
     # before the restart (outside the measurement).
@@ -384,6 +449,31 @@ for adv in $KA_ADVERTS; do
     start_ka lbA
   done
   KA_GAPS[$adv]=$gaps KA_FAILS[$adv]=$fails
+  gaps="" fails=""
+  for i in $(seq "$HOSTDEATHS"); do
+    wait_holder lbA 30
+    probe_start
+    link_down lbA
+    wait_until 20 serves lbB || { log "FAIL: lbB never served (holders: $(holders))"; exit 1; }
+    stable_serves lbB
+    probe_stop; r=$R
+    gaps="$gaps $(field switch_gap_ms "$r")" fails="$fails $(field failures "$r")"
+    log "keepalived $adv host death $i: $r"
+    link_up lbA
+  done
+  KA_HD[$adv]=$gaps KA_HDF[$adv]=$fails
+  if has short; then
+    for kind in freeze flap; do
+      wait_holder lbA 30
+      m0=$(masters lbB)
+      probe_start "$((SHORT * 3 + 30))s"
+      if [ $kind = freeze ]; then short_events freeze "$SHORT" ka_freeze ka_thaw
+      else short_events flap "$SHORT" tandem_down tandem_up; fi
+      probe_stop; r=$R
+      KA_SH_TR[$adv-$kind]=$(( $(masters lbB) - m0 )) KA_SH_SW[$adv-$kind]=$(field switches "$r")
+      log "keepalived $adv short ${kind}s x$SHORT: lbB became master ${KA_SH_TR[$adv-$kind]} times; client: $r"
+    done
+  fi
   if [ "$adv" = 0.1 ] && [ "$KEEPALIVED_SOAK" = 1 ] && has soak; then
     wait_holder lbA 30
     log "keepalived advert_int 0.1: CPU soak ${SOAK}s"
@@ -409,30 +499,70 @@ check() { # OK(1|0) TEXT...
 
 echo
 echo "=== failover benchmark ($(nproc) CPUs, $(uname -r); client probe every 10 ms, new connection each, 300 ms timeout) ==="
+echo "gap = the failover gap: from the old holder's last good answer to the new one's first (probe switch_gap_ms)"
 echo "load average at start: $LOAD0; at end: $(cut -d' ' -f1-3 /proc/loadavg) (other jobs on the machine starve the agents)"
+# row LABEL "GAPS" "FAILS": one line of a gap table.
+row() {
+  local med max
+  read -r med max < <(stats "$2")
+  printf '%-40s %5s ms %5s ms  %s\n' "$1" "$med" "$max" "$3"
+}
 if has kill || has keepalived; then
-  printf '%-36s %8s %8s  %s\n' "hard kill of the holder (x$N)" "median" "max" "failed probes per kill"
+  printf '%-40s %8s %8s  %s\n' "agent killed (SIGKILL), host alive (x$N)" "median" "max" "failed probes per kill"
   if has kill; then
     read -r tk_med tk_max < <(stats "$TK_GAPS")
-    printf '%-36s %5s ms %5s ms  %s\n' "tandem (failure detection fast)" "$tk_med" "$tk_max" "$TK_FAILS"
+    row "tandem (crash signal)" "$TK_GAPS" "$TK_FAILS"
+    read -r tl_med tl_max < <(stats "$TK_LONG")
+    echo "  (tandem: longest gap of each probe window, kill included: median $tl_med ms, max $tl_max ms)"
   fi
   if has keepalived; then
     read -r k1_med k1_max < <(stats "${KA_GAPS[1]}")
     read -r k01_med k01_max < <(stats "${KA_GAPS[0.1]}")
-    printf '%-36s %5s ms %5s ms  %s\n' "keepalived VRRPv3 advert_int 1" "$k1_med" "$k1_max" "${KA_FAILS[1]}"
-    printf '%-36s %5s ms %5s ms  %s\n' "keepalived VRRPv3 advert_int 0.1" "$k01_med" "$k01_max" "${KA_FAILS[0.1]}"
+    row "keepalived VRRPv3 advert_int 1" "${KA_GAPS[1]}" "${KA_FAILS[1]}"
+    row "keepalived VRRPv3 advert_int 0.1" "${KA_GAPS[0.1]}" "${KA_FAILS[0.1]}"
   fi
   if has kill && has keepalived; then
     echo "ratio of medians: keepalived(1)/tandem = $(ratio "$k1_med" "$tk_med"), keepalived(0.1)/tandem = $(ratio "$k01_med" "$tk_med")"
   fi
 fi
+if [ "$HOSTDEATHS" -gt 0 ] 2>/dev/null; then
+  printf '%-40s %8s %8s  %s\n' "host death (bridge port down) (x$HOSTDEATHS)" "median" "max" "failed probes per death"
+  if has hostdeath; then
+    read -r hd_med hd_max < <(stats "$HD_GAPS")
+    row "tandem (gossip probes)" "$HD_GAPS" "$HD_FAILS"
+    read -r hl_med hl_max < <(stats "$HD_LONG")
+    echo "  (tandem: longest gap of each probe window: median $hl_med ms, max $hl_max ms)"
+  fi
+  if has keepalived; then
+    row "keepalived VRRPv3 advert_int 1" "${KA_HD[1]}" "${KA_HDF[1]}"
+    row "keepalived VRRPv3 advert_int 0.1" "${KA_HD[0.1]}" "${KA_HDF[0.1]}"
+  fi
+fi
+if has short; then
+  echo "short events of the holder (x$SHORT each): takeovers / client switches"
+  printf '  %-38s freezes 300 ms: %s / %s   flaps 100 ms: %s / %s\n' "tandem" \
+    "${SH_TR[freeze]}" "${SH_SW[freeze]}" "${SH_TR[flap]}" "${SH_SW[flap]}"
+  for adv in $KA_ADVERTS; do
+    printf '  %-38s freezes 300 ms: %s / %s   flaps 100 ms: %s / %s\n' "keepalived advert_int $adv" \
+      "${KA_SH_TR[$adv-freeze]}" "${KA_SH_SW[$adv-freeze]}" "${KA_SH_TR[$adv-flap]}" "${KA_SH_SW[$adv-flap]}"
+  done
+fi
 echo
 echo "tandem targets:"
 if has kill; then
-  check "$(le "$tk_med" 500)" "hard kill x$N: median gap $tk_med ms (<= 500)"
-  check "$(le "$tk_max" 1000)" "hard kill x$N: max gap $tk_max ms (<= 1000)"
+  check "$(le "$tk_med" 60)" "agent killed x$N: median gap $tk_med ms (<= 60)"
+  check "$(le "$tk_max" 150)" "agent killed x$N: max gap $tk_max ms (<= 150)"
   check "$(le "$(sum "$PRE_FAILS")" 0)" "restart + preempt back x$N: failed requests $(sum "$PRE_FAILS") (0)"
   check "$(le "$(maxof "$PRE_DUAL")" 10)" "restart + preempt back x$N: samples (~30 ms apart) with two holders:$PRE_DUAL (max <= 10)"
+fi
+if has hostdeath; then
+  check "$(le "$hd_med" 450)" "host death x$HOSTDEATHS: median gap $hd_med ms (<= 450)"
+fi
+if has short; then
+  check "$( [ "${SH_TR[freeze]}" = 0 ] && [ "${SH_SW[freeze]}" = 0 ] && echo 1 || echo 0)" \
+    "freezes of 300 ms x$SHORT: VIP takeovers ${SH_TR[freeze]}, client switches ${SH_SW[freeze]} (0)"
+  check "$( [ "${SH_TR[flap]}" = 0 ] && [ "${SH_SW[flap]}" = 0 ] && echo 1 || echo 0)" \
+    "link flaps of 100 ms x$SHORT: VIP takeovers ${SH_TR[flap]}, client switches ${SH_SW[flap]} (0)"
 fi
 if has handover; then
   check "$(le "$(sum "$HO_FAILS")" 0)" "planned handover (SIGTERM) x$HANDOVERS: failed new connections $(sum "$HO_FAILS") (0); errors:$HO_ERRS"

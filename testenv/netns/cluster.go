@@ -264,11 +264,13 @@ type ProbeGap struct {
 	MS      float64 `json:"ms"`
 }
 
-// ProbeSwitch is a change of the answering site.
+// ProbeSwitch is a change of the answering site; GapMS is the time since
+// the previous good answer (the failover gap).
 type ProbeSwitch struct {
-	AtMS float64 `json:"at_ms"`
-	From string  `json:"from"`
-	To   string  `json:"to"`
+	AtMS  float64 `json:"at_ms"`
+	GapMS float64 `json:"gap_ms"`
+	From  string  `json:"from"`
+	To    string  `json:"to"`
 }
 
 // Probe is a running client probe: a GET of http://VIP/ every 10 ms on a

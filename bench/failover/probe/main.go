@@ -53,10 +53,12 @@ type Gap struct {
 }
 
 // Switch is a good answer from another site than the previous good answer.
+// GapMS is the time since that previous good answer: the failover gap.
 type Switch struct {
-	AtMS float64 `json:"at_ms"`
-	From string  `json:"from"`
-	To   string  `json:"to"`
+	AtMS  float64 `json:"at_ms"`
+	GapMS float64 `json:"gap_ms"`
+	From  string  `json:"from"`
+	To    string  `json:"to"`
 }
 
 type outcome struct {
@@ -219,10 +221,10 @@ func summarize(outcomes []outcome, end, threshold time.Duration) Result {
 		}
 		res.ByServer[o.server]++
 		gap(prev, o.done)
-		prev = o.done
 		if last != "" && o.server != last {
-			res.Switches = append(res.Switches, Switch{AtMS: ms(o.done), From: last, To: o.server})
+			res.Switches = append(res.Switches, Switch{AtMS: ms(o.done), GapMS: ms(o.done - prev), From: last, To: o.server})
 		}
+		prev = o.done
 		last = o.server
 	}
 	gap(prev, end)
@@ -231,8 +233,12 @@ func summarize(outcomes []outcome, end, threshold time.Duration) Result {
 }
 
 func printKV(w io.Writer, r Result) {
-	fmt.Fprintf(w, "requests=%d failures=%d longest_gap_ms=%.1f gaps=%d switches=%d elapsed_ms=%.0f",
-		r.Requests, r.Failures, r.LongestGapMS, len(r.Gaps), len(r.Switches), r.ElapsedMS)
+	switchGap := 0.0
+	for _, sw := range r.Switches {
+		switchGap = max(switchGap, sw.GapMS)
+	}
+	fmt.Fprintf(w, "requests=%d failures=%d longest_gap_ms=%.1f switch_gap_ms=%.1f gaps=%d switches=%d elapsed_ms=%.0f",
+		r.Requests, r.Failures, r.LongestGapMS, switchGap, len(r.Gaps), len(r.Switches), r.ElapsedMS)
 	for _, s := range slices.Sorted(maps.Keys(r.ByServer)) {
 		fmt.Fprintf(w, " served_by_%s=%d", s, r.ByServer[s])
 	}

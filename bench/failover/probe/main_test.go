@@ -29,7 +29,7 @@ func TestSummarizeGapsSwitchesAndFailures(t *testing.T) {
 			want: Result{
 				Requests: 6, Failures: 3, LongestGapMS: 370,
 				Gaps:      []Gap{{StartMS: 30, MS: 370}},
-				Switches:  []Switch{{AtMS: 30, From: "a", To: "b"}},
+				Switches:  []Switch{{AtMS: 30, GapMS: 20, From: "a", To: "b"}},
 				ByServer:  map[string]int{"a": 1, "b": 2},
 				Errors:    map[string]int{"refused": 2, "timeout": 1},
 				ElapsedMS: 420,
