@@ -173,27 +173,37 @@ func isVoter(role string) bool { return role == roleVoter || role == "" }
 // (itself included). With fewer than 3 voters (or unknown) a minority cannot
 // be told from a dead peer, so there is no fencing: ok is always true.
 func quorum(v View, self string) (alive, need int, ok bool) {
+	return Quorum(v.Voters, self, v.Members, func(m Member) (string, string, bool) { return m.Name, m.Role, m.Alive })
+}
+
+// Quorum is the fencing rule of quorum for any membership list (the BGP
+// speaker's too): voters is the number of LB voters plus witnesses Raft
+// knows, who gives a member's name, role ("voter", "witness" or "") and
+// liveness. Members of another role do not count; self counts as alive
+// whether or not it is listed.
+func Quorum[M any](voters int, self string, members []M, who func(M) (name, role string, alive bool)) (alive, need int, ok bool) {
 	selfSeen := false
-	for _, m := range v.Members {
-		if m.Role != roleVoter && m.Role != roleWitness && m.Role != "" {
+	for _, m := range members {
+		name, role, up := who(m)
+		if role != roleVoter && role != roleWitness && role != "" {
 			continue
 		}
-		if m.Name == self {
+		if name == self {
 			selfSeen = true
 			alive++
 			continue
 		}
-		if m.Alive {
+		if up {
 			alive++
 		}
 	}
 	if !selfSeen {
 		alive++
 	}
-	if v.Voters < 3 {
+	if voters < 3 {
 		return alive, 0, true
 	}
-	need = v.Voters/2 + 1
+	need = voters/2 + 1
 	return alive, need, alive >= need
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tandem-lb/tandem/config"
+	"github.com/tandem-lb/tandem/vip"
 )
 
 // inputs is a snapshot of what the agent last gave the Speaker.
@@ -227,28 +228,7 @@ func isWitness(v *View, self string) bool {
 	return false
 }
 
-// quorum counts the alive voters and witnesses (this node included)
-// against a majority of View.Voters; with fewer than 3 voters there is
-// no fencing (as in the vip package).
+// quorum applies the vip package's fencing rule to the speaker's view.
 func quorum(v View, self string) (alive, need int, ok bool) {
-	selfSeen := false
-	for _, m := range v.Members {
-		if m.Role != "voter" && m.Role != "witness" && m.Role != "" {
-			continue
-		}
-		if m.Name == self {
-			selfSeen = true
-			alive++
-		} else if m.Alive {
-			alive++
-		}
-	}
-	if !selfSeen {
-		alive++
-	}
-	if v.Voters < 3 {
-		return alive, 0, true
-	}
-	need = v.Voters/2 + 1
-	return alive, need, alive >= need
+	return vip.Quorum(v.Voters, self, v.Members, func(m Member) (string, string, bool) { return m.Name, m.Role, m.Alive })
 }
