@@ -1,9 +1,11 @@
 package netns
 
 import (
+	"errors"
 	"net"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -173,8 +175,22 @@ func TestBGPECMPSpreadKillAndGracefulStop(t *testing.T) {
 	l.inClient(func() { broken, total = survivorsBroken(conns, served, "site-lbC") })
 	t.Logf("graceful stop of lbC (took %v): %d new connections, %d failed; established on lbA/lbB broken by the rehash: %d of %d (hash-threshold)",
 		stopTook.Round(time.Millisecond), len(ss), fails, broken, total)
-	if fails > 0 {
-		t.Errorf("graceful stop: %d of %d new connections failed, want 0", fails, len(ss))
+	// The router's hash-threshold rehash when lbC's path leaves the ECMP
+	// set moves flows between lbA and lbB too (the established ones
+	// counted above): a connection open at that instant can be reset by
+	// the node it moved to. One such reset is allowed; any other failure,
+	// or more, is lbC's doing (resilient nexthop groups avoid both: README).
+	resets := 0
+	for _, s := range ss {
+		if s.err != nil {
+			t.Logf("failed at %v: %v", s.at.Round(time.Millisecond), s.err)
+			if errors.Is(s.err, syscall.ECONNRESET) {
+				resets++
+			}
+		}
+	}
+	if fails > 1 || fails > resets {
+		t.Errorf("graceful stop: %d of %d new connections failed (%d reset), want none but one reset by the rehash", fails, len(ss), resets)
 	}
 
 	// 3. SIGKILL of lbB: its kernel closes the BGP session at once (FIN),
