@@ -148,12 +148,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	// any come while the loop is gone, are logged rather than sent, so no
 	// component can block on a full channel during shutdown.
 	errc := make(chan error, 1)
-	run := func(name string, ctx context.Context, f func(context.Context) error) <-chan struct{} {
+	run := func(name string, ctx context.Context, f func(context.Context) error) {
 		wg.Add(1)
-		done := make(chan struct{})
 		go func() {
 			defer wg.Done()
-			defer close(done)
 			if err := f(ctx); err != nil {
 				err = fmt.Errorf("%s: %w", name, err)
 				select {
@@ -163,7 +161,6 @@ func (a *Agent) Run(ctx context.Context) error {
 				}
 			}
 		}()
-		return done
 	}
 	// Each component gets its own context so that shutdown runs in reverse
 	// start order rather than all at once.
@@ -182,17 +179,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	// Planned stop: hand the VIPs over first (the next holder announces),
 	// then stop the API, drain the balancer, release addresses, stop the
 	// checks, and leave the cluster last.
-	var lbDone <-chan struct{}
 	stopAll := func() {
 		stopAPI()
 		stopLB()
-		if lbDone != nil {
-			// The VIP and BGP addresses stay bound until the balancer has
-			// drained: its connections in flight answer from them (Linux
-			// sends nothing from an address it no longer has). A BGP
-			// VIP is withdrawn before (shutdownBGP), so no new flow comes.
-			<-lbDone
-		}
 		stopVIP()
 		stopBGP()
 		stopHealth()
@@ -209,7 +198,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	if a.servesTraffic() {
 		run("health", hcCtx, a.health.Run)
-		lbDone = run("balancer", lbCtx, a.lb.Run)
+		run("balancer", lbCtx, a.lb.Run)
 		if a.acme.manager != nil {
 			run("acme", lbCtx, a.acme.manager.Run)
 		}
