@@ -114,6 +114,11 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 	}
 	if cfg.VIP.Interface != "" && cfg.Cluster.Role != cluster.RoleWitness {
 		cfg.VIP.Node = cfg.Cluster.Node
+		if cfg.VIP.ParkTime == 0 {
+			// A handed-over address stays (on lo) while the balancer can
+			// still be draining the connections that came to it.
+			cfg.VIP.ParkTime = cfg.DrainTimeout + time.Second
+		}
 		if a.vips, err = vip.New(cfg.VIP, vip.Deps{Logger: deps.Logger}); err != nil {
 			return nil, fmt.Errorf("virtual IPs: %w", err)
 		}
@@ -148,10 +153,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	// any come while the loop is gone, are logged rather than sent, so no
 	// component can block on a full channel during shutdown.
 	errc := make(chan error, 1)
-	run := func(name string, ctx context.Context, f func(context.Context) error) {
+	run := func(name string, ctx context.Context, f func(context.Context) error) <-chan struct{} {
 		wg.Add(1)
+		done := make(chan struct{})
 		go func() {
 			defer wg.Done()
+			defer close(done)
 			if err := f(ctx); err != nil {
 				err = fmt.Errorf("%s: %w", name, err)
 				select {
@@ -161,6 +168,7 @@ func (a *Agent) Run(ctx context.Context) error {
 				}
 			}
 		}()
+		return done
 	}
 	// Each component gets its own context so that shutdown runs in reverse
 	// start order rather than all at once.
@@ -179,10 +187,25 @@ func (a *Agent) Run(ctx context.Context) error {
 	// Planned stop: hand the VIPs over first (the next holder announces),
 	// then stop the API, drain the balancer, release addresses, stop the
 	// checks, and leave the cluster last.
+	var lbDone <-chan struct{}
 	stopAll := func() {
 		stopAPI()
 		stopLB()
 		stopVIP()
+		if lbDone != nil {
+			// The VIPs are handed over or withdrawn already (handOverVIPs,
+			// shutdownBGP), so no new connection comes, but their
+			// addresses stay until the balancer has drained: the requests
+			// in flight answer from them (Linux sends nothing from an
+			// address it no longer has). An ARP VIP is parked on lo
+			// (vip/park.go), a BGP VIP stays bound on its interface. The
+			// VIP manager's loop stops at once all the same: it must not
+			// take part in an election while the node drains.
+			<-lbDone
+		}
+		if a.vipEnabled() {
+			a.vips.Unpark()
+		}
 		stopBGP()
 		stopHealth()
 		stopCluster()
@@ -198,7 +221,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	if a.servesTraffic() {
 		run("health", hcCtx, a.health.Run)
-		run("balancer", lbCtx, a.lb.Run)
+		lbDone = run("balancer", lbCtx, a.lb.Run)
 		if a.acme.manager != nil {
 			run("acme", lbCtx, a.acme.manager.Run)
 		}

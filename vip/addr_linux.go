@@ -26,6 +26,9 @@ type linuxHost struct {
 	// listen receives ARP while the node probes the link (no quorum).
 	listen *linkSocket
 	buf    []byte
+	// arpSaved holds the ARP sysctls parkAddr raised, by path, with the
+	// values they had (park_linux.go).
+	arpSaved map[string]int
 }
 
 // linkSocket is a packet socket bound to one interface.

@@ -56,6 +56,7 @@ type fakeHost struct {
 	resolved  []string // resolveAgain calls
 	listening bool
 	claims    []claim // what other hosts say on the link, until heard
+	parked    map[netip.Prefix]time.Duration
 }
 
 func newFakeHost() *fakeHost {
@@ -77,6 +78,24 @@ func (h *fakeHost) removeAddr(p netip.Prefix) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.addrs, p)
+	return nil
+}
+
+func (h *fakeHost) parkAddr(p netip.Prefix, lifetime time.Duration) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.parked == nil {
+		h.parked = map[netip.Prefix]time.Duration{}
+	}
+	h.parked[p] = lifetime
+	delete(h.addrs, p)
+	return nil
+}
+
+func (h *fakeHost) unparkAddr(p netip.Prefix, last bool) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.parked, p)
 	return nil
 }
 

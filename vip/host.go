@@ -9,6 +9,7 @@ import (
 // and packet sockets on Linux (addr_linux.go) and by a fake in tests.
 type hostNet interface {
 	addrTable
+	addrParker
 	announcer
 	linkChecker
 	linkProber
@@ -24,6 +25,17 @@ type addrTable interface {
 	removeAddr(p netip.Prefix) error
 	// listAddrs returns the interface's addresses.
 	listAddrs() ([]netip.Prefix, error)
+}
+
+// addrParker keeps a released address for the connections in flight
+// without claiming it on the link (park.go).
+type addrParker interface {
+	// parkAddr moves p from the VIP interface to lo, as a host address
+	// with lifetime, after the interface stops answering ARP for it.
+	parkAddr(p netip.Prefix, lifetime time.Duration) error
+	// unparkAddr removes p from lo; last restores the interface's ARP
+	// settings.
+	unparkAddr(p netip.Prefix, last bool) error
 }
 
 // announcer tells the link that this host now answers for ip.

@@ -72,6 +72,11 @@ type Config struct {
 	// gap, at least 500ms, at most StaleHold (default 2s). Gossip needs a
 	// few rounds to bring a resumed node up to date.
 	StaleHold time.Duration
+	// ParkTime, when set, keeps a VIP this node handed over to another
+	// one on lo for this long, or until Unpark after Run: the requests in
+	// flight still get their answers (park.go). 0: removed at once. Set it
+	// to the balancer's drain timeout.
+	ParkTime time.Duration
 }
 
 // Deps are the Manager's collaborators.
@@ -126,7 +131,11 @@ type Manager struct {
 	prevAlive     map[string]bool
 	notifyq       chan notification
 	lastMeta      map[string]string
+	parked        map[netip.Prefix]parkedAddr
 	skipStopClean bool // test hook: Run returns without removing addresses
+
+	drained     chan struct{} // closed by Unpark
+	drainedOnce sync.Once
 }
 
 // New validates cfg and returns a Manager; it starts nothing.
@@ -147,6 +156,7 @@ func New(cfg Config, deps Deps) (*Manager, error) {
 		netns:     deps.NetNS,
 		changed:   make(chan struct{}, 1),
 		wake:      make(chan struct{}, 1),
+		drained:   make(chan struct{}),
 		ready:     map[string]bool{},
 		releasing: map[string]bool{},
 		held:      map[string]bool{},
@@ -373,6 +383,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	tcancel()
 	if !m.skipStopClean {
 		m.stop(m.now())
+		m.waitUnpark()
 	}
 	m.notifyq = nil
 	close(q)

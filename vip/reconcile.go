@@ -85,6 +85,7 @@ func (m *Manager) reconcileOnce(now time.Time) {
 		meta.VIPs[name] = m.stepVIP(now, m.states[name], in, st)
 	}
 	m.sweep(now)
+	m.unparkDue(now)
 	m.publish(meta)
 }
 
@@ -227,7 +228,7 @@ func (m *Manager) stepVIP(now time.Time, v *vipState, in inputs, st standing) VI
 	if want && st.noQuorum != "" {
 		why = fmt.Sprintf("%s (%s, but no other host answers for %s on the link)", why, st.noQuorum, v.address.Addr())
 	}
-	m.act(now, v, want, why, cands, st.healed)
+	m.act(now, v, want, why, cands, st.healed, block == "")
 	state := StateBackup
 	switch {
 	case v.holding:
@@ -327,7 +328,9 @@ func (m *Manager) releaseTaker(now time.Time, v *vipState, cands []candidate) st
 }
 
 // act adds, renews, announces or removes v's address.
-func (m *Manager) act(now time.Time, v *vipState, want bool, why string, cands []candidate, healed bool) {
+// A VIP let go while this node could hold it (block empty: canPark) and
+// another node claims it was handed over: its address is parked.
+func (m *Manager) act(now time.Time, v *vipState, want bool, why string, cands []candidate, healed, canPark bool) {
 	claimers := map[string]bool{}
 	newClaim := false
 	for _, c := range cands {
@@ -339,6 +342,7 @@ func (m *Manager) act(now time.Time, v *vipState, want bool, why string, cands [
 	v.claimers = claimers
 	switch {
 	case want && !v.holding:
+		m.unpark(v.address)
 		if err := m.host.replaceAddr(v.address, m.cfg.AddressLifetime); err != nil {
 			m.noteErr(v, "add address", err)
 			return
@@ -353,6 +357,8 @@ func (m *Manager) act(now time.Time, v *vipState, want bool, why string, cands [
 			m.log.Info("re-announcing vip: a peer claims it too or came back", "vip", v.name)
 			v.burst.start(now)
 		}
+	case v.holding && canPark && len(claimers) > 0:
+		m.park(now, v, why)
 	case v.holding:
 		m.drop(v, why)
 	}

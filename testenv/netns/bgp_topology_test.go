@@ -278,12 +278,15 @@ func (l *bgpLab) start(ready ...int) {
 
 // inClient runs f on an OS thread inside the client namespace: sockets f
 // opens are the client's.
-func (l *bgpLab) inClient(f func()) {
-	l.t.Helper()
+func (l *bgpLab) inClient(f func()) { inNamespace(l.t, l.Client, f) }
+
+// inNamespace runs f on an OS thread inside namespace ns.
+func inNamespace(t *testing.T, ns string, f func()) {
+	t.Helper()
 	done := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
-		h, err := netns.GetFromName(l.Client)
+		h, err := netns.GetFromName(ns)
 		if err != nil {
 			done <- err
 			return
@@ -297,8 +300,8 @@ func (l *bgpLab) inClient(f func()) {
 		done <- nil
 	}()
 	if err := <-done; err != nil {
-		// Errorf, not Fatalf: flow calls this from its own goroutine.
-		l.t.Errorf("enter client namespace: %v", err)
+		// Errorf, not Fatalf: callers run this from goroutines of their own.
+		t.Errorf("enter namespace %s: %v", ns, err)
 	}
 }
 
@@ -315,12 +318,17 @@ func get(timeout time.Duration) (string, error) {
 // roundTrip sends a GET on c and returns the X-Served-By header; the
 // response body is read so that the connection can carry another one.
 func roundTrip(c net.Conn, timeout time.Duration, closeAfter bool) (string, error) {
+	return roundTripPath(c, "/", timeout, closeAfter)
+}
+
+// roundTripPath is roundTrip for GET path.
+func roundTripPath(c net.Conn, path string, timeout time.Duration, closeAfter bool) (string, error) {
 	_ = c.SetDeadline(time.Now().Add(timeout))
 	conn := "keep-alive"
 	if closeAfter {
 		conn = "close"
 	}
-	if _, err := fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: vip\r\nConnection: %s\r\n\r\n", conn); err != nil {
+	if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: vip\r\nConnection: %s\r\n\r\n", path, conn); err != nil {
 		return "", err
 	}
 	r := bufio.NewReader(c)

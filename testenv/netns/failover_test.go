@@ -21,7 +21,7 @@ const (
 	maxHandoverFailures = 20
 	// maxMakeBeforeBreakFailures bounds the failed connections of one
 	// make-before-break handover (see TestGracefulStopIsMakeBeforeBreak).
-	maxMakeBeforeBreakFailures = 1
+	maxMakeBeforeBreakFailures = 0
 	lifetime                   = 5 * time.Second // vip.DefaultAddressLifetime
 )
 

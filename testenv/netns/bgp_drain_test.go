@@ -1,0 +1,109 @@
+package netns
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestBGPGracefulStopFinishesRequestsInFlight: requests in flight on a node
+// at SIGTERM are answered during its drain, after its route is withdrawn,
+// and its idle keep-alive connections are closed cleanly (FIN), not left to
+// time out. The VIP address stays bound on lo until the balancer has
+// drained: Linux sends nothing from an address it no longer has.
+//
+// Stop sequence of the lab's nodes: 1 s GRACEFUL_SHUTDOWN, withdrawal,
+// 300 ms for the router, then the listeners close and the drain (2 s)
+// begins. A request of 2 s sent just before SIGTERM is answered ~0.7 s
+// into the drain.
+func TestBGPGracefulStopFinishesRequestsInFlight(t *testing.T) {
+	l := newBGPLab(t, bgpOptions{Nodes: 2})
+	l.start(0, 1)
+	stopping := l.Nodes[1]
+
+	idle, served := l.keepConns(40)
+	const slow = 40
+	type result struct {
+		served string
+		err    error
+		took   time.Duration
+	}
+	results := make([]result, slow)
+	var wg sync.WaitGroup
+	for i := range slow {
+		wg.Go(func() {
+			l.inClient(func() {
+				t0 := time.Now()
+				s, err := slowGet(bgpVIP, 2*time.Second)
+				results[i] = result{served: s, err: err, took: time.Since(t0)}
+			})
+		})
+	}
+	time.Sleep(200 * time.Millisecond) // every request has reached its node
+	began := time.Now()
+	stopping.Agent.Stop()
+	stopTook := time.Since(began)
+	wg.Wait()
+
+	onStopping, failed := 0, 0
+	for i, r := range results {
+		switch {
+		case r.err != nil:
+			failed++
+			t.Errorf("slow request %d failed after %v: %v", i, r.took.Round(time.Millisecond), r.err)
+		case r.served == "site-"+stopping.Name:
+			onStopping++
+		}
+	}
+	t.Logf("graceful stop of %s took %v; %d slow requests in flight, %d of them on %s, %d failed",
+		stopping.Name, stopTook.Round(time.Millisecond), slow, onStopping, stopping.Name, failed)
+	if onStopping < slow/5 {
+		t.Errorf("only %d of %d slow requests reached %s: the test did not exercise its drain", onStopping, slow, stopping.Name)
+	}
+	// 1 s GRACEFUL_SHUTDOWN + 300 ms + the drain (2 s), with slack.
+	if limit := 5 * time.Second; stopTook > limit {
+		t.Errorf("the graceful stop took %v, want under %v (the drain period bounds it)", stopTook, limit)
+	}
+
+	// The idle keep-alive connections the stopping node had: closed by it
+	// (EOF, or a reset by the other node once the client answers the FIN),
+	// never silent until a timeout.
+	var idleOn, silent int
+	l.inClient(func() {
+		for i, c := range idle {
+			if served[i] != "site-"+stopping.Name {
+				continue
+			}
+			idleOn++
+			_ = c.SetReadDeadline(time.Now().Add(time.Second))
+			_, err := c.Read(make([]byte, 1))
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
+				silent++
+			} else if err != nil && !errors.Is(err, io.EOF) && !strings.Contains(err.Error(), "reset") {
+				t.Errorf("idle connection %d: %v, want EOF or a reset", i, err)
+			}
+		}
+	})
+	t.Logf("%d idle keep-alive connections were on %s; %d of them never heard its close", idleOn, stopping.Name, silent)
+	if silent > 0 {
+		t.Errorf("%d of %d idle keep-alive connections on %s were not closed by its drain", silent, idleOn, stopping.Name)
+	}
+}
+
+// slowGet sends GET /slow?ms= to vip:80 on a new connection and returns
+// X-Served-By.
+func slowGet(vip string, d time.Duration) (string, error) {
+	c, err := net.DialTimeout("tcp", vip+":80", time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	return roundTripPath(c, fmt.Sprintf("/slow?ms=%d", d.Milliseconds()), d+3*time.Second, true)
+}
