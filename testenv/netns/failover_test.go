@@ -20,8 +20,9 @@ const (
 	// while the known issue below is open (the bench saw 0-8).
 	maxHandoverFailures = 20
 	// maxMakeBeforeBreakFailures bounds the failed connections of one
-	// make-before-break handover (see TestGracefulStopIsMakeBeforeBreak).
-	maxMakeBeforeBreakFailures = 0
+	// make-before-break handover, and each must be a reset (see
+	// TestGracefulStopIsMakeBeforeBreak).
+	maxMakeBeforeBreakFailures = 1
 	lifetime                   = 5 * time.Second // vip.DefaultAddressLifetime
 )
 
@@ -240,13 +241,20 @@ func TestGracefulStopIsMakeBeforeBreak(t *testing.T) {
 			t.Fatalf("round %d: holder after the stop %s, want lbB", round, h.Name)
 		}
 		baseline()
-		// At most one failure: a connection whose handshake reached lbA
-		// and whose request left the client after lbB's gratuitous ARP
-		// is reset by lbB, and one in flight on lbA when lbA removes the
-		// address cannot be answered (README, failover known issues).
-		// Alone this test sees 0; in CI beside other packages one in
-		// about two runs.
-		checkProbe(t, fmt.Sprintf("graceful stop %d", round), p.Stop(), 600*time.Millisecond, maxMakeBeforeBreakFailures)
+		// A request in flight on lbA is answered: lbA parks the address
+		// until it has drained (TestGracefulStopAnswersRequestsInFlight).
+		// What remains is inherent to moving an address by ARP: a
+		// connection whose handshake reached lbA and whose request left
+		// the client after lbB's gratuitous ARP is reset by lbB (a window
+		// of one round trip). At most one, and only a reset: a timeout
+		// would be a request lbA could not answer.
+		r := p.Stop()
+		checkProbe(t, fmt.Sprintf("graceful stop %d", round), r, 600*time.Millisecond, maxMakeBeforeBreakFailures)
+		for e, n := range r.Errors {
+			if !strings.Contains(e, "reset") {
+				t.Errorf("round %d: %d requests failed with %q, want none but a reset", round, n, e)
+			}
+		}
 		if log := a.Agent.Log(); strings.Contains(log, "hand over vips") {
 			t.Errorf("round %d: the handover did not complete: %s", round, lastLine(log, "hand over vips"))
 		}
