@@ -36,6 +36,19 @@ func TestBGPGracefulStopFinishesRequestsInFlight(t *testing.T) {
 	}
 	results := make([]result, slow)
 	var wg sync.WaitGroup
+	// Downloads read slowly across the stop: what happens to a transfer
+	// that outlives the withdrawal is measured, not asserted.
+	const downloads = 10
+	dl := make([]result, downloads)
+	for i := range downloads {
+		wg.Go(func() {
+			l.inClient(func() {
+				t0 := time.Now()
+				s, err := slowDownload(bgpVIP, 600_000, 64<<10, 100*time.Millisecond)
+				dl[i] = result{served: s, err: err, took: time.Since(t0)}
+			})
+		})
+	}
 	for i := range slow {
 		wg.Go(func() {
 			l.inClient(func() {
@@ -63,6 +76,20 @@ func TestBGPGracefulStopFinishesRequestsInFlight(t *testing.T) {
 	}
 	t.Logf("graceful stop of %s took %v; %d slow requests in flight, %d of them on %s, %d failed",
 		stopping.Name, stopTook.Round(time.Millisecond), slow, onStopping, stopping.Name, failed)
+	dlOn, dlBroken, firstErr := 0, 0, ""
+	for _, r := range dl {
+		if r.served == "site-"+stopping.Name {
+			dlOn++
+			if r.err != nil {
+				dlBroken++
+				if firstErr == "" {
+					firstErr = fmt.Sprintf("%v after %v", r.err, r.took.Round(time.Millisecond))
+				}
+			}
+		}
+	}
+	t.Logf("slow downloads (600 kB at 640 kB/s) across the stop: %d of %d on %s, %d of those broken (%s)",
+		dlOn, downloads, stopping.Name, dlBroken, firstErr)
 	if onStopping < slow/5 {
 		t.Errorf("only %d of %d slow requests reached %s: the test did not exercise its drain", onStopping, slow, stopping.Name)
 	}
@@ -94,6 +121,46 @@ func TestBGPGracefulStopFinishesRequestsInFlight(t *testing.T) {
 	t.Logf("%d idle keep-alive connections were on %s; %d of them never heard its close", idleOn, stopping.Name, silent)
 	if silent > 0 {
 		t.Errorf("%d of %d idle keep-alive connections on %s were not closed by its drain", silent, idleOn, stopping.Name)
+	}
+}
+
+// slowDownload fetches /stream?bytes=size on a new connection, reading
+// chunk bytes every pause, and returns X-Served-By (known before the body,
+// so also for a transfer that breaks) and the error.
+func slowDownload(vip string, size, chunk int, pause time.Duration) (string, error) {
+	c, err := net.DialTimeout("tcp", vip+":80", time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := fmt.Fprintf(c, "GET /stream?bytes=%d HTTP/1.1\r\nHost: vip\r\nConnection: close\r\n\r\n", size); err != nil {
+		return "", err
+	}
+	var head []byte
+	buf := make([]byte, chunk)
+	served, total := "", 0
+	for {
+		n, err := c.Read(buf)
+		if served == "" {
+			head = append(head, buf[:n]...)
+			if i := strings.Index(string(head), "X-Served-By: "); i >= 0 {
+				if j := strings.Index(string(head[i:]), "\r\n"); j > 0 {
+					served = string(head[i+len("X-Served-By: ") : i+j])
+				}
+			}
+		}
+		total += n
+		if errors.Is(err, io.EOF) {
+			if total < size {
+				return served, fmt.Errorf("EOF after %d of %d bytes", total, size)
+			}
+			return served, nil
+		}
+		if err != nil {
+			return served, fmt.Errorf("after %d bytes: %w", total, err)
+		}
+		time.Sleep(pause)
 	}
 }
 
