@@ -43,32 +43,41 @@ func (b *Balancer) serveHTTP(cc *clientConn, first bool) (parked bool) {
 			return false
 		}
 		if br == nil || br.Buffered() == 0 {
+			idleSince, next := time.Now(), nextWait
 			if br != nil {
-				br.Reset(nil) // idle: give the buffer back while waiting
-				readerPool.Put(br)
-				br = nil
-			}
-			if ok, parked := b.waitIdle(cc, tc, fe, first); !ok {
-				if first && !parked {
-					b.logNoRequest(cc, fe) // HAProxy logs it (CR--, <BADREQ>)
+				next = b.readNext(cc, tc, fe, br, idleSince)
+				if next == nextClosed {
+					return false
 				}
-				return parked // idle timeout, close or parked: nothing to answer
-			}
-			br = readerPool.Get().(*bufio.Reader)
-			br.Reset(tc)
-			if !first {
-				// Readable: the request timeout runs from here. The wait's
-				// own deadline (idleParkAfter) must not cut the read that
-				// takes the bytes: Go refuses a read once it has passed,
-				// however ready the bytes are, and a busy machine may run
-				// this goroutine after it.
-				tc.readDeadline(deadline(time.Now(), fe.tm.httpRequest))
-			}
-			if _, err := br.Peek(1); err != nil {
-				if first {
-					b.logNoRequest(cc, fe)
+				if next == nextWait {
+					br.Reset(nil) // idle: give the buffer back while waiting
+					readerPool.Put(br)
+					br = nil
 				}
-				return false // idle timeout or close: nothing to answer
+			}
+			if next == nextWait {
+				if ok, parked := b.waitIdle(cc, tc, fe, first, idleSince); !ok {
+					if first && !parked {
+						b.logNoRequest(cc, fe) // HAProxy logs it (CR--, <BADREQ>)
+					}
+					return parked // idle timeout, close or parked: nothing to answer
+				}
+				br = readerPool.Get().(*bufio.Reader)
+				br.Reset(tc)
+				if !first {
+					// Readable: the request timeout runs from here. The
+					// wait's own deadline (idleParkAfter) must not cut the
+					// read that takes the bytes: Go refuses a read once it
+					// has passed, however ready the bytes are, and a busy
+					// machine may run this goroutine after it.
+					tc.readDeadline(deadline(time.Now(), fe.tm.httpRequest))
+				}
+				if _, err := br.Peek(1); err != nil {
+					if first {
+						b.logNoRequest(cc, fe)
+					}
+					return false // idle timeout or close: nothing to answer
+				}
 			}
 			if snap = b.cur.Load(); snap.byAddr[cc.l.key] == nil {
 				return false
@@ -105,17 +114,49 @@ func (b *Balancer) serveHTTP(cc *clientConn, first bool) (parked bool) {
 	}
 }
 
+// What readNext found.
+const (
+	nextWait   = iota // nothing within the grace: wait without the buffer
+	nextReady         // the next request's first bytes are buffered
+	nextClosed        // the client closed, or an error
+)
+
+// readNext reads a kept-alive connection's next request into br, which
+// the last request left empty, for at most idleParkAfter (and the
+// keep-alive timeout): under load the next request is usually there
+// already or comes within that time, and one read takes it without the
+// peek that waiting without a buffer needs first. It does so only where
+// the connection can later wait without a buffer and be parked.
+func (b *Balancer) readNext(cc *clientConn, tc *timedConn, fe *frontend, br *bufio.Reader, since time.Time) int {
+	if b.park.Load() == nil || !cc.idle.canWait(cc.conn) {
+		return nextWait
+	}
+	grace := since.Add(idleParkAfter)
+	if ka := deadline(since, fe.tm.keepAlive); !ka.IsZero() && ka.Before(grace) {
+		grace = ka
+	}
+	tc.readDeadline(grace)
+	switch _, err := br.Peek(1); {
+	case err == nil:
+		return nextReady // serveHTTP sets the request's own deadline
+	case isTimeout(err):
+		return nextWait
+	default:
+		return nextClosed
+	}
+}
+
 // waitIdle waits without a buffer until cc has bytes (ok), the request or
 // keep-alive timeout passes, or the client closes. A kept-alive connection
-// still idle after idleParkAfter is handed to the parker (parked).
-func (b *Balancer) waitIdle(cc *clientConn, tc *timedConn, fe *frontend, first bool) (ok, parked bool) {
+// idle since since is handed to the parker (parked) once idleParkAfter has
+// passed.
+func (b *Balancer) waitIdle(cc *clientConn, tc *timedConn, fe *frontend, first bool, since time.Time) (ok, parked bool) {
 	if first {
 		tc.readDeadline(deadline(cc.accepted, fe.tm.httpRequest))
 		return cc.idle.wait(cc.conn) == nil, false
 	}
-	now := time.Now()
-	keepAlive := deadline(now, fe.tm.keepAlive)
-	grace := now.Add(idleParkAfter)
+	keepAlive := deadline(since, fe.tm.keepAlive)
+	grace := since.Add(idleParkAfter)
 	p := b.park.Load()
 	if p == nil || !cc.idle.canWait(cc.conn) || (!keepAlive.IsZero() && !grace.Before(keepAlive)) {
 		tc.readDeadline(keepAlive)
