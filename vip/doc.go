@@ -28,9 +28,11 @@
 //     below) and its view is fresh; every other node removes the address;
 //   - a holder that hands a VIP over (preempt, Release) keeps it until the
 //     new holder gossips that it holds it, bounded in time (make before
-//     break); a holder that loses a dual claim, hears another holder
-//     without quorum, becomes
-//     ineligible or finds its own view stale removes it at once;
+//     break); a holder whose VIP another node now holds (that handover, or
+//     a dual claim it lost) parks the address on lo, silent on the link,
+//     for the requests still in flight (Config.ParkTime, park.go); one
+//     that hears another holder without quorum, becomes ineligible or
+//     finds its own view stale removes it at once;
 //   - a node that was frozen (SIGSTOP/SIGCONT, a long stall) notices the gap
 //     between two loop steps (more than max(2 × StepInterval, 350 ms): the
 //     shortest time gossip can declare a silent node dead, so a 300 ms

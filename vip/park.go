@@ -21,12 +21,14 @@ import (
 // setting: Linux answers neighbour solicitations only for addresses of the
 // interface they arrive on.
 //
-// A parked address goes when ParkTime has passed, when this node takes the
-// VIP again, or, at the end of Run, when Unpark is called (after the
-// balancer has drained) — whichever is first. Its lifetime removes it even
-// if the agent is killed meanwhile. A VIP let go for any other reason
-// (fault, no quorum, a lost election) is removed at once, as before: a
-// fenced node must not answer for it.
+// Parked are the addresses of VIPs another node now holds: a handover
+// (Release, preempt) or a dual claim this node lost. A parked address goes
+// when ParkTime has passed, when this node takes the VIP again, or, at the
+// end of Run, when Unpark is called (after the balancer has drained) —
+// whichever is first. Its lifetime removes it even if the agent is killed
+// meanwhile. A VIP let go for a fault (no quorum, ineligible, a stale
+// view) is removed at once, as before: a fenced node must not answer for
+// it.
 
 // parkedAddr is one address parked on lo.
 type parkedAddr struct {
