@@ -36,6 +36,7 @@ func (b *Balancer) serveHTTP(cc *clientConn, first bool) (parked bool) {
 			readerPool.Put(br)
 		}
 	}()
+	served := 0 // requests this call has served on cc
 	for ; ; first = false {
 		snap := b.cur.Load()
 		fe := snap.byAddr[cc.l.key]
@@ -44,18 +45,18 @@ func (b *Balancer) serveHTTP(cc *clientConn, first bool) (parked bool) {
 		}
 		if br == nil || br.Buffered() == 0 {
 			idleSince, next := time.Now(), nextWait
-			if br != nil {
+			if br != nil && served > 1 {
 				next = b.readNext(cc, tc, fe, br, idleSince)
 				if next == nextClosed {
 					return false
 				}
-				if next == nextWait {
+			}
+			if next == nextWait {
+				if br != nil {
 					br.Reset(nil) // idle: give the buffer back while waiting
 					readerPool.Put(br)
 					br = nil
 				}
-			}
-			if next == nextWait {
 				if ok, parked := b.waitIdle(cc, tc, fe, first, idleSince); !ok {
 					if first && !parked {
 						b.logNoRequest(cc, fe) // HAProxy logs it (CR--, <BADREQ>)
@@ -106,6 +107,7 @@ func (b *Balancer) serveHTTP(cc *clientConn, first bool) (parked bool) {
 		}
 		ex := getExchange(cc, fe, snap)
 		keep := b.serveRequest(ex, tc, br, start)
+		served++
 		putExchange(ex)
 		cc.endRequest()
 		if !keep {
@@ -123,10 +125,13 @@ const (
 
 // readNext reads a kept-alive connection's next request into br, which
 // the last request left empty, for at most idleParkAfter (and the
-// keep-alive timeout): under load the next request is usually there
-// already or comes within that time, and one read takes it without the
-// peek that waiting without a buffer needs first. It does so only where
-// the connection can later wait without a buffer and be parked.
+// keep-alive timeout): on a connection that has carried several requests
+// the next one is usually there already or comes within that time, and
+// one read takes it without the peek that waiting without a buffer needs
+// first. serveHTTP calls it from the second request on, so that
+// connections that carry one request and idle (most browsers' spare ones)
+// give their buffer back at once. It reads only where the connection can
+// later wait without a buffer and be parked.
 func (b *Balancer) readNext(cc *clientConn, tc *timedConn, fe *frontend, br *bufio.Reader, since time.Time) int {
 	if b.park.Load() == nil || !cc.idle.canWait(cc.conn) {
 		return nextWait
