@@ -93,8 +93,9 @@ func TestBGPGracefulStopFinishesRequestsInFlight(t *testing.T) {
 	if onStopping < slow/5 {
 		t.Errorf("only %d of %d slow requests reached %s: the test did not exercise its drain", onStopping, slow, stopping.Name)
 	}
-	// 1 s GRACEFUL_SHUTDOWN + 300 ms + the drain (2 s), with slack.
-	if limit := 5 * time.Second; stopTook > limit {
+	// 1 s GRACEFUL_SHUTDOWN + 300 ms + the drain (at most 2 s) + leaving
+	// the cluster: ~3 s; the bound leaves room for a loaded CI machine.
+	if limit := 8 * time.Second; stopTook > limit {
 		t.Errorf("the graceful stop took %v, want under %v (the drain period bounds it)", stopTook, limit)
 	}
 

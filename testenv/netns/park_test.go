@@ -34,16 +34,24 @@ func TestGracefulStopAnswersRequestsInFlight(t *testing.T) {
 	a.Agent.Stop()
 	stopTook := time.Since(began)
 	wg.Wait()
-	failed := 0
+	failed, onA := 0, 0
 	for i := range n {
-		if errs[i] != nil {
+		switch {
+		case errs[i] != nil:
 			failed++
 			t.Errorf("request %d in flight at the stop: %v", i, errs[i])
-		} else if served[i] != "site-lbA" {
-			t.Errorf("request %d answered by %s, want site-lbA (it was in flight there)", i, served[i])
+		case served[i] == "site-lbA":
+			onA++
 		}
 	}
-	t.Logf("graceful stop of the holder took %v; %d requests in flight on it, %d failed", stopTook.Round(time.Millisecond), n, failed)
+	t.Logf("graceful stop of the holder took %v; %d slow requests, %d of them on lbA, %d failed",
+		stopTook.Round(time.Millisecond), n, onA, failed)
+	// A request that reached lbA only after the handover (a very slow
+	// machine) was served by lbB: fine, but most must have been in flight
+	// on lbA for the test to mean anything.
+	if onA < n/2 {
+		t.Errorf("only %d of %d slow requests were in flight on lbA at the stop", onA, n)
+	}
 
 	// While lbA parked the address and after: only lbB has it on its
 	// link, the client's neighbour entry names lbB, and lbB answers.
