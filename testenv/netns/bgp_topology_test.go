@@ -71,6 +71,9 @@ type bgpOptions struct {
 	// appended to node i's --bgp-peer (e.g. ",password=x").
 	RouterPassword map[int]string
 	PeerExtra      map[int]string
+	// IPv6 adds IPv6 addresses, a second BGP session per node over IPv6
+	// and an IPv6 VIP (bgp_ipv6_test.go).
+	IPv6 bool
 }
 
 func birdConfig(dir string, nodes []*bgpNode, noKernel bool, passwords map[int]string) string {
@@ -167,9 +170,16 @@ func newBGPLab(t *testing.T, o bgpOptions) *bgpLab {
 		tp.IP("-n", n.NS, "route", "add", "default", "via", bgpRouterIP)
 	}
 	tp.Exec(l.Router, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.fib_multipath_hash_policy=1")
+	if o.IPv6 {
+		l.addIPv6(tp)
+	}
 
 	cfg := filepath.Join(l.dir, "bird.conf")
-	if err := os.WriteFile(cfg, []byte(birdConfig(l.dir, l.Nodes, o.NoKernel, o.RouterPassword)), 0o644); err != nil {
+	bc := birdConfig(l.dir, l.Nodes, o.NoKernel, o.RouterPassword)
+	if o.IPv6 {
+		bc += birdIPv6(l.Nodes)
+	}
+	if err := os.WriteFile(cfg, []byte(bc), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	l.sock = filepath.Join(l.dir, "bird.ctl")
@@ -184,7 +194,11 @@ func newBGPLab(t *testing.T, o bgpOptions) *bgpLab {
 	key := strings.TrimSpace(string(out))
 	for i, n := range l.Nodes {
 		cc := filepath.Join(l.dir, "cluster.yaml")
-		if err := os.WriteFile(cc, []byte(bgpClusterYAML(o.Mode, "*:80")), 0o644); err != nil {
+		yaml := bgpClusterYAML(o.Mode, "*:80")
+		if o.IPv6 {
+			yaml += bgpVIP6YAML(o.Mode)
+		}
+		if err := os.WriteFile(cc, []byte(yaml), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		n.bin = bin
@@ -193,6 +207,9 @@ func newBGPLab(t *testing.T, o bgpOptions) *bgpLab {
 			"--vip-priority", fmt.Sprintf("vip1=%d", 200-10*i),
 			"--bgp-asn", "65001", "--bgp-peer", "address=" + bgpRouterIP + ",asn=65000,hold_time=3s,keepalive=1s" + o.PeerExtra[i],
 			"--bgp-shutdown-wait", "1s", "--drain-timeout", "2s", "--log-level", "debug"}
+		if o.IPv6 {
+			args = append(args, "--bgp-peer", "address="+bgpRouterIP6+",asn=65000,hold_time=3s,keepalive=1s")
+		}
 		if i == 0 {
 			args = append(args, "--cluster-config", cc)
 		} else {
