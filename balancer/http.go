@@ -128,9 +128,9 @@ const (
 // keep-alive timeout): on a connection that has carried several requests
 // the next one is usually there already or comes within that time, and
 // one read takes it without the peek that waiting without a buffer needs
-// first. serveHTTP calls it from the second request on, so that
-// connections that carry one request and idle (most browsers' spare ones)
-// give their buffer back at once. It reads only where the connection can
+// first. serveHTTP calls it once the connection has carried two requests,
+// so that connections that carry one request and idle (most browsers'
+// spare ones) give their buffer back at once. It reads only where the connection can
 // later wait without a buffer and be parked.
 func (b *Balancer) readNext(cc *clientConn, tc *timedConn, fe *frontend, br *bufio.Reader, since time.Time) int {
 	if b.park.Load() == nil || !cc.idle.canWait(cc.conn) {

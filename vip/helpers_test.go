@@ -1,6 +1,7 @@
 package vip
 
 import (
+	"context"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -57,6 +58,8 @@ type fakeHost struct {
 	listening bool
 	claims    []claim // what other hosts say on the link, until heard
 	parked    map[netip.Prefix]time.Duration
+	failPark  error
+	unparks   []bool // the last argument of each unparkAddr call
 }
 
 func newFakeHost() *fakeHost {
@@ -84,6 +87,9 @@ func (h *fakeHost) removeAddr(p netip.Prefix) error {
 func (h *fakeHost) parkAddr(p netip.Prefix, lifetime time.Duration) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.failPark != nil {
+		return h.failPark
+	}
 	if h.parked == nil {
 		h.parked = map[netip.Prefix]time.Duration{}
 	}
@@ -96,6 +102,7 @@ func (h *fakeHost) unparkAddr(p netip.Prefix, last bool) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.parked, p)
+	h.unparks = append(h.unparks, last)
 	return nil
 }
 
@@ -312,4 +319,45 @@ func feedViews(t *testing.T, m *Manager, v View) {
 		}
 	})
 	t.Cleanup(func() { close(done); wg.Wait() })
+}
+
+// running is a Manager running on a fake host: Run's goroutine, its
+// cancel and its result.
+type running struct {
+	m      *Manager
+	host   *fakeHost
+	cancel context.CancelFunc
+	errc   chan error
+}
+
+// startRun starts Run of a Manager with cfg on a fake host and gives it
+// webVIP with a ready frontend; the test sets the views.
+func startRun(t *testing.T, cfg Config) *running {
+	t.Helper()
+	m, err := New(cfg, Deps{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &running{m: m, host: newFakeHost(), errc: make(chan error, 1)}
+	m.host = r.host
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	r.cancel = cancel
+	go func() { r.errc <- m.Run(ctx) }()
+	m.Update([]config.VIP{webVIP()})
+	m.SetReady(map[string]bool{"http": true})
+	return r
+}
+
+// wait returns Run's error, failing the test if Run has not returned
+// within d.
+func (r *running) wait(t *testing.T, d time.Duration) error {
+	t.Helper()
+	select {
+	case err := <-r.errc:
+		return err
+	case <-time.After(d):
+		t.Fatalf("Run did not return within %v", d)
+		return nil
+	}
 }

@@ -366,34 +366,19 @@ func TestManagerKeepsTheLast50Transitions(t *testing.T) {
 
 func TestRunAcquiresAndReleasesOnStop(t *testing.T) {
 	out := t.TempDir() + "/notify.log"
-	m, err := New(Config{Node: "a", Interface: "eth0", StaleHold: 300 * time.Millisecond,
-		NotifyCommand: `echo "$TANDEM_VIP_STATE" >> ` + out}, Deps{Logger: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := newFakeHost()
-	m.host = host
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	errc := make(chan error, 1)
-	go func() { errc <- m.Run(ctx) }()
-	m.Update([]config.VIP{webVIP()})
-	m.SetReady(map[string]bool{"http": true})
+	r := startRun(t, Config{Node: "a", Interface: "eth0", StaleHold: 300 * time.Millisecond,
+		NotifyCommand: `echo "$TANDEM_VIP_STATE" >> ` + out})
+	m, host := r.m, r.host
 	// Views keep coming, as from the agent, so that a stall of the loop
 	// under -race (which makes it drop the VIP) heals.
 	feedViews(t, m, view(0))
 	waitFor(t, "the VIP to be added", 5*time.Second, func() bool { return host.has("10.0.0.100/24") })
-	if err := m.Run(ctx); err == nil {
+	if err := m.Run(context.Background()); err == nil {
 		t.Error("a second concurrent Run: want an error")
 	}
-	cancel()
-	select {
-	case err := <-errc:
-		if err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("Run did not return after cancel")
+	r.cancel()
+	if err := r.wait(t, 15*time.Second); err != nil {
+		t.Fatalf("Run: %v", err)
 	}
 	if got := host.addresses(); len(got) != 0 {
 		t.Errorf("addresses %v after a clean stop, want none", got)

@@ -45,6 +45,11 @@ func (m *Manager) park(now time.Time, v *vipState, why string) {
 	}
 	if err := m.host.parkAddr(v.heldAddr, m.cfg.ParkTime); err != nil {
 		m.noteErr(v, "park address", err)
+		// Nothing half-done stays: no copy on lo and, with nothing else
+		// parked, the interface's ARP settings as they were.
+		if err := m.host.unparkAddr(v.heldAddr, len(m.parked) == 0); err != nil {
+			m.noteErr(v, "undo park", err)
+		}
 		m.drop(v, why)
 		return
 	}

@@ -1,11 +1,9 @@
 package vip
 
 import (
-	"context"
+	"errors"
 	"testing"
 	"time"
-
-	"github.com/tandem-lb/tandem/config"
 )
 
 func (h *fakeHost) isParked(p string) bool {
@@ -64,6 +62,23 @@ func TestManagerParksAHandedOverAddress(t *testing.T) {
 	}
 }
 
+// A park that fails is undone (the ARP settings put back, nothing else
+// being parked) and the address removed, as without parking.
+func TestManagerUndoesAFailedPark(t *testing.T) {
+	h := newHarness(t, Config{ParkTime: 2 * time.Second})
+	h.host.failPark = errors.New("no lo")
+	h.setup(webVIP(), view(0))
+	h.step()
+	h.m.SetView(view(0, mem("b", 150, "eh")))
+	h.step()
+	if h.host.has("10.0.0.100/24") || h.host.isParked("10.0.0.100/24") {
+		t.Fatal("a failed park: want the address removed, not parked")
+	}
+	if got := h.host.unparks; len(got) != 1 || !got[0] {
+		t.Errorf("unparkAddr calls %v, want one that restores the ARP settings", got)
+	}
+}
+
 func TestManagerWithoutParkTimeRemovesAtOnce(t *testing.T) {
 	h := newHarness(t, Config{})
 	h.setup(webVIP(), view(0))
@@ -78,25 +93,15 @@ func TestManagerWithoutParkTimeRemovesAtOnce(t *testing.T) {
 // At the end of Run a parked address stays until Unpark (the balancer has
 // drained), then goes.
 func TestRunKeepsParkedAddressesUntilUnpark(t *testing.T) {
-	m, err := New(Config{Node: "a", Interface: "eth0", ParkTime: time.Minute}, Deps{Logger: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := newFakeHost()
-	m.host = host
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	errc := make(chan error, 1)
-	go func() { errc <- m.Run(ctx) }()
-	m.Update([]config.VIP{webVIP()})
-	m.SetReady(map[string]bool{"http": true})
+	r := startRun(t, Config{Node: "a", Interface: "eth0", ParkTime: time.Minute})
+	m, host := r.m, r.host
 	m.SetView(view(0))
 	waitFor(t, "the VIP to be added", 5*time.Second, func() bool { return host.has("10.0.0.100/24") })
 	m.SetView(view(0, mem("b", 150, "eh")))
 	waitFor(t, "the VIP to be parked", 5*time.Second, func() bool { return host.isParked("10.0.0.100/24") })
-	cancel()
+	r.cancel()
 	select {
-	case err := <-errc:
+	case err := <-r.errc:
 		t.Fatalf("Run returned (%v) with an address parked and no Unpark", err)
 	case <-time.After(300 * time.Millisecond):
 	}
@@ -105,13 +110,8 @@ func TestRunKeepsParkedAddressesUntilUnpark(t *testing.T) {
 	}
 	m.Unpark()
 	m.Unpark() // twice is fine
-	select {
-	case err := <-errc:
-		if err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return after Unpark")
+	if err := r.wait(t, 5*time.Second); err != nil {
+		t.Fatalf("Run: %v", err)
 	}
 	if host.isParked("10.0.0.100/24") {
 		t.Fatal("still parked after Run returned")

@@ -323,14 +323,7 @@ func inNamespace(t *testing.T, ns string, f func()) {
 }
 
 // get sends one GET on a new connection and returns X-Served-By.
-func get(timeout time.Duration) (string, error) {
-	c, err := net.DialTimeout("tcp", bgpVIP+":80", timeout)
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	return roundTrip(c, timeout, true)
-}
+func get(timeout time.Duration) (string, error) { return getFrom(bgpVIP+":80", timeout) }
 
 // roundTrip sends a GET on c and returns the X-Served-By header; the
 // response body is read so that the connection can carry another one.
