@@ -62,9 +62,9 @@ func (w *idleWaiter) step(fd uintptr) bool {
 // peekFD looks at the first byte waiting on socket fd without taking it
 // and without blocking: n > 0 bytes are there, n == 0 the peer closed,
 // EAGAIN nothing yet. It is recvfrom(2) without an address, which
-// unix.Recvfrom would allocate.
+// unix.Recvfrom would allocate, and a raw call (sockIO says why).
 func peekFD(fd uintptr, b *[1]byte) (int, unix.Errno) {
-	n, _, errno := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+	n, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
 		unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
 	return int(n), errno
 }

@@ -1,6 +1,7 @@
 package balancer
 
 import (
+	"bufio"
 	"errors"
 	"net"
 	"time"
@@ -15,7 +16,9 @@ type timedConn struct {
 	net.Conn
 	rto, wto   time.Duration // 0: no inactivity timeout
 	rFixed     bool
-	rSet, wSet int64 // unix ns of the last deadline set; 0: none
+	rSet, wSet int64  // unix ns of the last deadline set; 0: none
+	sio        sockIO // raw reads and writes while Conn is plain TCP
+	await      bool   // a write is followed by waiting for the answer (flushAwait)
 }
 
 // readTimeout switches reads to an inactivity timeout d.
@@ -45,6 +48,37 @@ func (c *timedConn) readDeadline(t time.Time) {
 }
 
 func (c *timedConn) Read(p []byte) (int, error) {
+	c.touchRead()
+	if c.sio.raw(c.Conn) {
+		return c.sio.Read(p)
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *timedConn) Write(p []byte) (int, error) {
+	c.touchWrite()
+	if c.sio.raw(c.Conn) {
+		if c.await {
+			c.touchRead()
+			return c.sio.WriteAwait(p)
+		}
+		return c.sio.Write(p)
+	}
+	return c.Conn.Write(p)
+}
+
+// flushAwait flushes bw, which writes to c, and on a plain TCP connection
+// waits for the peer's answer without a read that finds nothing first
+// (sockIO.WriteAwait): for a request whose answer is read next.
+func (c *timedConn) flushAwait(bw *bufio.Writer) error {
+	c.await = true
+	err := bw.Flush()
+	c.await = false
+	return err
+}
+
+// touchRead pushes the read inactivity deadline forward when due.
+func (c *timedConn) touchRead() {
 	if c.rto > 0 && !c.rFixed {
 		now := time.Now()
 		if ns := now.UnixNano(); ns-c.rSet > int64(c.rto)/8 {
@@ -52,10 +86,10 @@ func (c *timedConn) Read(p []byte) (int, error) {
 			c.Conn.SetReadDeadline(now.Add(c.rto))
 		}
 	}
-	return c.Conn.Read(p)
 }
 
-func (c *timedConn) Write(p []byte) (int, error) {
+// touchWrite pushes the write inactivity deadline forward when due.
+func (c *timedConn) touchWrite() {
 	if c.wto > 0 {
 		now := time.Now()
 		if ns := now.UnixNano(); ns-c.wSet > int64(c.wto)/8 {
@@ -63,7 +97,6 @@ func (c *timedConn) Write(p []byte) (int, error) {
 			c.Conn.SetWriteDeadline(now.Add(c.wto))
 		}
 	}
-	return c.Conn.Write(p)
 }
 
 // isTimeout reports whether err is a deadline expiry.

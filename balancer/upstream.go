@@ -184,7 +184,15 @@ func (b *Balancer) sendOnce(ex *exchange, u *upConn) error {
 			return err
 		}
 	}
-	u.bw.Flush() // a write error shows up as an empty response below
+	// A write error shows up as an empty response below. A request
+	// without a body on a pooled connection (just seen to hold nothing)
+	// is all this write: nothing can arrive before its answer, which is
+	// waited for without a read that finds nothing first.
+	if ex.bodyLen == 0 && u.reused {
+		u.tc.flushAwait(u.bw)
+	} else {
+		u.bw.Flush()
+	}
 	for {
 		err := readHead(u.br, &ex.bufs.respRaw)
 		if err == nil {
