@@ -63,7 +63,7 @@ func (b *Balancer) applyServers(prev *snapshot, states map[config.ServerKey]Serv
 		return
 	}
 	next := &snapshot{cluster: prev.cluster, frontends: map[string]*frontend{}, byAddr: map[string]*frontend{}, backends: map[string]*backend{},
-		rules: prev.rules, rulesOn: prev.rulesOn}
+		rules: prev.rules}
 	for name, be := range prev.backends {
 		if nb := changed[name]; nb != nil {
 			be = nb
@@ -200,7 +200,6 @@ func (b *Balancer) applyConfig(d Desired) error {
 		}
 		be := b.buildBackend(cb, rt)
 		be.rules, be.index = prog.Backend(i), i
-		next.rulesOn = next.rulesOn || be.rules.HTTPActive()
 		next.backends[cb.Name] = be
 		next.beList = append(next.beList, be)
 		rt.stick.ttl.Store(int64(be.stickExpire))
@@ -222,7 +221,7 @@ func (b *Balancer) applyConfig(d Desired) error {
 			name: f.Name, mode: f.Mode, tm: timeoutsOf(f.Timeouts), forwardFor: *f.ForwardFor, h2c: f.H2C,
 			tls: binds[i].tls, backend: next.backends[f.DefaultBackend], rt: rt, rules: prog.Frontend(i), acceptProxy: binds[i].proxy,
 		}
-		next.rulesOn = next.rulesOn || fe.rules.HTTPActive()
+		fe.rulesOn = fe.rules.HTTPActive() || (fe.backend != nil && fe.backend.rules.HTTPActive())
 		fe.alog, fe.alogJSON = logs.frontend(f.Name)
 		for _, key := range binds[i].keys {
 			l := b.listeners[key]

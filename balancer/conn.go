@@ -202,7 +202,7 @@ func (b *Balancer) serveConn(cc *clientConn) {
 // accept, before TLS) or session rules (after the handshake); false: the
 // connection is rejected and closes without a word.
 func (b *Balancer) connectionRules(cc *clientConn, fe *frontend, snap *snapshot, session bool) bool {
-	if !snap.rulesOn || !fe.rules.HTTPActive() {
+	if !fe.rules.HTTPActive() {
 		return true
 	}
 	rs := snap.rules.Get()

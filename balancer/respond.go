@@ -373,7 +373,7 @@ func (b *Balancer) ownPage(ex *exchange, code int, msg string, extra []rules.Fie
 // request's frontend and backend, or nil when the config has none. A
 // request the rules stage never reached (a malformed head) gets one here.
 func (ex *exchange) errorRules() *rules.State {
-	if ex.rs != nil || !ex.snap.rulesOn {
+	if ex.rs != nil || !ex.fe.rulesOn {
 		return ex.rs
 	}
 	ex.rs = ex.snap.rules.Get()

@@ -12,7 +12,7 @@ import (
 // ex.keep says whether the connection may serve another request.
 func (b *Balancer) requestRules(ex *exchange) bool {
 	snap := ex.snap
-	if !snap.rulesOn {
+	if !ex.fe.rulesOn {
 		ex.be = ex.fe.backend
 		ex.be.rt.stats.requests.Add(1)
 		return true

@@ -129,3 +129,49 @@ func TestBackendWithoutServersAnswers503(t *testing.T) {
 		t.Errorf("got %d, want 503", code)
 	}
 }
+
+// Whether a request takes the rules stages is the frontend's own: one
+// frontend's rules do not slow another's requests, and a frontend without
+// rules still runs its default backend's.
+func TestRulesStagesArePerFrontend(t *testing.T) {
+	named := func(name string) func(h *http1.Head) string {
+		return func(h *http1.Head) string {
+			return "HTTP/1.1 200 OK\r\nX-Server: " + name + "\r\nContent-Length: 2\r\n\r\nok"
+		}
+	}
+	w, a := newRecorder(t, named("w")), newRecorder(t, named("a"))
+	c := &config.Cluster{
+		Frontends: []config.Frontend{
+			{Name: "ruled", Bind: []string{freeAddr()}, DefaultBackend: "web",
+				Rules: config.Rules{HTTPRequest: []string{"deny if { path_beg /admin }"}}},
+			{Name: "plain", Bind: []string{freeAddr()}, DefaultBackend: "web"},
+			{Name: "bare", Bind: []string{freeAddr()}, DefaultBackend: "api"},
+		},
+		Backends: []config.Backend{
+			{Name: "web", Servers: []config.Server{srv("w", w.addr)},
+				Rules: config.Rules{HTTPResponse: []string{"set-header X-Checked yes"}}},
+			{Name: "api", Servers: []config.Server{srv("a", a.addr)}},
+		},
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	e := start(t, c)
+	snap := e.b.cur.Load()
+	for name, want := range map[string]bool{"ruled": true, "plain": true, "bare": false} {
+		if got := snap.frontends[name].rulesOn; got != want {
+			t.Errorf("frontend %s takes the rules stages: %v, want %v", name, got, want)
+		}
+	}
+	for _, tc := range []struct{ fe, path, want string }{
+		{"ruled", "/admin", "HTTP/1.1 403 "},
+		{"ruled", "/x", "X-Checked: yes\r\n"},
+		{"plain", "/admin", "X-Checked: yes\r\n"}, // the deny is ruled's only
+		{"bare", "/x", "X-Server: a\r\n"},
+	} {
+		got, _ := rawRoundTrip(t, e.addr(tc.fe), "GET "+tc.path+" HTTP/1.1\r\nHost: a\r\n\r\n", 300*time.Millisecond)
+		if !strings.Contains(got, tc.want) {
+			t.Errorf("%s %s: got %q, want %q in it", tc.fe, tc.path, got, tc.want)
+		}
+	}
+}

@@ -16,9 +16,6 @@ type snapshot struct {
 	backends  map[string]*backend
 	beList    []*backend     // by config index (the rules' backend numbers)
 	rules     *rules.Program // compiled once per config version
-	// rulesOn: some section has rules, use_backend/use-server or error
-	// pages, so requests take the rules stages (else they skip them).
-	rulesOn bool
 }
 
 // timeouts are resolved durations (0: none).
@@ -48,6 +45,11 @@ type frontend struct {
 	alog       *accessLog // nil: access log off
 	alogJSON   bool
 	rules      *rules.Proxy
+	// rulesOn: the frontend or its default backend has rules,
+	// use_backend/use-server or error pages, so its requests take the
+	// rules stages (else they skip them: a backend reached otherwise is
+	// named by a use_backend rule of the frontend).
+	rulesOn bool
 	// acceptProxy reads a PROXY header first; nil: none.
 	acceptProxy *acceptProxy
 }

@@ -32,7 +32,7 @@ func (b *Balancer) serveTCP(cc *clientConn, fe *frontend, snap *snapshot) {
 	ts := &tcpSession{fe: fe, be: fe.backend}
 	fe.rt.stats.requests.Add(1)
 	var payload []byte
-	if snap.rulesOn {
+	if fe.rulesOn {
 		var ok bool
 		if payload, ok = b.tcpRules(cc, ts, snap); !ok {
 			b.logTCP(cc, ts, "PR", 0, 0)
