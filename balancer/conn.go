@@ -32,6 +32,9 @@ type clientConn struct {
 	pp       *proxyInfo     // what an accepted PROXY header brought; nil: none
 
 	idle idleWaiter // waits for the next request without a buffer
+	// pipelines: the client sent a request before the answer to the last
+	// one, so its responses are not held for the wait (sendTail).
+	pipelines bool
 	// park is set while the connection is parked (parker): no goroutine
 	// serves it then.
 	park     atomic.Pointer[parked]

@@ -32,6 +32,7 @@ type exchange struct {
 	bw       *bufio.Writer  // to the HTTP/1 client; nil for HTTP/2
 
 	keep       bool // HTTP/1: the client connection serves another request after this one
+	holdTail   bool // HTTP/1: the response's last bytes may wait for sendTail (serveHTTP)
 	idempotent bool
 	isHead     bool
 	upgrade    bool                // the client asked for a protocol upgrade

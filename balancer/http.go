@@ -37,19 +37,36 @@ func (b *Balancer) serveHTTP(cc *clientConn, first bool) (parked bool) {
 		}
 	}()
 	served := 0 // requests this call has served on cc
+	var tail heldTail
 	for ; ; first = false {
 		snap := b.cur.Load()
 		fe := snap.byAddr[cc.l.key]
 		if fe == nil || b.stopped.Load() {
 			return false
 		}
+		if served > 0 && br != nil && br.Buffered() > 0 {
+			cc.pipelines = true // the next request came with the last
+		}
 		if br == nil || br.Buffered() == 0 {
 			idleSince, next := time.Now(), nextWait
-			if br != nil && served > 1 {
+			switch {
+			case tail.sent:
+				idleSince, next = tail.since, tail.next
+			case br != nil && served > 1:
 				next = b.readNext(cc, tc, fe, br, idleSince)
-				if next == nextClosed {
-					return false
+			}
+			tail = heldTail{}
+			if next == nextReadable {
+				// The request timeout runs from here; the bytes are
+				// there, so the read takes them at once.
+				tc.readDeadline(deadline(time.Now(), fe.tm.httpRequest))
+				next = nextReady
+				if _, err := br.Peek(1); err != nil {
+					next = nextClosed
 				}
+			}
+			if next == nextClosed {
+				return false
 			}
 			if next == nextWait {
 				if br != nil {
@@ -57,7 +74,8 @@ func (b *Balancer) serveHTTP(cc *clientConn, first bool) (parked bool) {
 					readerPool.Put(br)
 					br = nil
 				}
-				if ok, parked := b.waitIdle(cc, tc, fe, first, idleSince); !ok {
+				ok, parked := b.waitIdle(cc, tc, fe, first, idleSince)
+				if !ok {
 					if first && !parked {
 						b.logNoRequest(cc, fe) // HAProxy logs it (CR--, <BADREQ>)
 					}
@@ -106,8 +124,21 @@ func (b *Balancer) serveHTTP(cc *clientConn, first bool) (parked bool) {
 			tc.readDeadline(deadline(start, fe.tm.httpRequest))
 		}
 		ex := getExchange(cc, fe, snap)
+		bw := writerPool.Get().(*bufio.Writer)
+		bw.Reset(tc)
+		ex.bw = bw
+		// From the second request on, a response's last bytes may be held
+		// and sent with the wait for the next request (sendTail).
+		ex.holdTail = served > 0 && !cc.pipelines && b.park.Load() != nil && cc.idle.canWait(cc.conn)
 		keep := b.serveRequest(ex, tc, br, start)
 		served++
+		if bw.Buffered() > 0 { // the held tail (h1Writer.end)
+			tail = b.sendTail(cc, tc, fe, bw, keep)
+			keep = keep && tail.next != nextClosed
+		}
+		bw.Reset(nil)
+		writerPool.Put(bw)
+		ex.bw = nil
 		putExchange(ex)
 		cc.endRequest()
 		if !keep {
@@ -116,11 +147,61 @@ func (b *Balancer) serveHTTP(cc *clientConn, first bool) (parked bool) {
 	}
 }
 
-// What readNext found.
+// heldTail is what sending a response's last bytes with the wait for the
+// next request found.
+type heldTail struct {
+	sent  bool      // sent with the wait: next and since are set
+	next  int       // nextReadable, nextWait or nextClosed
+	since time.Time // when the connection became idle
+}
+
+// sendTail sends the response's last bytes, which bw holds, and waits
+// for the client's next request as readNext does (for at most
+// idleParkAfter and the keep-alive timeout), in one step: the bytes are
+// written from inside the wait (timedConn.flushAwait), so the next
+// request is read by one read, without a read that finds nothing first.
+// The request is still in progress meanwhile: the connection cannot be
+// closed as idle with its answer unsent.
+//
+// A client that pipelines can have its next request in the socket
+// already, which raises no wake-up: the wait lasts its whole grace then.
+// A wait that ends so and finds bytes there marks the connection as
+// pipelining: it holds no more.
+func (b *Balancer) sendTail(cc *clientConn, tc *timedConn, fe *frontend, bw *bufio.Writer, keep bool) heldTail {
+	if !keep {
+		bw.Flush() // the connection closes after it: nothing to wait for
+		return heldTail{}
+	}
+	since := time.Now()
+	grace := since.Add(idleParkAfter)
+	if ka := deadline(since, fe.tm.keepAlive); !ka.IsZero() && ka.Before(grace) {
+		grace = ka
+	}
+	tc.readDeadline(grace)
+	if err := tc.flushAwait(bw); err != nil {
+		return heldTail{sent: true, next: nextClosed, since: since}
+	}
+	waited, err := tc.awaited()
+	switch {
+	case !waited:
+		return heldTail{} // sent without the wait: readNext waits
+	case err == nil:
+		return heldTail{sent: true, next: nextReadable, since: since}
+	case isTimeout(err) && cc.idle.hasBytes():
+		cc.pipelines = true
+		return heldTail{sent: true, next: nextReadable, since: since}
+	case isTimeout(err):
+		return heldTail{sent: true, next: nextWait, since: since}
+	}
+	return heldTail{sent: true, next: nextClosed, since: since}
+}
+
+// What readNext (or sendTail) found.
 const (
-	nextWait   = iota // nothing within the grace: wait without the buffer
-	nextReady         // the next request's first bytes are buffered
-	nextClosed        // the client closed, or an error
+	nextWait     = iota // nothing within the grace: wait without the buffer
+	nextReady           // the next request's first bytes are buffered
+	nextReadable        // the next request's first bytes are in the socket
+	nextClosed          // the client closed, or an error
 )
 
 // readNext reads a kept-alive connection's next request into br, which
@@ -193,14 +274,6 @@ func deadline(from time.Time, d time.Duration) time.Time {
 // start is when the request began (accept, or its first byte on a
 // kept-alive connection).
 func (b *Balancer) serveRequest(ex *exchange, tc *timedConn, br *bufio.Reader, start time.Time) bool {
-	bw := writerPool.Get().(*bufio.Writer)
-	bw.Reset(tc)
-	ex.bw = bw
-	defer func() {
-		bw.Reset(nil)
-		writerPool.Put(bw)
-		ex.bw = nil
-	}()
 	ex.tStart = start
 	defer b.logHTTP(ex) // runs first: ex and bw are still set
 

@@ -372,3 +372,63 @@ func TestTrailersForwarded(t *testing.T) {
 		t.Errorf("malformed trailer: status %d, want an error", resp.StatusCode)
 	}
 }
+
+// TestPipelinedRequestArrivingDuringTheLastOne: a client that waited for
+// each answer starts pipelining: its next request reaches the socket while
+// the balancer serves a slow one (so no poller event announces it when the
+// answer goes). Every request is answered, in order, and the client is
+// not stalled for more than one grace (sendTail's wait) per pair.
+func TestPipelinedRequestArrivingDuringTheLastOne(t *testing.T) {
+	a := newSite(t, "a", func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/slow") {
+			time.Sleep(30 * time.Millisecond)
+		}
+		io.WriteString(w, r.URL.Path)
+	})
+	e := start(t, cluster(srv("a", a.addr())))
+	c, err := net.Dial("tcp", e.addr("fe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	read := func(want string) {
+		t.Helper()
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", want, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != want {
+			t.Fatalf("got %q, want %q", body, want)
+		}
+	}
+	send := func(path string) {
+		t.Helper()
+		if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{"/1", "/2", "/3"} {
+		send(p)
+		read(p)
+	}
+	const pairs = 10
+	start := time.Now()
+	for i := range pairs {
+		slow, next := fmt.Sprintf("/slow%d", i), fmt.Sprintf("/after%d", i)
+		send(slow)
+		time.Sleep(10 * time.Millisecond) // the slow one is being served
+		send(next)
+		read(slow)
+		read(next)
+	}
+	// 10 × 30 ms of slow answers and at most one grace of waiting (the
+	// first pair shows the pipelining), with room for a slow machine; a
+	// grace per pair would be 500 ms more.
+	if el, limit := time.Since(start), pairs*30*time.Millisecond+idleParkAfter+250*time.Millisecond; el > limit {
+		t.Fatalf("%d pipelined pairs took %v, more than %v: the answers waited for requests already there", pairs, el, limit)
+	}
+}

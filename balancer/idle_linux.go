@@ -69,6 +69,19 @@ func peekFD(fd uintptr, b *[1]byte) (int, unix.Errno) {
 	return int(n), errno
 }
 
+// hasBytes reports, without waiting, whether the socket has bytes to read
+// (or the peer closed it).
+func (w *idleWaiter) hasBytes() bool {
+	if w.rc == nil {
+		return false
+	}
+	var errno unix.Errno
+	if err := w.rc.Control(func(fd uintptr) { _, errno = peekFD(fd, &w.b) }); err != nil {
+		return false
+	}
+	return errno != unix.EAGAIN
+}
+
 // fd returns the socket's descriptor, or -1 when the connection cannot be
 // waited on this way (TLS) or was never waited on.
 func (w *idleWaiter) fd() int {

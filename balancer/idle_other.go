@@ -12,3 +12,5 @@ func (*idleWaiter) wait(net.Conn) error { return nil }
 func (*idleWaiter) fd() int { return -1 }
 
 func (*idleWaiter) canWait(net.Conn) bool { return false }
+
+func (*idleWaiter) hasBytes() bool { return false }

@@ -262,16 +262,35 @@ func (w h1Writer) head(status int, reason []byte, fields []http1.Field, length i
 
 func (w h1Writer) body() (io.Writer, flusher) {
 	if w.streamed() {
-		return chunkedWriter{w.ex.bw}, w.ex.bw
+		return chunkedWriter{w.ex.bw}, h1Flusher{w.ex}
 	}
-	return w.ex.bw, w.ex.bw
+	return w.ex.bw, h1Flusher{w.ex}
 }
 
+// end finishes the response. Its last bytes stay in the writer when the
+// exchange may hold them (holdTail), the connection stays open and no
+// pipelined request is buffered: serveHTTP sends them with the wait for
+// the next request (sendTail), after the log line.
 func (w h1Writer) end(trailers []byte) error {
+	ex := w.ex
 	if w.streamed() {
-		chunkedWriter{w.ex.bw}.close(trailers)
+		chunkedWriter{ex.bw}.close(trailers)
 	}
-	return w.ex.bw.Flush()
+	if ex.holdTail && ex.keep && ex.reqBody.br != nil && ex.reqBody.br.Buffered() == 0 {
+		return nil
+	}
+	return ex.bw.Flush()
+}
+
+// h1Flusher pushes out a streamed body as it arrives; once the body is
+// all read, end decides.
+type h1Flusher struct{ ex *exchange }
+
+func (f h1Flusher) Flush() error {
+	if f.ex.respBody.done {
+		return nil
+	}
+	return f.ex.bw.Flush()
 }
 
 // streamed reports whether the payload goes chunked: its length is not

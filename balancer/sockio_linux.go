@@ -31,7 +31,8 @@ type sockIO struct {
 	rc      syscall.RawConn
 	r, w    sockOp
 	awaitFn func(uintptr) bool
-	stage   int // of a WriteAwait: awaitNone, awaitPartial, awaitFailed, awaitSent
+	stage   int   // of a WriteAwait: awaitNone, awaitPartial, awaitFailed, awaitSent
+	waitErr error // how the last WriteAwait's wait ended (nil: readable)
 }
 
 // How far a WriteAwait got.
@@ -111,12 +112,12 @@ func (s *sockIO) Write(p []byte) (int, error) {
 // the bytes are sent from inside the read's callback: any answer arrives
 // after that and wakes the wait. The read that follows takes the answer
 // in one call. A socket that cannot take all of p at once gets the rest
-// by a plain write, and no wait.
+// by a plain write, and no wait. Awaited says how the wait went.
 func (s *sockIO) WriteAwait(p []byte) (int, error) {
 	o := &s.w
 	o.p, o.n, o.err = p, 0, nil
 	s.stage = awaitNone
-	s.rc.Read(s.awaitFn) // its error (a timeout, a close) is the next read's
+	s.waitErr = s.rc.Read(s.awaitFn) // a timeout or a close is the next read's too
 	n, err := o.n, o.err
 	o.p, o.err = nil, nil
 	switch s.stage {
@@ -127,6 +128,13 @@ func (s *sockIO) WriteAwait(p []byte) (int, error) {
 		return n, err
 	}
 	return n, nil
+}
+
+// Awaited reports whether the last WriteAwait waited (all was sent at
+// once) and, if so, how the wait ended: nil when the socket became
+// readable.
+func (s *sockIO) Awaited() (waited bool, err error) {
+	return s.stage == awaitSent, s.waitErr
 }
 
 func (s *sockIO) await(fd uintptr) bool {

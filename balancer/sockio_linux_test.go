@@ -217,3 +217,105 @@ func TestTimedConnRebindsWhenItsConnectionIsReplaced(t *testing.T) {
 		t.Fatal("a non-TCP connection taken as raw")
 	}
 }
+
+// sendTailPair is a client connection (its server side) and the client's
+// end, for sendTail.
+func sendTailPair(t *testing.T) (*clientConn, *timedConn, *net.TCPConn) {
+	t.Helper()
+	client, server := tcpPair(t)
+	cc := &clientConn{conn: server}
+	if !cc.idle.canWait(server) {
+		t.Fatal("cannot wait on a TCP connection")
+	}
+	return cc, &timedConn{Conn: server}, client
+}
+
+func heldResponse(tc *timedConn) *bufio.Writer {
+	bw := bufio.NewWriter(tc)
+	bw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+	return bw
+}
+
+// readResponse reads the held response on the client's end; it reports
+// with t.Error, so a goroutine may call it.
+func readResponse(t *testing.T, c net.Conn) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	want := "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != want {
+		t.Errorf("the client got %q, %v; want the held response", got, err)
+	}
+}
+
+func TestSendTailWaitsForTheNextRequest(t *testing.T) {
+	b := &Balancer{}
+	fe := &frontend{}
+	t.Run("request after the answer", func(t *testing.T) {
+		cc, tc, client := sendTailPair(t)
+		go func() {
+			readResponse(t, client)
+			client.Write([]byte("GET /next HTTP/1.1\r\n\r\n"))
+		}()
+		tail := b.sendTail(cc, tc, fe, heldResponse(tc), true)
+		if !tail.sent || tail.next != nextReadable {
+			t.Fatalf("sendTail = %+v; want sent, nextReadable", tail)
+		}
+		if cc.pipelines {
+			t.Fatal("a client that waited for its answer is marked as pipelining")
+		}
+	})
+	t.Run("silent client", func(t *testing.T) {
+		cc, tc, client := sendTailPair(t)
+		start := time.Now()
+		tail := b.sendTail(cc, tc, fe, heldResponse(tc), true)
+		if !tail.sent || tail.next != nextWait {
+			t.Fatalf("sendTail = %+v; want sent, nextWait", tail)
+		}
+		if el := time.Since(start); el < idleParkAfter*8/10 {
+			t.Fatalf("the wait ended after %v, before its grace (%v)", el, idleParkAfter)
+		}
+		readResponse(t, client)
+	})
+	t.Run("client closes", func(t *testing.T) {
+		cc, tc, client := sendTailPair(t)
+		go func() {
+			readResponse(t, client)
+			client.Close()
+		}()
+		tail := b.sendTail(cc, tc, fe, heldResponse(tc), true)
+		if tail.next != nextReadable && tail.next != nextClosed {
+			t.Fatalf("sendTail = %+v; want the close seen (readable or closed)", tail)
+		}
+		if _, err := tc.Read(make([]byte, 1)); err != io.EOF {
+			t.Fatalf("the read after it = %v; want EOF", err)
+		}
+	})
+	t.Run("pipelined request already there", func(t *testing.T) {
+		cc, tc, client := sendTailPair(t)
+		// The next request is in the socket before the answer goes: it
+		// raises no wake-up, so the wait lasts its grace, finds it, and
+		// marks the client as pipelining.
+		client.Write([]byte("GET /2 HTTP/1.1\r\n\r\n"))
+		time.Sleep(20 * time.Millisecond)
+		tail := b.sendTail(cc, tc, fe, heldResponse(tc), true)
+		if !tail.sent || tail.next != nextReadable {
+			t.Fatalf("sendTail = %+v; want sent, nextReadable", tail)
+		}
+		if !cc.pipelines {
+			t.Fatal("the client is not marked as pipelining")
+		}
+		readResponse(t, client)
+	})
+	t.Run("closing connection", func(t *testing.T) {
+		cc, tc, client := sendTailPair(t)
+		start := time.Now()
+		if tail := b.sendTail(cc, tc, fe, heldResponse(tc), false); tail.sent {
+			t.Fatalf("sendTail on a closing connection waited: %+v", tail)
+		}
+		if el := time.Since(start); el > idleParkAfter/2 {
+			t.Fatalf("sendTail on a closing connection took %v", el)
+		}
+		readResponse(t, client)
+	})
+}

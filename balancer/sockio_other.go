@@ -14,3 +14,5 @@ func (*sockIO) Read([]byte) (int, error) { panic("balancer: raw socket I/O off L
 func (*sockIO) Write([]byte) (int, error) { panic("balancer: raw socket I/O off Linux") }
 
 func (*sockIO) WriteAwait([]byte) (int, error) { panic("balancer: raw socket I/O off Linux") }
+
+func (*sockIO) Awaited() (bool, error) { return false, nil }

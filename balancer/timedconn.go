@@ -71,10 +71,22 @@ func (c *timedConn) Write(p []byte) (int, error) {
 // waits for the peer's answer without a read that finds nothing first
 // (sockIO.WriteAwait): for a request whose answer is read next.
 func (c *timedConn) flushAwait(bw *bufio.Writer) error {
+	if bw.Buffered() == 0 {
+		return nil
+	}
 	c.await = true
 	err := bw.Flush()
 	c.await = false
 	return err
+}
+
+// awaited reports whether the last flushAwait waited and how the wait
+// ended (nil: readable).
+func (c *timedConn) awaited() (waited bool, err error) {
+	if !c.sio.raw(c.Conn) {
+		return false, nil
+	}
+	return c.sio.Awaited()
 }
 
 // touchRead pushes the read inactivity deadline forward when due.
