@@ -39,6 +39,7 @@ func (b *Balancer) serveHTTP(cc *clientConn, first bool) (parked bool) {
 	served := 0 // requests this call has served on cc
 	var tail heldTail
 	for ; ; first = false {
+		var begun time.Time // when this request's timeout started (zero: not yet)
 		snap := b.cur.Load()
 		fe := snap.byAddr[cc.l.key]
 		if fe == nil || b.stopped.Load() {
@@ -59,7 +60,8 @@ func (b *Balancer) serveHTTP(cc *clientConn, first bool) (parked bool) {
 			if next == nextReadable {
 				// The request timeout runs from here; the bytes are
 				// there, so the read takes them at once.
-				tc.readDeadline(deadline(time.Now(), fe.tm.httpRequest))
+				begun = time.Now()
+				tc.readDeadline(deadline(begun, fe.tm.httpRequest))
 				next = nextReady
 				if _, err := br.Peek(1); err != nil {
 					next = nextClosed
@@ -119,7 +121,10 @@ func (b *Balancer) serveHTTP(cc *clientConn, first bool) (parked bool) {
 			return false
 		}
 		start := cc.accepted
-		if !first {
+		switch {
+		case !begun.IsZero():
+			start = begun
+		case !first:
 			start = time.Now()
 			tc.readDeadline(deadline(start, fe.tm.httpRequest))
 		}
