@@ -22,6 +22,17 @@
 //     exchange state (write buffer, header buffers, copy buffer) taken only
 //     while a request is being served, keep-alive to clients and pooled
 //     keep-alive connections to servers (per-server LIFO idle list).
+//   - Plain TCP sockets on that path are read and written with raw system
+//     calls (sockio_linux.go), waiting in the runtime's poller as net.Conn
+//     does: a loopback write often outlasts the scheduler monitor's tick,
+//     and a blocking system call would lose its processor to another
+//     thread. A request that can only be answered after it is sent from
+//     inside the wait for its answer (a bodyless request on a pooled
+//     server connection; from a client connection's second request on,
+//     the response's last bytes, sent after the log line by sendTail), so
+//     the answer is read by one read: the poller is edge-triggered and
+//     forgets an earlier readiness when a read begins, so the wait must
+//     begin before the bytes go. A client seen to pipeline is not held.
 //   - The PROXY protocol (proxyproto.go, wire format in balancer/proxyproto):
 //     accept-proxy reads one header right after the tcp-request connection
 //     rules and before TLS, consuming only its bytes (peek, then read), and
