@@ -141,25 +141,16 @@ func (s *sockIO) await(fd uintptr) bool {
 	if s.stage == awaitSent {
 		return true // readable (a spurious wake-up only costs the read a wait)
 	}
-	o := &s.w
-	for o.n < len(o.p) {
-		n, _, errno := unix.RawSyscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&o.p[o.n])), uintptr(len(o.p)-o.n),
-			unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT, 0, 0)
-		switch errno {
-		case 0:
-			o.n += int(n)
-		case unix.EAGAIN:
-			s.stage = awaitPartial
-			return true
-		case unix.EINTR:
-		default:
-			o.err = os.NewSyscallError("write", errno)
-			s.stage = awaitFailed
-			return true
-		}
+	switch s.w.send(fd) {
+	case unix.EAGAIN:
+		s.stage = awaitPartial
+		return true
+	case 0:
+		s.stage = awaitSent
+		return false
 	}
-	s.stage = awaitSent
-	return false
+	s.stage = awaitFailed
+	return true
 }
 
 // read is run by the poller with the socket: false asks it to wait until
@@ -185,9 +176,15 @@ func (o *sockOp) read(fd uintptr) bool {
 	}
 }
 
-// write sends all of o.p, waiting for room as often as needed. No SIGPIPE
-// on a socket the peer closed: the write fails with EPIPE.
+// write sends all of o.p, waiting for room as often as needed.
 func (o *sockOp) write(fd uintptr) bool {
+	return o.send(fd) != unix.EAGAIN
+}
+
+// send sends what is left of o.p until all is sent (0), the socket has no
+// room (EAGAIN), or an error (o.err set). No SIGPIPE on a socket the peer
+// closed: the write fails with EPIPE.
+func (o *sockOp) send(fd uintptr) unix.Errno {
 	for o.n < len(o.p) {
 		n, _, errno := unix.RawSyscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&o.p[o.n])), uintptr(len(o.p)-o.n),
 			unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT, 0, 0)
@@ -195,14 +192,14 @@ func (o *sockOp) write(fd uintptr) bool {
 		case 0:
 			o.n += int(n)
 		case unix.EAGAIN:
-			return false
+			return errno
 		case unix.EINTR:
 		default:
 			o.err = os.NewSyscallError("write", errno)
-			return true
+			return errno
 		}
 	}
-	return true
+	return 0
 }
 
 var _ io.ReadWriter = (*sockIO)(nil)
