@@ -13,6 +13,7 @@
 #      req/s, p50, p99, CPU µs per request; medians over the rounds and
 #      tandem/HAProxy ratios, and for the rules tandem's against its own
 #      keep-alive figure without rules (the same connections and sites);
+#      each ratio also "paired": the median of the per-round ratios;
 #   2. server death: wrk 50 connections, server1 SIGKILLed after 3 s; the
 #      errors clients saw;
 #   3. memory: RSS per idle keep-alive client connection (10,000 of them);
@@ -22,7 +23,7 @@
 # here is stopped on exit.
 #
 # Environment:
-#   ROUNDS=3          rounds of each scenario (medians are over these)
+#   ROUNDS=5          rounds of each scenario (medians are over these)
 #   DURATION=10       seconds of each wrk run
 #   DEATH_DURATION=10 seconds of the server-death run (server1 dies at 3 s)
 #   IDLE_CONNS=10000  idle connections of the memory test (0: skip it)
@@ -34,7 +35,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-10}
 DEATH_DURATION=${DEATH_DURATION:-10}
 IDLE_CONNS=${IDLE_CONNS:-10000}
@@ -272,6 +273,19 @@ median() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2fx", a / b }'; }
 
+# paired SC_A LB_A SC_B LB_B COLUMN: the median over rounds of A's figure
+# divided by B's in the same round (run next to each other, so a machine
+# whose speed drifts from round to round moves both).
+paired() {
+	awk -v sa="$1" -v la="$2" -v sb="$3" -v lb="$4" -v col="$5" '
+	$1 == sa && $2 == la { a[$3] = $col }
+	$1 == sb && $2 == lb { b[$3] = $col }
+	END { for (r in a) if ((r in b) && b[r] > 0) print a[r] / b[r] }' "$WORK/results" |
+		sort -g | awk '{v[NR] = $1} END {
+			if (NR == 0) { print "-"; exit }
+			printf "%.2fx", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
 fmt_ms() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else printf "%.2fms", v / 1000 }'; }
 
 report_scenario() {
@@ -290,6 +304,11 @@ report_scenario() {
 			"$(ratio "$(median "$sc" tandem 7)" "$(median "$sc" haproxy 7)")" \
 			"$(ratio "$(median "$sc" tandem 8)" "$(median "$sc" haproxy 8)")" \
 			"$(ratio "$(median "$sc" tandem 9)" "$(median "$sc" haproxy 9)")"
+		printf '  %-16s %10s %10s %10s %12s %10s\n' "  paired" \
+			"$(paired "$sc" tandem "$sc" haproxy 5)" "" \
+			"$(paired "$sc" tandem "$sc" haproxy 7)" \
+			"$(paired "$sc" tandem "$sc" haproxy 8)" \
+			"$(paired "$sc" tandem "$sc" haproxy 9)"
 	fi
 	if [[ $sc == rules50 && $LBS == *tandem* ]]; then
 		# Issue 11's targets: >= 0.97x tandem without rules, >= 1.0x HAProxy.
@@ -297,10 +316,15 @@ report_scenario() {
 			"$(ratio "$(median rules50 tandem 5)" "$(median ka50 tandem 5)")" "" \
 			"$(ratio "$(median rules50 tandem 7)" "$(median ka50 tandem 7)")" \
 			"$(ratio "$(median rules50 tandem 8)" "$(median ka50 tandem 8)")"
+		printf '  %-16s %10s %10s %10s %12s\n' "  paired" \
+			"$(paired rules50 tandem ka50 tandem 5)" "" \
+			"$(paired rules50 tandem ka50 tandem 7)" \
+			"$(paired rules50 tandem ka50 tandem 8)"
 	fi
 }
 
-SCENARIOS=(ka50 ka200 close50 tcp1m rules50)
+# rules50 right after ka50: its tandem/no-rules pairs are runs close in time.
+SCENARIOS=(ka50 rules50 ka200 close50 tcp1m)
 declare -A TITLE=(
 	[ka50]="HTTP keep-alive, 50 connections (wrk -t2 -c50, GET /)"
 	[ka200]="HTTP keep-alive, 200 connections (wrk -t2 -c200, GET /)"
@@ -322,6 +346,7 @@ throughput() {
 	done
 	echo
 	echo "== throughput: medians over $ROUNDS rounds of ${DURATION}s; CPU is the load balancer's (user+system) per request =="
+	echo "   (\"paired\": the median over rounds of the ratio of the two runs of one round, made close in time)"
 	for sc in "${SCENARIOS[@]}"; do
 		report_scenario "$sc" "${TITLE[$sc]}"
 	done
