@@ -309,12 +309,8 @@ func TestSendTailWaitsForTheNextRequest(t *testing.T) {
 	})
 	t.Run("closing connection", func(t *testing.T) {
 		cc, tc, client := sendTailPair(t)
-		start := time.Now()
 		if tail := b.sendTail(cc, tc, fe, heldResponse(tc), false); tail.sent {
 			t.Fatalf("sendTail on a closing connection waited: %+v", tail)
-		}
-		if el := time.Since(start); el > idleParkAfter/2 {
-			t.Fatalf("sendTail on a closing connection took %v", el)
 		}
 		readResponse(t, client)
 	})
