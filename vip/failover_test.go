@@ -242,3 +242,42 @@ func TestManagerReannouncesWhenASplitHeals(t *testing.T) {
 		t.Errorf("%d announcements, want a new burst when b came back", n)
 	}
 }
+
+// A holder handing over announces nothing more (no rest of its burst, no
+// refresh, no re-announce when the taker's claim appears): a gratuitous
+// ARP of its own after the taker's would pull the clients back to it.
+func TestManagerReleaseAnnouncesNothingWhileHandingOver(t *testing.T) {
+	h := newHarness(t, Config{Priority: map[string]int{"web": 150}})
+	h.setup(webVIP(), view(0, mem("b", 100, "e")))
+	h.step()
+	if !h.host.has("10.0.0.100/24") {
+		t.Fatal("did not take the VIP")
+	}
+	_, before := h.host.counts()
+	go func() { _ = h.m.Release(context.Background(), "web") }()
+	waitFor(t, "Release to mark the VIP", 5*time.Second, func() bool {
+		h.m.mu.Lock()
+		defer h.m.mu.Unlock()
+		return h.m.releasing["web"]
+	})
+	// b's claim arrives with the release's first step: too early to count
+	// as the taker's, and new to this node.
+	h.m.SetView(view(0, mem("b", 100, "eh")))
+	h.stepFor(time.Second)
+	if !h.host.has("10.0.0.100/24") {
+		t.Fatal("dropped the VIP on a claim that came with the release")
+	}
+	if _, after := h.host.counts(); after != before {
+		t.Fatalf("announced the VIP %d times while handing it over", after-before)
+	}
+	h.m.SetView(view(0, mem("b", 100, "e")))
+	h.step()
+	h.m.SetView(view(0, mem("b", 100, "eh"))) // b takes it over
+	h.step()
+	if h.host.has("10.0.0.100/24") {
+		t.Fatal("kept the VIP after b took it over")
+	}
+	if _, after := h.host.counts(); after != before {
+		t.Fatalf("announced the VIP %d times during the handover", after-before)
+	}
+}

@@ -330,7 +330,11 @@ func (m *Manager) releaseTaker(now time.Time, v *vipState, cands []candidate) st
 // act adds, renews, announces or removes v's address.
 // A VIP let go while this node could hold it (block empty: canPark) and
 // another node claims it was handed over: its address is parked.
+// A holder that is handing over (want keeps it, the handover clock runs)
+// keeps the address but announces it no more: a gratuitous ARP of its
+// own after the taker's would pull the clients back to it.
 func (m *Manager) act(now time.Time, v *vipState, want bool, why string, cands []candidate, healed, canPark bool) {
+	handingOver := want && !v.handoverUntil.IsZero()
 	claimers := map[string]bool{}
 	newClaim := false
 	for _, c := range cands {
@@ -353,7 +357,10 @@ func (m *Manager) act(now time.Time, v *vipState, want bool, why string, cands [
 		m.log.Info("acquired vip", "vip", v.name, "address", v.address.String(), "reason", why)
 	case want:
 		m.renew(now, v)
-		if newClaim || healed {
+		switch {
+		case handingOver:
+			v.burst.stop()
+		case newClaim || healed:
 			m.log.Info("re-announcing vip: a peer claims it too or came back", "vip", v.name)
 			v.burst.start(now)
 		}
@@ -362,7 +369,7 @@ func (m *Manager) act(now time.Time, v *vipState, want bool, why string, cands [
 	case v.holding:
 		m.drop(v, why)
 	}
-	if v.holding {
+	if v.holding && !handingOver {
 		m.announceDue(now, v)
 	}
 }
