@@ -28,7 +28,8 @@
 //     below) and its view is fresh; every other node removes the address;
 //   - a holder that hands a VIP over (preempt, Release) keeps it until the
 //     new holder gossips that it holds it, bounded in time (make before
-//     break); a holder whose VIP another node now holds (that handover, or
+//     break), and announces it no more meanwhile (its own gratuitous ARP
+//     after the taker's would pull the clients back); a holder whose VIP another node now holds (that handover, or
 //     a dual claim it lost) parks the address on lo, silent on the link,
 //     for the requests still in flight (Config.ParkTime, park.go); one
 //     that hears another holder without quorum, becomes ineligible or
