@@ -178,11 +178,7 @@ func (b *Balancer) sendTail(cc *clientConn, tc *timedConn, fe *frontend, bw *buf
 		return heldTail{}
 	}
 	since := time.Now()
-	grace := since.Add(idleParkAfter)
-	if ka := deadline(since, fe.tm.keepAlive); !ka.IsZero() && ka.Before(grace) {
-		grace = ka
-	}
-	tc.readDeadline(grace)
+	tc.readDeadline(nextGrace(since, fe))
 	if err := tc.flushAwait(bw); err != nil {
 		return heldTail{sent: true, next: nextClosed, since: since}
 	}
@@ -222,11 +218,7 @@ func (b *Balancer) readNext(cc *clientConn, tc *timedConn, fe *frontend, br *buf
 	if b.park.Load() == nil || !cc.idle.canWait(cc.conn) {
 		return nextWait
 	}
-	grace := since.Add(idleParkAfter)
-	if ka := deadline(since, fe.tm.keepAlive); !ka.IsZero() && ka.Before(grace) {
-		grace = ka
-	}
-	tc.readDeadline(grace)
+	tc.readDeadline(nextGrace(since, fe))
 	switch _, err := br.Peek(1); {
 	case err == nil:
 		return nextReady // serveHTTP sets the request's own deadline
@@ -265,6 +257,17 @@ func (b *Balancer) waitIdle(cc *clientConn, tc *timedConn, fe *frontend, first b
 	}
 	tc.readDeadline(keepAlive) // the parker is stopping: wait here
 	return cc.idle.wait(cc.conn) == nil, false
+}
+
+// nextGrace is how long a connection idle since since waits for its next
+// request with its buffer: idleParkAfter, or less when the keep-alive
+// timeout ends first.
+func nextGrace(since time.Time, fe *frontend) time.Time {
+	grace := since.Add(idleParkAfter)
+	if ka := deadline(since, fe.tm.keepAlive); !ka.IsZero() && ka.Before(grace) {
+		grace = ka
+	}
+	return grace
 }
 
 func deadline(from time.Time, d time.Duration) time.Time {
