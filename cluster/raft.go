@@ -48,6 +48,12 @@ func (n *Node) Run(ctx context.Context) error {
 	var recovered *raft.Configuration
 	for first := true; ; first = false {
 		rt, closeStores, err := n.start(recovered)
+		if err == nil {
+			// Before up is closed: running() reads rt once up is closed,
+			// and a Join that came in while Run started found nil there
+			// ("this node is not running") in a CI run.
+			n.rt.Store(rt)
+		}
 		if first {
 			n.startErr = err
 			close(n.up)
@@ -55,7 +61,6 @@ func (n *Node) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		n.rt.Store(rt)
 		// startGossip took the meta before rt was visible: a SetMeta in
 		// between only reached n.extra. Re-gossip it (runObserver does),
 		// or peers would keep this node's first meta until it changes

