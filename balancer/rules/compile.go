@@ -145,7 +145,12 @@ func (p *Program) compileSection(c *config.Cluster, env crules.Env, name string,
 		return nil, errors.Join(all...)
 	}
 	cc := &compiler{p: p, acls: map[*crules.ACL]*acl{}, files: c.Files, groups: map[string]*critGroup{}}
-	defer func() { p.layoutGroups(cc.groups, cc.crits) }()
+	defer func() {
+		p.layoutGroups(cc.groups, cc.crits)
+		if !p.plain {
+			flatten(cc.conds) // after the groups' layout: flat terms hold their slots
+		}
+	}()
 	px := &Proxy{name: name, nameB: []byte(name), backend: backend, index: i, inspectDelay: ast.InspectDelay}
 	if backend {
 		b := &c.Backends[i]
@@ -218,6 +223,7 @@ type compiler struct {
 	maps   map[string]*mapTable
 	groups map[string]*critGroup // by groupKey, for this section
 	crits  []*criterion          // every criterion of the section
+	conds  []*cond               // every condition of the section
 }
 
 // arg is a compiled argument: bytes and string forms, integer, variable
@@ -352,6 +358,7 @@ type term struct {
 type cond struct {
 	unless bool
 	or     [][]term
+	flat   []flatTerm // the same condition flat, when it can be (flat.go)
 }
 
 func (cc *compiler) criterion(c *crules.Criterion) *criterion {
@@ -407,6 +414,7 @@ func (cc *compiler) cond(c *crules.Cond) *cond {
 		}
 		x.or = append(x.or, ts)
 	}
+	cc.conds = append(cc.conds, x)
 	return x
 }
 

@@ -30,6 +30,14 @@ func (s *State) evalCond(c *cond) tri {
 	if c == nil {
 		return triPass
 	}
+	if c.flat != nil {
+		if pass, ok := s.evalFlat(c.flat); ok {
+			if pass != c.unless {
+				return triPass
+			}
+			return triFail
+		}
+	}
 	res := triFail
 	for _, suite := range c.or {
 		sr := triPass

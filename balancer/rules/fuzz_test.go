@@ -237,11 +237,15 @@ func FuzzMemoAgreesWithPlain(f *testing.F) {
 	f.Add("POST", "http://h/v2/p", "h:81", "", "", "")
 	f.Add("GET", "/", "", "b", "x", "::1, 10.1.1.1")
 	f.Add("HEAD", "/static/a.js", "static.example.com", "a,b,c", "drop", "192.0.2.1")
+	f.Add("GET", "/e1/x.e2", "a2.www.example.com", "", "", "")
+	f.Add("GET", "/a1/x.css", "www.example.com", "t", "", "")
 	y := fmt.Sprintf(base, `
     acls:
       api: path_beg /api /v2
       www: hdr_beg(host) -i www.
       css: path_end .css .js
+      either: [path_beg /e1, path_end .e2]
+      across: [path_beg /a1, hdr_beg(host) -i a2.]
     http_request:
       - set-header X-Was-Api 1 if api
       - set-header X-Tag %[req.hdr(x-tag)]-seen if { req.hdr(x-tag) -m found }
@@ -259,6 +263,9 @@ func FuzzMemoAgreesWithPlain(f *testing.F) {
       - add-header X-Last %[req.hdr(x-tag)]
       - add-header X-Dom 1 if { hdr_dom(host) -i example.com } || { hdr_dom(host) corp }
       - add-header X-Dir 1 if { path_dir v2 } || { path_dir -i STATIC }
+      - add-header X-Either 1 if either !www || css either
+      - add-header X-Across 1 unless across || !{ src 10.0.0.0/8 } api
+      - add-header X-Found 1 if { req.hdr(x-tag) -m found } !{ req.hdr(x-drop) -m found } || www
     use_backend:
       - {backend: api, if: "{ req.hdr(x-now-api) -m found }"}
       - {backend: "%[req.hdr(host),lower,map_dom(hosts.map)]"}
