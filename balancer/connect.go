@@ -15,7 +15,10 @@ type attempt struct {
 	p       pickState
 	tries   int // failed attempts counted against the backend's retries
 	retries int // retries made (the access log's retries field)
-	tPicked time.Time
+	// now is the clock read just before the first pick (zero: read it
+	// then); tPicked is when a server was picked, tConn when a
+	// connection to it was ready: the time picked for a pooled one.
+	now, tPicked, tConn time.Time
 	// cc is the client the attempt serves (set once per connection or
 	// exchange, kept by reset): a PROXY header names it.
 	cc *clientConn
@@ -59,24 +62,31 @@ func (b *Balancer) connectServer(ctx context.Context, a *attempt, be *backend, p
 		if err != nil {
 			return nil, nil, err
 		}
-		a.tPicked = time.Now()
+		a.tPicked = a.now
+		if a.tPicked.IsZero() || a.p.queued {
+			a.tPicked = time.Now()
+		}
+		a.now = time.Time{} // a retry's pick reads the clock
 		var u *upConn
 		st, sni := a.serverTLS(s)
 		h2 := be.mode == config.ModeHTTP && s.opts.Load().speaksH2()
 		if pooled && !fresh {
 			if h2 {
 				if cc := s.h2.get(st, sni); cc != nil {
+					a.tConn = a.tPicked
 					return s, &upConn{srv: s, h2: cc, st: st, sni: sni, reused: true}, nil
 				}
 			} else {
-				u = s.pool.get(st, sni)
+				u = s.pool.get(st, sni, a.tPicked)
 			}
 		}
+		a.tConn = a.tPicked
 		if u == nil {
 			u, err = b.dial(ctx, s, be.tm.connect, a.cc, sni)
 			if err == nil && be.mode == config.ModeHTTP && (h2 || u.alpn == "h2") {
 				u, err = b.startH2(s, u)
 			}
+			a.tConn = time.Now()
 		}
 		if err == nil {
 			return s, u, nil

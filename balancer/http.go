@@ -49,12 +49,16 @@ func (b *Balancer) serveHTTP(cc *clientConn, first bool) (parked bool) {
 			cc.pipelines = true // the next request came with the last
 		}
 		if br == nil || br.Buffered() == 0 {
-			idleSince, next := time.Now(), nextWait
+			var idleSince time.Time
+			next := nextWait
 			switch {
 			case tail.sent:
 				idleSince, next = tail.since, tail.next
 			case br != nil && served > 1:
+				idleSince = time.Now()
 				next = b.readNext(cc, tc, fe, br, idleSince)
+			default:
+				idleSince = time.Now()
 			}
 			tail = heldTail{}
 			if next == nextReadable {
@@ -179,7 +183,7 @@ func (b *Balancer) sendTail(cc *clientConn, tc *timedConn, fe *frontend, bw *buf
 	}
 	since := time.Now()
 	tc.readDeadline(nextGrace(since, fe))
-	if err := tc.flushAwait(bw); err != nil {
+	if err := tc.flushAt(bw, since, true); err != nil {
 		return heldTail{sent: true, next: nextClosed, since: since}
 	}
 	waited, err := tc.awaited()

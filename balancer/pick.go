@@ -28,13 +28,14 @@ type pickState struct {
 	exclude [maxExclude]*server
 	nExcl   int
 	okFn    func(int) bool // p.ok, bound once
+	queued  bool           // the last pick waited in the queue
 }
 
 func (p *pickState) reset(be *backend, key uint64) {
 	if p.okFn == nil {
 		p.okFn = p.ok
 	}
-	p.be, p.key, p.sticky, p.grp, p.nExcl = be, key, nil, nil, 0
+	p.be, p.key, p.sticky, p.grp, p.nExcl, p.queued = be, key, nil, nil, 0, false
 }
 
 func (p *pickState) ok(i int) bool {
@@ -102,12 +103,14 @@ func (p *pickState) tryPick() (s *server, waitable bool) {
 // backend queue for up to timeout queue while every candidate is full.
 func (b *Balancer) pick(ctx context.Context, p *pickState) (*server, error) {
 	s, waitable := p.tryPick()
+	p.queued = false
 	if s != nil {
 		return s, nil
 	}
 	if !waitable {
 		return nil, errNoServer
 	}
+	p.queued = true
 	q := &p.be.rt.queue
 	qt := p.be.tm.queue
 	if qt <= 0 {

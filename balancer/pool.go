@@ -132,8 +132,9 @@ type pool struct {
 // at before reuse, however briefly it was idle: one that the server closed
 // is dropped, and one on which the server sent bytes after its last
 // response is dropped and counted (Discarded), so those bytes can never be
-// read as the next client's response.
-func (p *pool) get(st *serverTLS, sni string) *upConn {
+// read as the next client's response. now is the clock read by the
+// caller just before (idle ages are counted from it).
+func (p *pool) get(st *serverTLS, sni string, now time.Time) *upConn {
 	for {
 		p.mu.Lock()
 		i := len(p.idle) - 1
@@ -150,7 +151,7 @@ func (p *pool) get(st *serverTLS, sni string) *upConn {
 		p.idle[last] = nil
 		p.idle = p.idle[:last]
 		p.mu.Unlock()
-		age := time.Duration(time.Now().UnixNano() - u.idleAt)
+		age := time.Duration(now.UnixNano() - u.idleAt)
 		if age < ServerIdleTimeout {
 			switch u.idleState() {
 			case peekIdle:

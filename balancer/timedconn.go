@@ -19,6 +19,10 @@ type timedConn struct {
 	rSet, wSet int64  // unix ns of the last deadline set; 0: none
 	sio        sockIO // raw reads and writes while Conn is plain TCP
 	await      bool   // a write is followed by waiting for the answer (flushAwait)
+	// at, when set, is a clock reading the caller has just taken, for the
+	// deadlines of the calls it makes next (flushAt): reading the clock
+	// costs about 90 ns on a VM, and a request made up to 20 readings.
+	at time.Time
 }
 
 // readTimeout switches reads to an inactivity timeout d.
@@ -80,6 +84,26 @@ func (c *timedConn) flushAwait(bw *bufio.Writer) error {
 	return err
 }
 
+// flushAt flushes bw, which writes to c, taking now as the time for the
+// deadlines it pushes; with await, as flushAwait.
+func (c *timedConn) flushAt(bw *bufio.Writer, now time.Time, await bool) error {
+	c.at = now
+	defer func() { c.at = time.Time{} }()
+	if await {
+		return c.flushAwait(bw)
+	}
+	return bw.Flush()
+}
+
+// now is the time deadlines are pushed from: the caller's reading (at)
+// or the clock.
+func (c *timedConn) now() time.Time {
+	if !c.at.IsZero() {
+		return c.at
+	}
+	return time.Now()
+}
+
 // awaited reports whether the last flushAwait waited and how the wait
 // ended (nil: readable).
 func (c *timedConn) awaited() (waited bool, err error) {
@@ -92,7 +116,7 @@ func (c *timedConn) awaited() (waited bool, err error) {
 // touchRead pushes the read inactivity deadline forward when due.
 func (c *timedConn) touchRead() {
 	if c.rto > 0 && !c.rFixed {
-		now := time.Now()
+		now := c.now()
 		if ns := now.UnixNano(); ns-c.rSet > int64(c.rto)/8 {
 			c.rSet = ns
 			c.Conn.SetReadDeadline(now.Add(c.rto))
@@ -103,7 +127,7 @@ func (c *timedConn) touchRead() {
 // touchWrite pushes the write inactivity deadline forward when due.
 func (c *timedConn) touchWrite() {
 	if c.wto > 0 {
-		now := time.Now()
+		now := c.now()
 		if ns := now.UnixNano(); ns-c.wSet > int64(c.wto)/8 {
 			c.wSet = ns
 			c.Conn.SetWriteDeadline(now.Add(c.wto))

@@ -58,6 +58,7 @@ func (b *Balancer) roundTrip(ex *exchange) (int, error) {
 	a := &ex.bufs.a
 	a.rs, a.rp = ex.rs, be.rules
 	a.reset(be, balanceKey(be, ex.cc, ex.req.Target))
+	a.now = now
 	a.p.sticky = ex.persistence(now.UnixNano())
 	if ex.forced != nil {
 		a.p.sticky = ex.forced // use-server has precedence over persistence
@@ -82,7 +83,7 @@ func (b *Balancer) roundTrip(ex *exchange) (int, error) {
 		s.stats.curConns.Add(1)
 		s.stats.totalConns.Add(1)
 		ex.track(u)
-		ex.tConn = time.Now()
+		ex.tConn = a.tConn
 		if u.h2 != nil {
 			err = b.sendOnceH2(ex, u)
 		} else {
@@ -188,8 +189,8 @@ func (b *Balancer) sendOnce(ex *exchange, u *upConn) error {
 	// without a body on a pooled connection (just seen to hold nothing)
 	// is all this write: nothing can arrive before its answer, which is
 	// waited for without a read that finds nothing first.
-	if ex.bodyLen == 0 && u.reused {
-		u.tc.flushAwait(u.bw)
+	if ex.bodyLen == 0 {
+		u.tc.flushAt(u.bw, ex.tConn, u.reused)
 	} else {
 		u.bw.Flush()
 	}

@@ -43,6 +43,16 @@ type fusedTable struct {
 	icase bool
 	pats  map[string][]uint16
 	lens  []int // distinct pattern lengths (beg, end)
+	// short has bit n set when a pattern is n bytes long (n < maxShort):
+	// a run of words of another length is not looked up.
+	short [maxShort / 64]uint64
+}
+
+const maxShort = 256
+
+// mayHold reports whether t has a pattern of n bytes.
+func (t *fusedTable) mayHold(n int) bool {
+	return n >= maxShort || t.short[n/64]&(1<<(n%64)) != 0
 }
 
 type fusedNet struct {
@@ -140,6 +150,9 @@ func (cc *compiler) group(c *crules.Criterion, x *criterion) {
 			}
 			if !slices.Contains(t.lens, len(text)) {
 				t.lens = append(t.lens, len(text))
+			}
+			if n := len(text); n < maxShort {
+				t.short[n/64] |= 1 << (n % 64)
 			}
 		}
 	}
@@ -276,7 +289,7 @@ func matchWords(t *fusedTable, key []byte, bits []uint64) {
 	}
 	for _, st := range starts[:ns] {
 		for _, en := range ends[:ne] {
-			if en > st {
+			if en > st && t.mayHold(en-st) {
 				setBits(bits, t.pats[string(key[st:en])])
 			}
 		}
