@@ -29,8 +29,10 @@
 //     a request (the fetch memo, the criterion groups, the field index:
 //     memo.go, group.go, hdrindex.go) are stamped with what they read and
 //     recomputed after an edit of it; only side-effect-free fetches and
-//     criteria are kept. FuzzMemoAgreesWithPlain compares the engine with
-//     the same rules compiled without them.
+//     criteria are kept. A condition of grouped criteria and header
+//     presence tests is also compiled flat (flat.go) and answered from
+//     those results without walking its tree. FuzzMemoAgreesWithPlain
+//     compares the engine with the same rules compiled without any of it.
 //   - The views the core passes (Request, Response, Conn, Servers) are
 //     read, never retained past the call; edits go through the editor
 //     interfaces with byte slices valid only during the call.
