@@ -315,3 +315,45 @@ func TestSendTailWaitsForTheNextRequest(t *testing.T) {
 		readResponse(t, client)
 	})
 }
+
+// TestFlushAtPushesDeadlinesFromTheGivenTime: the read deadline that the
+// await of flushAt pushes counts from the caller's reading, not the clock,
+// and the reading does not outlast the flush: the next read pushes from
+// the clock again.
+func TestFlushAtPushesDeadlinesFromTheGivenTime(t *testing.T) {
+	a, b := tcpPair(t)
+	const rto = 400 * time.Millisecond
+	tc := &timedConn{Conn: a, rto: rto}
+	bw := bufio.NewWriter(tc)
+	bw.WriteString("ping")
+	// A reading rto-100ms old: the wait for the answer must end about
+	// 100 ms from now, not rto.
+	start := time.Now()
+	if err := tc.flushAt(bw, start.Add(-rto+100*time.Millisecond), true); err != nil {
+		t.Fatal(err)
+	}
+	if waited, err := tc.awaited(); !waited || !isTimeout(err) {
+		t.Fatalf("awaited = %v, %v; want a wait that timed out", waited, err)
+	}
+	if el := time.Since(start); el > rto-50*time.Millisecond {
+		t.Fatalf("the wait lasted %v: its deadline was not pushed from the given reading", el)
+	}
+	if !tc.at.IsZero() {
+		t.Fatal("the reading outlasted flushAt")
+	}
+	got := make([]byte, 4)
+	if _, err := io.ReadFull(b, got); err != nil || string(got) != "ping" {
+		t.Fatalf("the peer got %q, %v", got, err)
+	}
+	// rSet is the reading's; a read now is more than rto/8 later, so it
+	// pushes the deadline from the clock and waits for the answer.
+	go func() {
+		time.Sleep(150 * time.Millisecond)
+		b.Write([]byte("pong"))
+	}()
+	buf := make([]byte, 8)
+	n, err := tc.Read(buf)
+	if err != nil || string(buf[:n]) != "pong" {
+		t.Fatalf("Read = %q, %v; want \"pong\" within a deadline pushed from the clock", buf[:n], err)
+	}
+}
