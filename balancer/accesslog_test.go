@@ -337,3 +337,62 @@ func TestAppendLogDateMatchesTimeFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestAccessLogTimersOfAQueuedRequest: a request that waited in the
+// backend's queue logs the wait as Tw: its pick reads the clock after the
+// wait, not the request's reading before it.
+func TestAccessLogTimersOfAQueuedRequest(t *testing.T) {
+	release := make(chan struct{})
+	a := newSite(t, "a", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			<-release
+		}
+		io.WriteString(w, "a")
+	})
+	path := filepath.Join(t.TempDir(), "access.log")
+	c := cluster(config.Server{Name: "a", Address: a.addr(), MaxConn: 1})
+	c.Defaults.Timeouts.Queue = config.Duration(5 * time.Second)
+	c.Frontends[0].AccessLog = &config.AccessLog{Path: path}
+	e := start(t, c)
+	go func() {
+		if resp, err := client().Get(e.url("/slow")); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	waitFor(t, "first request in flight", 5*time.Second, func() bool { return e.serverStats("a").InFlight == 1 })
+	got := make(chan int, 1)
+	go func() {
+		code, _, _ := get(t, client(), e.url("/queued"))
+		got <- code
+	}()
+	waitFor(t, "second request queued", 5*time.Second, func() bool { return e.b.Stats().Backends[0].QueueLen == 1 })
+	const held = 300 * time.Millisecond
+	time.Sleep(held)
+	close(release)
+	if code := <-got; code != 200 {
+		t.Fatalf("queued request: %d, want 200", code)
+	}
+	timers := func(line string) [5]int {
+		m := textLine.FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("line %q does not match the access-log format", line)
+		}
+		var ts [5]int
+		for i := range ts {
+			ts[i], _ = strconv.Atoi(m[7+i])
+		}
+		return ts
+	}
+	found := false
+	for _, line := range readLog(t, e, path, 2) {
+		if strings.Contains(line, "/queued") {
+			found = true
+			if tw := timers(line)[1]; tw < int(held/time.Millisecond) {
+				t.Errorf("Tw %d ms, want at least the %v in the queue: %s", tw, held, line)
+			}
+		}
+	}
+	if !found {
+		t.Error("no log line for the queued request")
+	}
+}
