@@ -24,6 +24,20 @@ import (
 // textLine is the HAProxy-like access-log line, one capture per field.
 var textLine = regexp.MustCompile(`^(\S+):(\d+) \[(\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2}\.\d{3})\] (\S+) (\S+)/(\S+) (-?\d+)/(-?\d+)/(-?\d+)/(-?\d+)/(\d+) (\d{3}|-) (\d+) (\d+) (\S\S) (\d+) "([^"]*)"$`)
 
+// logTimers is Tq/Tw/Tc/Tr/Tt of a text access-log line.
+func logTimers(t *testing.T, line string) [5]int {
+	t.Helper()
+	m := textLine.FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("line %q does not match the access-log format", line)
+	}
+	var ts [5]int
+	for i := range ts {
+		ts[i], _ = strconv.Atoi(m[7+i])
+	}
+	return ts
+}
+
 // readLog flushes the balancer's access logs and returns the file's lines
 // once it has at least n.
 func readLog(t *testing.T, e *testEnv, path string, n int) []string {
@@ -78,11 +92,10 @@ func TestAccessLogTextFields(t *testing.T) {
 	if n, _ := strconv.Atoi(m[14]); n < len("GET /a HTTP/1.1\r\n\r\n") {
 		t.Errorf("bytes_in %d: want at least the request head", n)
 	}
-	var timers [5]int
-	for i := range timers {
-		timers[i], _ = strconv.Atoi(m[7+i])
-		if timers[i] < 0 {
-			t.Errorf("timer %d is %d: every step was reached", i, timers[i])
+	timers := logTimers(t, line)
+	for i, v := range timers {
+		if v < 0 {
+			t.Errorf("timer %d is %d: every step was reached", i, v)
 		}
 	}
 	if sum := timers[0] + timers[1] + timers[2] + timers[3]; sum > timers[4]+1 {
@@ -335,64 +348,5 @@ func TestAppendLogDateMatchesTimeFormat(t *testing.T) {
 		if got := string(appendLogDate(nil, ts)); got != want {
 			t.Errorf("appendLogDate(%v) = %q, want %q", ts, got, want)
 		}
-	}
-}
-
-// TestAccessLogTimersOfAQueuedRequest: a request that waited in the
-// backend's queue logs the wait as Tw: its pick reads the clock after the
-// wait, not the request's reading before it.
-func TestAccessLogTimersOfAQueuedRequest(t *testing.T) {
-	release := make(chan struct{})
-	a := newSite(t, "a", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/slow" {
-			<-release
-		}
-		io.WriteString(w, "a")
-	})
-	path := filepath.Join(t.TempDir(), "access.log")
-	c := cluster(config.Server{Name: "a", Address: a.addr(), MaxConn: 1})
-	c.Defaults.Timeouts.Queue = config.Duration(5 * time.Second)
-	c.Frontends[0].AccessLog = &config.AccessLog{Path: path}
-	e := start(t, c)
-	go func() {
-		if resp, err := client().Get(e.url("/slow")); err == nil {
-			resp.Body.Close()
-		}
-	}()
-	waitFor(t, "first request in flight", 5*time.Second, func() bool { return e.serverStats("a").InFlight == 1 })
-	got := make(chan int, 1)
-	go func() {
-		code, _, _ := get(t, client(), e.url("/queued"))
-		got <- code
-	}()
-	waitFor(t, "second request queued", 5*time.Second, func() bool { return e.b.Stats().Backends[0].QueueLen == 1 })
-	const held = 300 * time.Millisecond
-	time.Sleep(held)
-	close(release)
-	if code := <-got; code != 200 {
-		t.Fatalf("queued request: %d, want 200", code)
-	}
-	timers := func(line string) [5]int {
-		m := textLine.FindStringSubmatch(line)
-		if m == nil {
-			t.Fatalf("line %q does not match the access-log format", line)
-		}
-		var ts [5]int
-		for i := range ts {
-			ts[i], _ = strconv.Atoi(m[7+i])
-		}
-		return ts
-	}
-	found := false
-	for _, line := range readLog(t, e, path, 2) {
-		if strings.Contains(line, "/queued") {
-			found = true
-			if tw := timers(line)[1]; tw < int(held/time.Millisecond) {
-				t.Errorf("Tw %d ms, want at least the %v in the queue: %s", tw, held, line)
-			}
-		}
-	}
-	if !found {
-		t.Error("no log line for the queued request")
 	}
 }

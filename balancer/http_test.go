@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -181,6 +182,10 @@ func TestQueueTimeoutAnswers503(t *testing.T) {
 	}
 }
 
+// TestQueuedRequestServedWhenSlotFrees: a request queued behind a full
+// server is served once its slot frees, and its access-log Tw covers the
+// wait (its pick reads the clock after the wait, not the request's
+// reading before it).
 func TestQueuedRequestServedWhenSlotFrees(t *testing.T) {
 	release := make(chan struct{})
 	a := newSite(t, "a", func(w http.ResponseWriter, r *http.Request) {
@@ -189,8 +194,10 @@ func TestQueuedRequestServedWhenSlotFrees(t *testing.T) {
 		}
 		io.WriteString(w, "a")
 	})
+	path := filepath.Join(t.TempDir(), "access.log")
 	c := cluster(config.Server{Name: "a", Address: a.addr(), MaxConn: 1})
 	c.Defaults.Timeouts.Queue = config.Duration(5 * time.Second)
+	c.Frontends[0].AccessLog = &config.AccessLog{Path: path}
 	e := start(t, c)
 	go func() {
 		if resp, err := client().Get(e.url("/slow")); err == nil {
@@ -204,9 +211,23 @@ func TestQueuedRequestServedWhenSlotFrees(t *testing.T) {
 		got <- code
 	}()
 	waitFor(t, "second request queued", 5*time.Second, func() bool { return e.b.Stats().Backends[0].QueueLen == 1 })
+	const held = 300 * time.Millisecond
+	time.Sleep(held)
 	close(release)
 	if code := <-got; code != 200 {
-		t.Errorf("queued request: %d, want 200", code)
+		t.Fatalf("queued request: %d, want 200", code)
+	}
+	found := false
+	for _, line := range readLog(t, e, path, 2) {
+		if strings.Contains(line, "/fast") {
+			found = true
+			if tw := logTimers(t, line)[1]; tw < int(held/time.Millisecond) {
+				t.Errorf("Tw %d ms, want at least the %v in the queue: %s", tw, held, line)
+			}
+		}
+	}
+	if !found {
+		t.Error("no log line for the queued request")
 	}
 }
 

@@ -114,10 +114,8 @@ func (s *State) evalFlat(ts []flatTerm) (pass, ok bool) {
 				}
 				hit = r == triPass
 			} else {
-				if r := &s.groups[t.slot]; !s.validAt(r.at, int(t.dep)) {
-					g := t.g
-					s.evalGroup(g, s.groupBits[g.word:g.word+g.words])
-					r.at = s.buf.clock
+				if !s.validAt(s.groups[t.slot].at, int(t.dep)) {
+					s.refreshGroup(t.g)
 				}
 				hit = s.groupBits[t.word]&t.mask != 0
 			}

@@ -194,16 +194,19 @@ func (p *Program) layoutGroups(groups map[string]*critGroup, crits []*criterion)
 // groupResult is criterion c's result, through its group.
 func (s *State) groupResult(c *criterion) tri {
 	g := c.group
-	r := &s.groups[g.slot]
-	bits := s.groupBits[g.word : g.word+g.words]
-	if !s.validAt(r.at, g.dep) {
-		s.evalGroup(g, bits)
-		r.at = s.buf.clock
+	if !s.validAt(s.groups[g.slot].at, g.dep) {
+		s.refreshGroup(g)
 	}
-	if bits[c.bit/64]&(1<<(c.bit%64)) != 0 {
+	if s.groupBits[g.word+c.bit/64]&(1<<(c.bit%64)) != 0 {
 		return triPass
 	}
 	return triFail
+}
+
+// refreshGroup computes g's results for the request as it is now.
+func (s *State) refreshGroup(g *critGroup) {
+	s.evalGroup(g, s.groupBits[g.word:g.word+g.words])
+	s.groups[g.slot].at = s.buf.clock
 }
 
 // evalGroup passes the criteria any value of the expression matches.
