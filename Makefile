@@ -14,17 +14,25 @@ DEB_ARCH ?= $(shell dpkg --print-architecture 2>/dev/null || $(GO) env GOARCH)
 # The OCI image of `make image` (a docker tag has no '~' or '+').
 IMAGE    ?= tandem:$(subst +,-,$(subst ~,-,$(VERSION)))
 
+# The static binary, with OpenSSL's libcrypto for RSA signatures where the
+# host can build it (packaging/build-binary.sh says when it cannot).
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/tandem
+	GO=$(GO) packaging/build-binary.sh $(BIN)
 
 run: build
 	$(BIN) agent --dev
 
+# Build tags of the product binary on this host ("openssl" where libcrypto
+# can be linked): vet and the tests build what `make build` builds.
+GOTAGS = $(shell GO=$(GO) packaging/build-binary.sh --tags)
+
 test:
-	$(GO) vet $(PKGS)
+	$(eval TAGS := $(GOTAGS))
+	$(GO) vet -tags '$(TAGS)' $(PKGS)
+	$(GO) vet ./balancer/tlskey
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
-	$(GO) test $(TESTFLAGS) $(PKGS)
+	$(GO) test -tags '$(TAGS)' $(TESTFLAGS) $(PKGS)
 
 # HAProxy vs tandem (bench/run.sh): HTTP, TCP, rules, server death, memory,
 # and TLS (bench/tls.sh: handshakes/s ECDSA and RSA, resumed, HTTPS keep-alive).

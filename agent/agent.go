@@ -15,6 +15,7 @@ import (
 	"github.com/tandem-lb/tandem/acme"
 	"github.com/tandem-lb/tandem/api"
 	"github.com/tandem-lb/tandem/balancer"
+	"github.com/tandem-lb/tandem/balancer/tlskey"
 	"github.com/tandem-lb/tandem/cluster"
 	"github.com/tandem-lb/tandem/config"
 	"github.com/tandem-lb/tandem/health"
@@ -148,6 +149,7 @@ func (a *Agent) APIListening() <-chan struct{} { return a.api.Listening() }
 
 // Run serves until ctx is done, then stops in reverse start order.
 func (a *Agent) Run(ctx context.Context) error {
+	a.logger.Info("starting", "version", version(), "rsa_signatures", tlskey.Backend())
 	var wg sync.WaitGroup
 	// The first component to fail ends the loop; the others' errors, if
 	// any come while the loop is gone, are logged rather than sent, so no

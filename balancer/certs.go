@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tandem-lb/tandem/balancer/tlskey"
 	"github.com/tandem-lb/tandem/config"
 )
 
@@ -20,7 +21,8 @@ import (
 // label up ("*.example.com" for "www.example.com"), else the default
 // certificate, or a refused handshake with strict SNI. Where two
 // certificates serve a name (ECDSA and RSA), the first the client
-// supports wins, ECDSA first. It is immutable once built.
+// supports wins, ECDSA first. RSA keys sign with OpenSSL where the build
+// has it (balancer/tlskey). It is immutable once built.
 type certIndex struct {
 	exact  map[string][]*tls.Certificate // by lower-case name
 	wild   map[string][]*tls.Certificate // by the domain under the "*."
@@ -74,11 +76,11 @@ func buildCertIndex(t *config.TLS, optional []string, load func(name string) (*t
 		if err != nil {
 			return nil, err
 		}
-		byName[n] = c
+		byName[n] = tlskey.Wrap(c)
 	}
 	for _, n := range optional {
 		if c, err := load(n); err == nil {
-			byName[n] = c
+			byName[n] = tlskey.Wrap(c)
 			names = append(names, n)
 		}
 	}

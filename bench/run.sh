@@ -180,7 +180,7 @@ setup() {
 	raise_fd_limit
 	check_configs
 	log "bench: building bin/tandem"
-	go build -o bin/tandem ./cmd/tandem
+	packaging/build-binary.sh bin/tandem
 	go build -o "$WORK/idleconns" ./bench/idleconns
 	local i
 	for i in 1 2; do

@@ -161,7 +161,7 @@ setup() {
 	install_tools
 	pinning
 	log "bench/tls: building bin/tandem and bench/tlshandshakes"
-	go build -o bin/tandem ./cmd/tandem
+	packaging/build-binary.sh bin/tandem
 	go build -o "$WORK/tlshandshakes" ./bench/tlshandshakes
 	make_certs
 	mkdir -p "$WORK/site"

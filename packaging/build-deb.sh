@@ -35,9 +35,9 @@ trap 'rm -rf "$stage"' EXIT INT TERM
 root=$stage/root
 mkdir -p "$root/DEBIAN"
 
-# The binary: static (no cgo), stripped, no build paths or build ID.
-CGO_ENABLED=0 GOOS=linux GOARCH=$goarch GOARM=$goarm $GO build -trimpath -buildvcs=false \
-	-ldflags='-s -w -buildid=' -o "$root/usr/bin/tandem" ./cmd/tandem
+# The binary: static (libcrypto and glibc linked in for this host's
+# architecture, pure Go for others), stripped, no build paths or build ID.
+GO=$GO LDFLAGS='-s -w -buildid=' BUILDVCS=false packaging/build-binary.sh "$root/usr/bin/tandem" "$goarch" "$goarm"
 
 # Completion and man pages come from a binary for this host (the packaged
 # one may be for another architecture).
@@ -57,7 +57,14 @@ install -D -m 0644 packaging/tandem.yaml "$root/etc/tandem/tandem.yaml"
 
 doc=$root/usr/share/doc/tandem
 install -d "$doc"
-GO=$GO packaging/copyright.sh >"$doc/copyright"
+openssl=0
+builtusing=""
+if $GO version -m "$root/usr/bin/tandem" | grep -q -- '-tags=.*openssl'; then
+	openssl=1
+	# Debian policy 7.8: the source packages of what is linked in statically.
+	builtusing=$(dpkg-query -W -f '${source:Package} (= ${source:Version}), ' libssl-dev libc6-dev | sed 's/, $//')
+fi
+GO=$GO OPENSSL=$openssl packaging/copyright.sh >"$doc/copyright"
 commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 {
 	printf 'tandem (%s) unstable; urgency=medium\n\n' "$VERSION"
@@ -74,6 +81,9 @@ size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
 sed -e "s/@VERSION@/$VERSION/" -e "s/@ARCH@/$DEB_ARCH/" -e "s/@SIZE@/$size/" \
 	-e "s/@MAINTAINER@/${DEB_MAINTAINER:-tandem developers <tandem@tandem-lb.github.io>}/" \
 	packaging/debian/control >"$root/DEBIAN/control"
+if [ -n "$builtusing" ]; then
+	sed -i "/^Installed-Size:/a Built-Using: $builtusing" "$root/DEBIAN/control"
+fi
 (cd "$root" && find . -path ./DEBIAN -prune -o -type f -print | sed 's|^\./||' | LC_ALL=C sort |
 	xargs md5sum) >"$root/DEBIAN/md5sums"
 

@@ -6,6 +6,9 @@
 # referenced in /usr/share/common-licenses (as lintian asks); every other
 # license text is copied verbatim.
 #
+# With OPENSSL=1 (a binary built with the "openssl" tag, which links
+# libcrypto and glibc statically) it adds OpenSSL's and glibc's paragraphs.
+#
 #   usage: packaging/copyright.sh [PACKAGE]   (default ./cmd/tandem; run from the repo root)
 set -eu
 pkg=${1:-./cmd/tandem}
@@ -84,3 +87,24 @@ $GO list -deps -f '{{with .Module}}{{.Path}} {{.Version}} {{.Dir}}{{end}}' "$pkg
 		fi
 		paragraph "$path" "$version" "$dir/$lic"
 	done
+
+if [ "${OPENSSL:-0}" = 1 ]; then
+	cat <<'C'
+
+Files: openssl/*
+Copyright: The OpenSSL Project Authors
+License: Apache-2.0
+ On Debian systems the full text of the Apache-2.0 license is in
+ /usr/share/common-licenses/Apache-2.0.
+Comment: OpenSSL's libcrypto (Debian's libssl-dev), statically linked into
+ /usr/bin/tandem, signs RSA handshakes.
+
+Files: glibc/*
+Copyright: Free Software Foundation, Inc.
+License: LGPL-2.1+
+ On Debian systems the full text of the LGPL-2.1 license is in
+ /usr/share/common-licenses/LGPL-2.1. The GNU C Library (Debian's
+ libc6-dev) is statically linked into /usr/bin/tandem; tandem's source and
+ packaging/build-binary.sh rebuild and relink it.
+C
+fi

@@ -132,8 +132,19 @@ func checkContents(t *testing.T, deb string) {
 	defer f.Close()
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_INTERP {
-			t.Error("/usr/bin/tandem has a program interpreter: it is not the static (CGO_ENABLED=0) binary")
+			t.Error("/usr/bin/tandem has a program interpreter: it is not the static binary")
 		}
+	}
+	// The binary links OpenSSL's libcrypto (RSA signatures) where the host
+	// can build it, as CI's does; the package then names what it embeds.
+	tags := run(t, "go", "version", "-m", filepath.Join(dir, "usr/bin/tandem"))
+	withOpenSSL := strings.Contains(tags, "-tags=openssl")
+	if !withOpenSSL && os.Getenv("CI") == "true" {
+		t.Errorf("/usr/bin/tandem is built without OpenSSL (CI=true: packaging/build-binary.sh must link it):\n%s", tags)
+	}
+	builtUsing := run(t, "dpkg-deb", "-f", deb, "Built-Using")
+	if withOpenSSL != (strings.Contains(builtUsing, "openssl (= ") && strings.Contains(builtUsing, "glibc (= ")) {
+		t.Errorf("OpenSSL linked in: %v, but Built-Using is %q", withOpenSSL, builtUsing)
 	}
 	// The completion scripts are cobra's: they complete subcommands.
 	bash, _ := os.ReadFile(filepath.Join(dir, "usr/share/bash-completion/completions/tandem"))

@@ -25,7 +25,7 @@ export TANDEM_IMAGE
 .PHONY: compose-image compose-up compose-down e2e
 
 compose-image:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(COMPOSE_DIR)/tandem ./cmd/tandem
+	GO=$(GO) LDFLAGS='-s -w' packaging/build-binary.sh $(COMPOSE_DIR)/tandem
 	DOCKER_BUILDKIT=0 docker build -q -t $(TANDEM_IMAGE) $(COMPOSE_DIR)
 
 # cluster.env holds the cluster key, made once and kept (gitignored).

@@ -1,0 +1,21 @@
+//go:build !openssl || !cgo
+
+package tlskey
+
+import (
+	"crypto/rsa"
+	"errors"
+)
+
+// Available reports whether RSA signatures are computed by OpenSSL: not in
+// this build (without the "openssl" tag or without cgo).
+func Available() bool { return false }
+
+// Backend names what computes RSA signatures, for logs and `tandem version`.
+func Backend() string { return "Go crypto/rsa" }
+
+type opensslSigner struct{ Signer }
+
+func newSigner(*rsa.PrivateKey) (*opensslSigner, error) {
+	return nil, errors.New("tlskey: built without OpenSSL")
+}
