@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tandem-lb/tandem/balancer/tlskey"
 	"github.com/tandem-lb/tandem/config"
 )
 
@@ -62,5 +64,40 @@ func TestCertIndexCommonNameAndExclusions(t *testing.T) {
 			}
 			t.Errorf("SNI %s: got %q (%v), want certificate %s", sni, cn, err, want)
 		}
+	}
+}
+
+// A frontend's RSA certificates sign with OpenSSL where the build links it
+// (balancer/tlskey); ECDSA ones keep Go's key; both still serve their names.
+func TestCertIndexRSAKeysSignWithOpenSSL(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "rsa.example"},
+		DNSNames: []string{"rsa.example"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	certs := map[string]*tls.Certificate{
+		"rsa":   {Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf},
+		"ecdsa": leafCert(t, "ec.example", "ec.example"),
+	}
+	ix, err := buildCertIndex(&config.TLS{Certificates: []string{"rsa", "ecdsa"}}, nil,
+		func(n string) (*tls.Certificate, error) { return certs[n], nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ix.certificate(&tls.ClientHelloInfo{ServerName: "rsa.example"})
+	if err != nil || got.Leaf != leaf {
+		t.Fatalf("rsa.example: %v, %v; want the RSA certificate", got, err)
+	}
+	if _, wrapped := got.PrivateKey.(tlskey.Signer); wrapped != tlskey.Available() {
+		t.Errorf("RSA key is a %T; OpenSSL in this build: %v", got.PrivateKey, tlskey.Available())
+	}
+	if ec, _ := ix.certificate(&tls.ClientHelloInfo{ServerName: "ec.example"}); ec != certs["ecdsa"] {
+		t.Error("the ECDSA certificate was replaced")
 	}
 }
