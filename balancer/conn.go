@@ -172,7 +172,7 @@ func (b *Balancer) serveConn(cc *clientConn) {
 		return
 	}
 	if fe.tls != nil {
-		tc := tls.Server(cc.raw, fe.tls.conf)
+		tc := tls.Server(withRawIO(cc.raw), fe.tls.conf)
 		hs := fe.tm.httpRequest
 		if fe.mode == config.ModeTCP || hs <= 0 {
 			hs = fe.tm.client

@@ -141,7 +141,7 @@ func (st *serverTLS) confFor(name string) *tls.Config {
 // handshake runs TLS over u's new connection within the connect timeout
 // (HAProxy counts the handshake in it), sending name as SNI.
 func (u *upConn) handshake(ctx context.Context, st *serverTLS, name string, timeout time.Duration) error {
-	tc := tls.Client(u.tc.Conn, st.confFor(name))
+	tc := tls.Client(withRawIO(u.tc.Conn), st.confFor(name))
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)

@@ -33,6 +33,7 @@
 #   HS_CONNS=16       concurrent handshake workers
 #   LB_CPU=0          the CPU both load balancers are pinned to
 #   LBS="haproxy tandem"  which load balancers to run
+#   TLS_SCENARIOS="full-ecdsa full-rsa resume https-ka"  which scenarios
 #   BENCH_KEEP=1      keep the work dir (outputs, logs) and print where
 #   PORT_OFFSET=0     add this to every port
 set -euo pipefail
@@ -238,7 +239,7 @@ per_cpu() { awk -v c="$1" 'BEGIN { if (c == "-" || c == 0) print "-"; else print
 # rates per LB CPU second then).
 busy() { awk -v r="$1" -v c="$2" 'BEGIN { if (r == "-" || c == "-") print "-"; else printf "%.0f%%", r * c / 1e4 }'; }
 
-SCENARIOS=(full-ecdsa full-rsa resume https-ka)
+read -ra SCENARIOS <<<"${TLS_SCENARIOS:-full-ecdsa full-rsa resume https-ka}"
 declare -A TITLE=(
 	[full-ecdsa]="full TLS 1.3 handshakes/s, ECDSA P-256 ($HS_CONNS workers; target >= 0.8x)"
 	[full-rsa]="full TLS 1.3 handshakes/s, RSA 2048 ($HS_CONNS workers; target >= 0.8x)"
