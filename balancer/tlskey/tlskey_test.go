@@ -188,3 +188,31 @@ func BenchmarkSign(b *testing.B) {
 		})
 	}
 }
+
+// One key signs for many handshakes at once: every signature made
+// concurrently verifies.
+func TestConcurrentSignatures(t *testing.T) {
+	k := rsaKey(t)
+	s := wrapped(t, selfSigned(t, k))
+	opts := &rsa.PSSOptions{Hash: crypto.SHA256, SaltLength: rsa.PSSSaltLengthEqualsHash}
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			var err error
+			for i := 0; i < 10 && err == nil; i++ {
+				dg := make([]byte, 32)
+				rand.Read(dg)
+				var sig []byte
+				if sig, err = s.Sign(rand.Reader, dg, opts); err == nil {
+					err = rsa.VerifyPSS(&k.PublicKey, crypto.SHA256, dg, sig, opts)
+				}
+			}
+			errs <- err
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
