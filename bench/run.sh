@@ -6,7 +6,8 @@
 # with the same config (bench/tandem.cfg, ports 18081 / 18091), both also
 # serving issue 11's rules scenario (1,000 hosts through a map and 50 ACL and
 # header rules, ports 18082 / 18083, on the same sites). Then:
-#   1. interleaved rounds of wrk (HAProxy, then tandem, per scenario):
+#   1. interleaved rounds of wrk (per scenario, HAProxy then tandem in odd
+#      rounds, tandem then HAProxy in even ones):
 #      keep-alive 50 and 200 connections, a new connection per request
 #      (Connection: close, 50 connections), TCP mode with 1 MiB answers
 #      (10 connections), the rules scenario (keep-alive, 50 connections);
@@ -333,12 +334,24 @@ declare -A TITLE=(
 	[rules50]="HTTP keep-alive, 50 connections, 1,000 hosts through a map + 50 ACL/header rules (rules-in; no-rules: ka50)"
 )
 
+# round_order ROUND: the load balancers in the order they run in ROUND:
+# as LBS in odd rounds, reversed in even ones, so that neither always runs
+# first (interleaved runs on this VM favoured the first of a pair by up to
+# 7%, the same binary in both places).
+round_order() {
+	if (($1 % 2)); then
+		echo $LBS
+	else
+		echo $LBS | tr ' ' '\n' | tac | tr '\n' ' '
+	fi
+}
+
 throughput() {
 	local round sc lb
 	for round in $(seq 1 "$ROUNDS"); do
 		log "bench: round $round of $ROUNDS (${DURATION}s per run)"
 		for sc in "${SCENARIOS[@]}"; do
-			for lb in $LBS; do
+			for lb in $(round_order "$round"); do
 				run_wrk "$lb" "$sc" "$round"
 				sleep 1 # let closed connections leave TIME_WAIT pressure behind
 			done
