@@ -14,7 +14,8 @@
 //   - Wrap returns a certificate that serves the same chain with the same
 //     key: only who computes the signature changes. The signer keeps the Go
 //     key and falls back to it for any signature OpenSSL is not asked for
-//     (a hash other than SHA-256/384/512, a salt length it cannot express).
+//     (a hash other than SHA-256/384/512, a salt length it cannot express)
+//     and for any signature libcrypto fails to make.
 //   - Keys that are not RSA are returned unchanged.
 //   - The key's copy in libcrypto is freed when the signer is unreachable.
 //

@@ -56,7 +56,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"io"
 	"runtime"
 	"unsafe"
@@ -121,7 +120,9 @@ func (s *opensslSigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOp
 		(*C.uchar)(unsafe.Pointer(&sig[0])), C.size_t(len(sig)))
 	runtime.KeepAlive(s)
 	if n == 0 {
-		return nil, fmt.Errorf("tlskey: libcrypto could not sign with the %d-bit RSA key", s.key.N.BitLen())
+		// libcrypto failed (its configuration, a provider it could not
+		// load): the handshake still gets its signature, from Go.
+		return s.key.Sign(rand, digest, opts)
 	}
 	return sig[:n], nil
 }
