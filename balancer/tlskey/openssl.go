@@ -77,8 +77,14 @@ type opensslSigner struct {
 
 func newSigner(k *rsa.PrivateKey) (*opensslSigner, error) {
 	der := x509.MarshalPKCS1PrivateKey(k)
+	defer clear(der)
+	return signerFor(k, der)
+}
+
+// signerFor is a signer for k whose libcrypto copy is parsed from der (k's
+// own DER but in tests).
+func signerFor(k *rsa.PrivateKey, der []byte) (*opensslSigner, error) {
 	p := C.tandem_parse_key((*C.uchar)(unsafe.Pointer(&der[0])), C.long(len(der)))
-	clear(der)
 	if p == nil {
 		return nil, errors.New("tlskey: libcrypto refused the RSA key")
 	}
