@@ -40,8 +40,11 @@ openssl_ready() {
 		return 1
 	fi
 	echo "build-binary.sh: installing gcc and libssl-dev" >&2
-	apt-get -o DPkg::Lock::Timeout=300 update -qq >&2 &&
-		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq gcc libc6-dev libssl-dev >&2
+	if ! { apt-get -o DPkg::Lock::Timeout=300 update -qq >&2 &&
+		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq gcc libc6-dev libssl-dev >&2; }; then
+		echo "build-binary.sh: apt-get could not install gcc and libssl-dev: building without OpenSSL" >&2
+		return 1
+	fi
 }
 
 if [[ $out == --tags ]]; then
