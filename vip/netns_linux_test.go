@@ -457,3 +457,48 @@ func TestNetnsProbeHearsTheHolder(t *testing.T) {
 		t.Fatalf("heard after stopListening: %v, %v", cs, err)
 	}
 }
+
+// Parking writes no ARP setting that conf/all already gives (the kernel
+// applies the larger of conf/all and the interface's): a container cannot
+// write /proc/sys, and its compose file sets conf/all instead. With
+// conf/all at 0 the interface's are raised while parked and put back.
+func TestNetnsParkHonoursConfAll(t *testing.T) {
+	tp := newTopology(t)
+	sysctl := func(name string) string {
+		out, err := exec.Command("ip", "netns", "exec", tp.a, "sysctl", "-n", name).CombinedOutput()
+		if err != nil {
+			t.Fatalf("sysctl %s: %v: %s", name, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	hn, err := openHost("eth0", tp.path(tp.a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hn.close()
+	h := hn.(*linuxHost)
+	p := netip.MustParsePrefix("10.77.0.100/24")
+	for _, all := range []string{"high", "zero"} {
+		if all == "high" {
+			ipCmd(t, "netns", "exec", tp.a, "sysctl", "-q", "-w", "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2")
+		} else {
+			ipCmd(t, "netns", "exec", tp.a, "sysctl", "-q", "-w", "net.ipv4.conf.all.arp_ignore=0", "net.ipv4.conf.all.arp_announce=0")
+		}
+		if err := h.replaceAddr(p, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.parkAddr(p, 5*time.Second); err != nil {
+			t.Fatalf("conf/all %s: park: %v", all, err)
+		}
+		want := map[string]string{"high": "0 0", "zero": "1 2"}[all]
+		if got := sysctl("net.ipv4.conf.eth0.arp_ignore") + " " + sysctl("net.ipv4.conf.eth0.arp_announce"); got != want {
+			t.Errorf("conf/all %s: eth0's arp_ignore, arp_announce while parked = %s, want %s", all, got, want)
+		}
+		if err := h.unparkAddr(p, true); err != nil {
+			t.Fatal(err)
+		}
+		if got := sysctl("net.ipv4.conf.eth0.arp_ignore") + " " + sysctl("net.ipv4.conf.eth0.arp_announce"); got != "0 0" {
+			t.Errorf("conf/all %s: eth0's settings after unpark = %s, want 0 0", all, got)
+		}
+	}
+}

@@ -68,8 +68,8 @@ func (h *linuxHost) unparkAddr(p netip.Prefix, last bool) error {
 
 func hostPrefix(p netip.Prefix) netip.Prefix { return netip.PrefixFrom(p.Addr(), p.Addr().BitLen()) }
 
-// quietARP raises the VIP interface's ARP settings to parkARP, noting the
-// values it found; restoreARP writes those back.
+// quietARP raises the VIP interface's ARP settings to parkARP where they
+// are lower, noting the values it found; restoreARP writes those back.
 func (h *linuxHost) quietARP() error {
 	return inNetNS(h.ns, func() error {
 		for _, s := range parkARP() {
@@ -78,7 +78,14 @@ func (h *linuxHost) quietARP() error {
 			if err != nil {
 				return err
 			}
-			if cur >= s.min {
+			// The kernel applies the larger of conf/all and the
+			// interface's value (ip-sysctl.rst): a host (or a container,
+			// which cannot write /proc/sys) set that way needs no write.
+			all, err := readSysctl(filepath.Join("/proc/sys/net/ipv4/conf/all", s.name))
+			if err != nil {
+				return err
+			}
+			if max(cur, all) >= s.min {
 				continue
 			}
 			if err := os.WriteFile(path, []byte(strconv.Itoa(s.min)), 0o644); err != nil {

@@ -6,8 +6,9 @@
 // The suite drives docker and compose from the host and sends traffic only
 // between containers of its own compose project: the client container
 // requests the VIP (or an LB node's own address) with `tandem load`. It
-// needs a local Docker engine (it reads each LB container's
-// /proc/<pid>/net/fib_trie to see which node holds the VIP) and the image
+// needs a local Docker engine (it lists each LB container's eth0
+// addresses by netlink in the container's network namespace, to see which
+// node holds the VIP; an address parked on lo does not count) and the image
 // built by make compose-image. Without Docker it skips, except under
 // CI=true where a missing engine is a failure.
 //

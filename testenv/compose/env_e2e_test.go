@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/tandem-lb/tandem/api"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 )
 
 // Addresses fixed in docker-compose.yml and cluster.yaml.
@@ -289,7 +291,7 @@ func (e *env) holders() ([]string, error) {
 		if pid == 0 {
 			continue
 		}
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/fib_trie", pid))
+		held, err := onLink(pid, vipAddr)
 		if errors.Is(err, os.ErrNotExist) {
 			e.mu.Lock()
 			delete(e.pids, svc) // exited since: look again next time
@@ -299,31 +301,45 @@ func (e *env) holders() ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read %s's addresses (the suite needs a local docker engine): %w", svc, err)
 		}
-		if hasLocal(string(b), vipAddr) {
+		if held {
 			hs = append(hs, svc)
 		}
 	}
 	return hs, nil
 }
 
-// hasLocal reports whether /proc/net/fib_trie text lists ip as a local
-// (host) address: a "|-- ip" line followed by "/32 host LOCAL".
-func hasLocal(fibTrie, ip string) bool {
-	lines := strings.Split(fibTrie, "\n")
-	for i, l := range lines {
-		if strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(l), "|+-")) != ip {
-			continue
-		}
-		for _, next := range lines[i+1 : min(i+3, len(lines))] {
-			if strings.Contains(next, "host LOCAL") {
-				return true
-			}
-			if strings.Contains(next, "--") {
-				break
-			}
+// onLink reports whether ip is an address of eth0 in the network namespace
+// of process pid: the VIP's holder has it there. An address a node handed
+// over and parked on lo for its requests in flight (vip/park.go) claims
+// nothing on the link, and a node cut from the network has no eth0.
+func onLink(pid int, ip string) (bool, error) {
+	ns, err := netns.GetFromPath(fmt.Sprintf("/proc/%d/ns/net", pid))
+	if err != nil {
+		return false, err
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return false, err
+	}
+	defer h.Close()
+	l, err := h.LinkByName("eth0")
+	if errors.As(err, &netlink.LinkNotFoundError{}) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	addrs, err := h.AddrList(l, netlink.FAMILY_V4)
+	if err != nil {
+		return false, err
+	}
+	for _, a := range addrs {
+		if a.IP.String() == ip {
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 // waitFor polls cond every 100 ms until it holds or timeout passes.
