@@ -64,7 +64,7 @@ import (
 // Available reports whether RSA signatures are computed by OpenSSL.
 func Available() bool { return true }
 
-// Backend names what computes RSA signatures, for logs and `tandem version`.
+// Backend names what computes RSA signatures, for the agent's first log line.
 func Backend() string {
 	return C.GoString(C.OpenSSL_version(C.OPENSSL_VERSION)) + " (libcrypto)"
 }

@@ -11,9 +11,11 @@ import (
 // this build (without the "openssl" tag or without cgo).
 func Available() bool { return false }
 
-// Backend names what computes RSA signatures, for logs and `tandem version`.
+// Backend names what computes RSA signatures, for the agent's first log line.
 func Backend() string { return "Go crypto/rsa" }
 
+// opensslSigner does not exist in this build: Wrap never makes one (the
+// type is here for the code and tests that name it).
 type opensslSigner struct{ Signer }
 
 func newSigner(*rsa.PrivateKey) (*opensslSigner, error) {
